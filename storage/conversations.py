@@ -1,0 +1,46 @@
+"""Conversation state: one row per person, versioned so that a tap on an old keyboard can be recognised."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from storage.people import person_from_row
+from storage.records import Session
+
+_LOAD = (
+    "SELECT p.id, p.language, p.consent_at, p.full_name, p.hamlet_id, p.category, p.phone,"
+    " p.phone_verified, p.active, i.chat_id, c.step, c.data, c.version"
+    " FROM identities i JOIN persons p ON p.id = i.person_id"
+    " LEFT JOIN conversations c ON c.person_id = p.id"
+    " WHERE i.channel = ? AND i.external_id = ?"
+)
+
+
+async def load_session(conn: aiosqlite.Connection, channel: str, external_id: str) -> Session | None:
+    """Everything about the speaker in one query (this is the hot path of every update)."""
+    async with conn.execute(_LOAD, (channel, external_id)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return Session(
+        person=person_from_row(row),
+        channel=channel,
+        chat_id=row[9],
+        step=row[10] or "",
+        data=json.loads(row[11]) if row[11] else {},
+        version=row[12] or 0,
+    )
+
+
+async def save_state(
+    conn: aiosqlite.Connection, person_id: int, step: str, data: dict[str, Any], version: int, now: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO conversations (person_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(person_id) DO UPDATE SET step = excluded.step, data = excluded.data,"
+        " version = excluded.version, updated_at = excluded.updated_at",
+        (person_id, step, json.dumps(data, ensure_ascii=False, separators=(",", ":")), version, now),
+    )

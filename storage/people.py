@@ -1,0 +1,87 @@
+"""Persons and their channel identities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from storage.records import Person
+
+PROFILE_COLUMNS = frozenset({"full_name", "hamlet_id", "category", "phone", "phone_verified", "language"})
+_PERSON_COLS = "p.id, p.language, p.consent_at, p.full_name, p.hamlet_id, p.category, p.phone, " \
+    "p.phone_verified, p.active"
+
+
+def person_from_row(row: aiosqlite.Row | tuple) -> Person:
+    return Person(
+        id=row[0], language=row[1], consent_at=row[2], full_name=row[3], hamlet_id=row[4],
+        category=row[5], phone=row[6], phone_verified=bool(row[7]), active=bool(row[8]),
+    )
+
+
+async def create_person_with_identity(
+    conn: aiosqlite.Connection, *, channel: str, external_id: str, chat_id: str,
+    display_name: str | None, language: str, now: str,
+) -> Person:
+    cur = await conn.execute(
+        "INSERT INTO persons (created_at, language) VALUES (?, ?)", (now, language)
+    )
+    person_id = cur.lastrowid
+    await conn.execute(
+        "INSERT INTO identities (channel, external_id, person_id, chat_id, display_name, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (channel, external_id, person_id, chat_id, display_name, now),
+    )
+    return Person(person_id, language, None, None, None, None, None, False, True)
+
+
+async def get_person(conn: aiosqlite.Connection, person_id: int) -> Person | None:
+    async with conn.execute(f"SELECT {_PERSON_COLS} FROM persons p WHERE p.id = ?", (person_id,)) as cur:
+        row = await cur.fetchone()
+    return person_from_row(row) if row else None
+
+
+async def update_profile(conn: aiosqlite.Connection, person_id: int, **values: Any) -> None:
+    unknown = set(values) - PROFILE_COLUMNS
+    if unknown:
+        raise ValueError(f"not profile columns: {sorted(unknown)}")
+    if not values:
+        return
+    assignments = ", ".join(f"{col} = ?" for col in values)
+    await conn.execute(f"UPDATE persons SET {assignments} WHERE id = ?", (*values.values(), person_id))
+
+
+async def set_consent(conn: aiosqlite.Connection, person_id: int, when: str | None) -> None:
+    await conn.execute("UPDATE persons SET consent_at = ? WHERE id = ?", (when, person_id))
+
+
+async def mark_chat_reachable(conn: aiosqlite.Connection, channel: str, external_id: str, chat_id: str) -> None:
+    """A message from the user proves the chat works again (they unblocked the bot)."""
+    await conn.execute(
+        "UPDATE identities SET blocked_at = NULL, chat_id = ? WHERE channel = ? AND external_id = ?"
+        " AND (blocked_at IS NOT NULL OR chat_id != ?)",
+        (chat_id, channel, external_id, chat_id),
+    )
+
+
+async def mark_blocked(conn: aiosqlite.Connection, channel: str, chat_id: str, when: str) -> None:
+    await conn.execute(
+        "UPDATE identities SET blocked_at = ? WHERE channel = ? AND chat_id = ?", (when, channel, chat_id)
+    )
+
+
+async def forget_person(conn: aiosqlite.Connection, person_id: int) -> int:
+    """Delete a person's personal data (Nghị định 13/2023).
+
+    Their submissions stay only as anonymous counts (hamlet, topic, kind, date): the content, media and the link
+    to the person are removed. Returns how many submissions were anonymised.
+    """
+    cur = await conn.execute(
+        "UPDATE submissions SET person_id = NULL, content = NULL, media_kind = NULL, media_file_id = NULL,"
+        " answer = NULL, status = 'withdrawn' WHERE person_id = ?",
+        (person_id,),
+    )
+    anonymised = cur.rowcount
+    await conn.execute("DELETE FROM persons WHERE id = ?", (person_id,))
+    return anonymised
