@@ -1,0 +1,443 @@
+"""``python -m bench form``: N simulated households fill in the whole request form through the Telegram adapter.
+
+Every update goes through ``Application.process_update`` of the real application (``handlers.telegram``), whose
+bot talks to an in-process fake Bot API (``bench.fakebot``) and whose engine writes a real SQLite file on disk.
+Households are interleaved step by step (everyone's /start, then everyone's consent...), so the database sees
+1,000 open conversations at once. Buttons are tapped by reading the keyboard the fake Bot API really received,
+so the callback data carries the version the engine stamped.
+
+Then the very same updates go through a bare python-telegram-bot application that only echoes, and the ratio of
+the two throughputs says how much of the time is ours. At the end the submissions are counted in the database:
+a benchmark that did not do the work is worthless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import telegram
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bench.fakebot import FakeRequest
+from bot.config import DatabaseSection, Settings, TelegramSection, load_settings
+from bot.engine import Engine
+from bot.i18n import t
+from bot.types import Incoming, InputKind, decode_callback, encode_callback
+from storage import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.example.toml"
+TOKEN = "123:bench"
+FIRST_USER_ID = 100_000_000
+GOALS = {"updates_per_s": 2000.0, "ratio": 0.5, "p99_ms": 10.0}
+
+FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Phan", "Trương", "Bùi", "Đặng")
+MIDDLE = ("Văn", "Thị", "Hữu", "Minh", "Ngọc", "Thanh")
+GIVEN = ("An", "Bình", "Cường", "Dũng", "Hoa", "Lan", "Mai", "Nam", "Phúc", "Tâm", "Thảo", "Vy")
+CATEGORIES = ("poor", "near_poor", "escaped", "other")
+KINDS = ("question", "opinion", "petition", "proposal")
+CONTENT = (
+    "Nhà tôi thuộc hộ cận nghèo, xin hỏi thủ tục làm thẻ bảo hiểm y tế cho con đang đi học.",
+    "Xin hỏi điều kiện vay vốn hộ nghèo để nuôi bò sinh sản, mức vay tối đa bao nhiêu?",
+    "Đề nghị xã sửa đoạn đường đất vào ấp, mùa mưa lầy lội học sinh đi học rất khó khăn.",
+    "Tôi muốn học nghề may công nghiệp, xin hỏi có lớp miễn phí nào gần nhà không?",
+)
+
+
+class BenchError(RuntimeError):
+    """The simulated household could not go on: the bot did not offer what the form should offer."""
+
+
+# -- the households' script -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing a household does: type ``text`` (or a /command), or tap the button whose value is ``value``."""
+
+    text: str = ""
+    value: str = ""
+    label_key: str = ""  # the label of the button, if it turns out to be a reply-keyboard button
+
+    @property
+    def is_tap(self) -> bool:
+        return bool(self.value)
+
+
+def household_script(settings: Settings, index: int) -> list[Action]:
+    """The full form for household ``index``: consent, identification, one question, submit."""
+    hamlets = settings.hamlets()
+    field = settings.fields[index % len(settings.fields)]
+    topic = field.topics[(index // len(settings.fields)) % len(field.topics)]
+    name = f"{FAMILY[index % len(FAMILY)]} {MIDDLE[index // 7 % len(MIDDLE)]} {GIVEN[index // 3 % len(GIVEN)]}"
+    return [
+        Action(text="/start"),
+        Action(value="yes", label_key="form.consent_yes"),
+        Action(text=name),
+        Action(value=f"u:{hamlets[index % len(hamlets)].id}"),
+        Action(value=f"c:{CATEGORIES[index % len(CATEGORIES)]}"),
+        Action(value="skip", label_key="form.skip"),
+        Action(value=f"k:{KINDS[index % len(KINDS)]}"),
+        Action(value=f"f:{field.id}"),
+        Action(value=f"t:{topic.id}"),
+        Action(text=CONTENT[index % len(CONTENT)]),
+        Action(value="submit", label_key="form.submit"),
+    ]
+
+
+class UpdateFactory:
+    """Builds update dicts as Telegram would send them, tapping buttons the fake Bot API really delivered."""
+
+    def __init__(self, fake: FakeRequest, language: str) -> None:
+        self.fake = fake
+        self.language = language
+        self._update_id = 1
+        self._message_id = 1_000_000_000  # the users' messages, apart from the bot's
+
+    @staticmethod
+    def user(user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": f"Hộ {user_id - FIRST_USER_ID + 1}",
+                "language_code": "vi"}
+
+    def _next_update_id(self) -> int:
+        self._update_id += 1
+        return self._update_id - 1
+
+    def message(self, user_id: int, text: str) -> dict[str, Any]:
+        self._message_id += 1
+        message: dict[str, Any] = {
+            "message_id": self._message_id,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": f"Hộ {user_id - FIRST_USER_ID + 1}"},
+            "from": self.user(user_id),
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}]
+        return {"update_id": self._next_update_id(), "message": message}
+
+    def tap(self, user_id: int, action: Action) -> dict[str, Any]:
+        shown = self.fake.last_keyboard.get(user_id)
+        if shown is not None:
+            for row in shown["reply_markup"]["inline_keyboard"]:
+                for button in row:
+                    data = button.get("callback_data")
+                    decoded = decode_callback(data) if isinstance(data, str) else None
+                    if decoded is not None and decoded[1] == action.value:
+                        return {"update_id": self._next_update_id(), "callback_query": {
+                            "id": str(self._update_id), "from": self.user(user_id), "chat_instance": str(user_id),
+                            "data": data, "message": shown,
+                        }}
+        keyboard = self.fake.last_reply_keyboard.get(user_id)
+        if keyboard is not None and action.label_key:
+            label = t(action.label_key, self.language)
+            if any(_button_text(b) == label for row in keyboard["keyboard"] for b in row):
+                return self.message(user_id, label)
+        offered = [b.get("callback_data") for row in (shown or {}).get("reply_markup", {}).get("inline_keyboard", [])
+                   for b in row]
+        raise BenchError(f"household {user_id}: no button {action.value!r} on offer (inline: {offered})")
+
+    def build(self, user_id: int, action: Action) -> dict[str, Any]:
+        return self.tap(user_id, action) if action.is_tap else self.message(user_id, action.text)
+
+
+def _button_text(button: object) -> str:
+    return button if isinstance(button, str) else str(button.get("text", "")) if isinstance(button, dict) else ""
+
+
+# -- timing ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Timing:
+    latencies: list[float]
+    wall_s: float
+
+    @property
+    def updates(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def updates_per_s(self) -> float:
+        return self.updates / self.wall_s if self.wall_s else 0.0
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000 if ordered else 0.0
+
+    @property
+    def in_handler_s(self) -> float:
+        return sum(self.latencies)
+
+
+async def _timed(app: Application, update: Update, latencies: list[float]) -> None:
+    start = time.perf_counter()
+    await app.process_update(update)
+    latencies.append(time.perf_counter() - start)
+
+
+async def _start(app: Application) -> None:
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+
+
+async def _stop(app: Application) -> None:
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+    await app.shutdown()
+
+
+# -- the two applications -------------------------------------------------------------------------------------------
+
+
+def bench_settings(config: Path, db_path: Path) -> Settings:
+    settings = load_settings(config)
+    return settings.model_copy(update={
+        "database": DatabaseSection(path=str(db_path)),
+        "telegram": TelegramSection(token=TOKEN),  # type: ignore[arg-type]  # pydantic turns it into a SecretStr
+    })
+
+
+def app_under_test(settings: Settings, engine: Engine, fake: FakeRequest) -> tuple[Application, str]:
+    """The real Telegram adapter, or (while it does not exist yet) a minimal stand-in; the second value says which."""
+    try:
+        from handlers.telegram import build_application
+    except ImportError:
+        return fallback_application(settings, engine, fake), "bench fallback adapter (handlers.telegram missing)"
+    return build_application(settings, engine, request=fake, get_updates_request=FakeRequest()), "handlers.telegram"
+
+
+def fallback_application(settings: Settings, engine: Engine, fake: FakeRequest) -> Application:
+    """The least a Telegram adapter does: Update → Incoming → engine → one sendMessage per reply, buttons inline."""
+
+    async def post_init(app: Application) -> None:
+        await engine.db.open()
+
+    async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, msg: Incoming) -> None:
+        for reply in await engine.handle(msg):
+            buttons = [InlineKeyboardButton(c.label, callback_data=encode_callback(reply.version, c.value))
+                       for c in reply.choices]
+            rows = [buttons[i:i + reply.columns] for i in range(0, len(buttons), reply.columns)]
+            await context.bot.send_message(int(msg.chat_id), reply.text,
+                                           reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+
+    async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        if message.text.startswith("/"):
+            head, _, rest = message.text[1:].partition(" ")
+            msg = Incoming("telegram", str(user.id), str(message.chat_id), InputKind.COMMAND, text=rest.strip(),
+                           command=head.split("@", 1)[0].lower(), display_name=user.full_name)
+        else:
+            msg = Incoming("telegram", str(user.id), str(message.chat_id), InputKind.TEXT, text=message.text)
+        await send(update, context, msg)
+
+    async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        await query.answer()
+        decoded = decode_callback(query.data or "")
+        if decoded is None:
+            return
+        await send(update, context, Incoming("telegram", str(query.from_user.id), str(query.message.chat.id),
+                                             InputKind.CHOICE, choice=decoded[1], version=decoded[0]))
+
+    token = settings.telegram.resolved_token() or TOKEN
+    app = (ApplicationBuilder().token(token).request(fake).get_updates_request(FakeRequest())
+           .post_init(post_init).build())
+    app.add_handler(MessageHandler(filters.TEXT, on_message))
+    app.add_handler(CallbackQueryHandler(on_tap))
+    return app
+
+
+async def _echo_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_chat is not None and update.effective_message is not None:
+        await context.bot.send_message(update.effective_chat.id, update.effective_message.text or "?")
+
+
+async def _echo_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
+        return
+    await query.answer()
+    await context.bot.send_message(update.effective_chat.id, query.data or "?")
+
+
+def baseline_app(fake: FakeRequest) -> Application:
+    """A bare python-telegram-bot application: one echo for messages, one for button taps."""
+    app = ApplicationBuilder().token(TOKEN).request(fake).get_updates_request(FakeRequest()).build()
+    app.add_handler(MessageHandler(filters.TEXT, _echo_message))
+    app.add_handler(CallbackQueryHandler(_echo_tap))
+    return app
+
+
+# -- the runs -------------------------------------------------------------------------------------------------------
+
+
+async def run_form(settings: Settings, engine: Engine, households: int,
+                   progress: Callable[[str], None]) -> tuple[Timing, list[dict[str, Any]], dict[str, int], str]:
+    """Drive every household through the form, step by step round-robin; returns the timing and the updates sent."""
+    fake = FakeRequest()
+    app, which = app_under_test(settings, engine, fake)
+    progress(f"app under test: {which}")
+    factory = UpdateFactory(fake, settings.bot.language)
+    scripts = [household_script(settings, i) for i in range(households)]
+    users = [FIRST_USER_ID + i for i in range(households)]
+    sent: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    await _start(app)
+    fake.reset_counts()
+    try:
+        started = time.perf_counter()
+        for step in range(len(scripts[0])):
+            for user_id, script in zip(users, scripts, strict=True):
+                data = factory.build(user_id, script[step])
+                sent.append(data)
+                await _timed(app, Update.de_json(data, app.bot), latencies)
+        wall = time.perf_counter() - started
+    finally:
+        await _stop(app)
+        await engine.db.close()
+    progress(f"form: {len(sent):,} updates in {wall:.2f} s")
+    return Timing(latencies, wall), sent, dict(fake.calls), which
+
+
+async def run_baseline(updates: list[dict[str, Any]], progress: Callable[[str], None]) -> tuple[Timing, int]:
+    fake = FakeRequest()
+    app = baseline_app(fake)
+    latencies: list[float] = []
+    await _start(app)
+    fake.reset_counts()
+    try:
+        started = time.perf_counter()
+        for data in updates:
+            await _timed(app, Update.de_json(data, app.bot), latencies)
+        wall = time.perf_counter() - started
+    finally:
+        await _stop(app)
+    progress(f"baseline: {len(updates):,} updates in {wall:.2f} s")
+    return Timing(latencies, wall), fake.total_calls
+
+
+def count_rows(db_path: Path) -> dict[str, int]:
+    with sqlite3.connect(db_path) as conn:
+        return {table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                for table in ("persons", "submissions")}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
+    households: int = args.households
+    quiet: bool = getattr(args, "json", False)
+
+    def progress(line: str) -> None:
+        if not quiet:
+            print(f"  … {line}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="doithoai-bench-", dir=args.db_dir) as tmp:
+        db_path = Path(tmp) / "bench.sqlite3"
+        settings = bench_settings(Path(args.config), db_path)
+        engine = Engine(settings, Database(db_path))
+        form, updates, calls, which = await run_form(settings, engine, households, progress)
+        rows = count_rows(db_path)
+    base, base_calls = await run_baseline(updates, progress)
+    ratio = form.updates_per_s / base.updates_per_s if base.updates_per_s else 0.0
+    return {
+        "app": which,
+        "households": households,
+        "updates": form.updates,
+        "updates_per_s": round(form.updates_per_s, 1),
+        "p50_ms": round(form.percentile_ms(0.50), 3),
+        "p99_ms": round(form.percentile_ms(0.99), 3),
+        "max_ms": round(max(form.latencies, default=0.0) * 1000, 3),
+        "baseline_updates_per_s": round(base.updates_per_s, 1),
+        "baseline_p50_ms": round(base.percentile_ms(0.50), 3),
+        "baseline_p99_ms": round(base.percentile_ms(0.99), 3),
+        "ratio": round(ratio, 3),
+        "wall_s": round(form.wall_s, 3),
+        "baseline_wall_s": round(base.wall_s, 3),
+        "in_process_update_s": round(form.in_handler_s, 3),
+        "baseline_in_process_update_s": round(base.in_handler_s, 3),
+        "submissions_stored": rows["submissions"],
+        "persons_stored": rows["persons"],
+        "work_done": rows["submissions"] == households,
+        "bot_api_calls": dict(sorted(calls.items())),
+        "baseline_bot_api_calls": base_calls,
+        "goals": {key: _goal_met(key, value) for key, value in (
+            ("updates_per_s", form.updates_per_s), ("ratio", ratio), ("p99_ms", form.percentile_ms(0.99)))},
+        "python": platform.python_version(),
+        "ptb_version": telegram.__version__,
+        "nproc": _nproc(),
+        "cpu": cpu_model(),
+    }
+
+
+def _goal_met(key: str, value: float) -> bool:
+    return value <= GOALS[key] if key.endswith("_ms") else value >= GOALS[key]
+
+
+def _nproc() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def report(result: dict[str, Any]) -> str:
+    """The human-readable summary of one ``bench_form`` result."""
+    mark = {True: "met", False: "MISSED"}
+    goals = result["goals"]
+    calls = ", ".join(f"{name} {count:,}" for name, count in result["bot_api_calls"].items())
+    lines = [
+        f"form benchmark: {result['households']:,} households, {result['updates']:,} updates "
+        f"(Python {result['python']}, python-telegram-bot {result['ptb_version']}, "
+        f"{result['nproc']} CPU, {result['cpu']})",
+        f"app under test: {result['app']}",
+        "",
+        f"{'':12}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}",
+        f"{'doithoai':12}{result['updates_per_s']:>12,.0f}{result['p50_ms']:>10.2f}{result['p99_ms']:>10.2f}",
+        f"{'PTB echo':12}{result['baseline_updates_per_s']:>12,.0f}{result['baseline_p50_ms']:>10.2f}"
+        f"{result['baseline_p99_ms']:>10.2f}",
+        "",
+        f"ratio doithoai / echo: {result['ratio']:.2f}",
+        f"goals: ≥ {GOALS['updates_per_s']:,.0f} updates/s {mark[goals['updates_per_s']]}, "
+        f"ratio ≥ {GOALS['ratio']} {mark[goals['ratio']]}, p99 ≤ {GOALS['p99_ms']:.0f} ms {mark[goals['p99_ms']]}",
+        f"Bot API calls: {calls}",
+        f"stored: {result['submissions_stored']:,} submissions from {result['persons_stored']:,} households"
+        + ("" if result["work_done"] else f" — EXPECTED {result['households']:,}: the form did not complete"),
+    ]
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--households", type=_positive, default=1000, help="simulated households (default 1000)")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="the config to use (default: the example)")
+    parser.add_argument("--db-dir", default=None, help="where the temporary SQLite file goes (default: the temp dir)")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number

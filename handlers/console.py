@@ -1,0 +1,59 @@
+"""The terminal channel: chat with the bot as a household, one message per line (works with piped input too)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.i18n import t
+from bot.types import Incoming, InputKind, Reply
+from handlers.text_render import numbered
+
+CHANNEL = "console"
+
+
+def parse_line(line: str, user_id: str) -> Incoming:
+    """A typed line: ``/command args`` or plain text (a number picks a listed choice)."""
+    text = line.rstrip("\n")
+    stripped = text.strip()
+    if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
+        head, _, args = stripped[1:].partition(" ")
+        return Incoming(CHANNEL, user_id, user_id, InputKind.COMMAND, text=args.strip(),
+                        command=head.split("@", 1)[0].lower())
+    return Incoming(CHANNEL, user_id, user_id, InputKind.TEXT, text=text)
+
+
+def render(reply: Reply, lang: str) -> str:
+    return numbered(reply, t("form.choose_number", lang) if reply.choices else "")
+
+
+async def chat(engine: Engine, lines: AsyncIterator[str], out: TextIO = sys.stdout, *, user_id: str = "local",
+               greet: bool = False, prompt: str = "") -> int:
+    """Feed each line to the engine and print the replies; returns how many lines were handled."""
+    lang = engine.settings.bot.language
+    handled = 0
+
+    async def say(line: str) -> None:
+        for reply in await engine.handle(parse_line(line, user_id)):
+            print(render(reply, lang), end="\n\n", file=out)
+        if prompt:
+            print(prompt, end="", file=out, flush=True)
+
+    if greet:
+        await say("/start")
+    async for line in lines:
+        handled += 1
+        await say(line)
+    return handled
+
+
+async def stdin_lines(stream: TextIO = sys.stdin) -> AsyncIterator[str]:
+    """Lines from standard input without blocking the event loop; ``/quit`` or end of input stops."""
+    while True:
+        line = await asyncio.to_thread(stream.readline)
+        if not line or line.strip() in {"/quit", "/exit"}:
+            return
+        yield line

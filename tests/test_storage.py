@@ -1,0 +1,69 @@
+"""Storage on a real SQLite file: migrations, pragmas, transactions all-or-nothing, one writer at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from storage import Database
+from storage.db import migrations
+
+
+async def test_migrations_bring_a_new_file_to_the_latest_version(tmp_path: Path) -> None:
+    async with Database(tmp_path / "m.sqlite3") as db:
+        assert await db.schema_version() == len(migrations())
+        async with db.conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"
+        async with db.conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1
+
+
+async def test_opening_twice_applies_nothing_again(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    async with Database(path) as db:
+        version = await db.schema_version()
+    async with Database(path) as db:
+        assert await db.schema_version() == version
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    async with Database(tmp_path / "t.sqlite3") as db:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO persons (created_at) VALUES ('2023-06-20T08:30:00+00:00')")
+                raise RuntimeError("crash half-way")
+        async with db.reading() as conn, conn.execute("SELECT COUNT(*) FROM persons") as cur:
+            assert (await cur.fetchone())[0] == 0
+
+
+async def test_concurrent_transactions_never_lose_an_update(tmp_path: Path) -> None:
+    async with Database(tmp_path / "c.sqlite3") as db:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO persons (id, created_at) VALUES (1, 'x')")
+            await conn.execute("INSERT INTO conversations (person_id, step, updated_at) VALUES (1, 's', 'x')")
+
+        async def increment() -> None:
+            async with db.transaction() as conn:
+                async with conn.execute("SELECT version FROM conversations WHERE person_id = 1") as cur:
+                    value = (await cur.fetchone())[0]
+                await asyncio.sleep(0)
+                await conn.execute("UPDATE conversations SET version = ? WHERE person_id = 1", (value + 1,))
+
+        await asyncio.gather(*(increment() for _ in range(100)))
+        async with db.reading() as conn, conn.execute("SELECT version FROM conversations") as cur:
+            assert (await cur.fetchone())[0] == 101
+
+
+async def test_deleting_a_person_cascades_to_identities_and_state(tmp_path: Path) -> None:
+    async with Database(tmp_path / "f.sqlite3") as db:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO persons (id, created_at) VALUES (7, 'x')")
+            await conn.execute("INSERT INTO identities VALUES ('telegram', '7', 7, '7', NULL, 'x', NULL)")
+            await conn.execute("INSERT INTO conversations (person_id, step, updated_at) VALUES (7, 's', 'x')")
+            await conn.execute("DELETE FROM persons WHERE id = 7")
+        async with db.reading() as conn:
+            for table in ("identities", "conversations"):
+                async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
+                    assert (await cur.fetchone())[0] == 0
