@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -139,12 +140,90 @@ class Field_(_Strict):
     _slug = field_validator("id")(Unit._slug.__func__)  # type: ignore[attr-defined]
 
 
+class DialogueConfig(_Strict):
+    """A dialogue planned in the config; seeded into the database once (afterwards managed from chat or CLI)."""
+
+    id: str
+    title: str
+    starts_at: datetime | None = None
+    place: str = ""
+    map_url: str | None = None
+    status: Literal["draft", "open", "closed", "held", "cancelled"] = "open"
+    deadline_days: int = Field(default=5, ge=0, le=60)
+    reminders: list[str] = Field(default_factory=lambda: ["3d", "1d", "2h"])
+    requires_roster: bool = False
+    contact: str = ""
+    units: list[str] = Field(default_factory=list)
+    seats_per_hamlet: int | None = Field(default=None, ge=1)
+    quotas: dict[str, int] = Field(default_factory=dict)
+
+    _slug = field_validator("id")(Unit._slug.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _vietnamese_time(cls, value: object) -> object:
+        if isinstance(value, str):
+            from bot.vntime import parse_vn_datetime
+
+            parsed = parse_vn_datetime(value, ZoneInfo("UTC"))
+            if parsed is None:
+                raise ValueError("write the time like \"15:30 20/6/2027\" or 2027-06-20T15:30:00")
+            return parsed.replace(tzinfo=None)
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _offsets(cls, value: list[str]) -> list[str]:
+        from bot.vntime import parse_offset
+
+        for item in value:
+            parse_offset(item)
+        return value
+
+    @field_validator("quotas")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for hamlet, quota in value.items():
+            if quota < 1:
+                raise ValueError(f"the quota of {hamlet!r} must be 1 or more")
+        return value
+
+    def reminder_minutes(self) -> list[int]:
+        from bot.vntime import parse_offset
+
+        return sorted({parse_offset(r) for r in self.reminders}, reverse=True)
+
+
 class Settings(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     units: list[Unit] = Field(min_length=1)
     fields: list[Field_] = Field(min_length=1)
+    dialogues: list[DialogueConfig] = Field(default_factory=list)
+
+    def dialogue_quotas(self, dialogue: DialogueConfig) -> dict[str, int]:
+        """Seats per hamlet: every hamlet under the listed units gets seats_per_hamlet; quotas override."""
+        seats: dict[str, int] = {}
+        for unit_id in dialogue.units:
+            unit = self.unit(unit_id)
+            leaves = [unit] if unit and unit.is_leaf else [u for u in self._leaves(unit)]
+            for leaf in leaves:
+                if dialogue.seats_per_hamlet:
+                    seats[leaf.id] = dialogue.seats_per_hamlet
+        for unit_id, quota in dialogue.quotas.items():
+            unit = self.unit(unit_id)
+            for leaf in [unit] if unit and unit.is_leaf else self._leaves(unit):
+                seats[leaf.id] = quota
+        return seats
+
+    @staticmethod
+    def _leaves(unit: Unit | None) -> list[Unit]:
+        if unit is None:
+            return []
+        if unit.is_leaf:
+            return [unit]
+        return [leaf for child in unit.children for leaf in Settings._leaves(child)]
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -159,6 +238,17 @@ class Settings(_Strict):
                 if topic.id in topic_ids:
                     raise ValueError(f"topic id {topic.id!r} is used twice")
                 topic_ids.add(topic.id)
+        return self
+
+    @model_validator(mode="after")
+    def _dialogue_hamlets_exist(self) -> Settings:
+        for dialogue in self.dialogues:
+            for unit_id in [*dialogue.units, *dialogue.quotas]:
+                unit = self.unit(unit_id)
+                if unit is None:
+                    raise ValueError(f"dialogue {dialogue.id!r} names unknown unit {unit_id!r}")
+            if not self.dialogue_quotas(dialogue):
+                raise ValueError(f"dialogue {dialogue.id!r} needs quotas or units with seats_per_hamlet")
         return self
 
     def iter_units(self) -> Iterator[Unit]:

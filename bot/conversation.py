@@ -32,6 +32,7 @@ class Turn:
     show_prompt: bool = True
     remove_keyboard: bool = False
     deleted: bool = False
+    events: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -63,6 +64,11 @@ class Turn:
             self.remove_keyboard = True
         self.session.step = step
         self.dirty = True
+
+    def emit(self, name: str, *args: object) -> None:
+        """Announce an event once this turn's transaction has committed (see bot/events.py)."""
+        if (name, args) not in self.events:
+            self.events.append((name, args))
 
     def touch(self) -> None:
         self.dirty = True

@@ -14,6 +14,7 @@ from bot.choices import match_choice
 from bot.clock import Clock, iso, system_clock
 from bot.config import Settings
 from bot.conversation import Step, Turn
+from bot.events import Events
 from bot.form import (
     FORM_STEPS,
     PROFILE_STEPS,
@@ -44,6 +45,7 @@ class Engine:
         button_channels: Iterable[str] = ("telegram",),
         contact_channels: Iterable[str] = ("telegram",),
         steps: Iterable[Step] = FORM_STEPS,
+        events: Events | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -51,6 +53,7 @@ class Engine:
         self.button_channels = frozenset(button_channels)
         self.contact_channels = frozenset(contact_channels)
         self.steps: dict[str, Step] = {step.name: step for step in steps}
+        self.events = events or Events()
 
     @staticmethod
     def iso_now(turn: Turn) -> str:
@@ -63,12 +66,15 @@ class Engine:
             turn = Turn(engine=self, conn=conn, session=session, msg=msg, now=now)
             await self._apply(turn)
             if turn.deleted:
-                return turn.finish(None)
-            if turn.dirty or session.is_new:
-                session.version += 1
-                await save_state(conn, session.person.id, session.step, session.data, session.version, iso(now))
-            prompt = self._step(session).prompt(turn) if turn.show_prompt else None
-            return turn.finish(prompt)
+                replies = turn.finish(None)
+            else:
+                if turn.dirty or session.is_new:
+                    session.version += 1
+                    await save_state(conn, session.person.id, session.step, session.data, session.version, iso(now))
+                replies = turn.finish(self._step(session).prompt(turn) if turn.show_prompt else None)
+        for name, args in turn.events:
+            await self.events.emit(name, *args)
+        return replies
 
     async def note_blocked(self, channel: str, chat_id: str) -> None:
         """The platform said this chat blocked the bot: stop sending to it until it writes again."""

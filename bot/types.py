@@ -53,6 +53,7 @@ class Reply:
     ask_contact: bool = False
     contact_label: str = ""
     remove_keyboard: bool = False
+    qr: str = ""  # text to show as a QR code image (check-in); channels without images show the text
 
 
 def encode_callback(version: int, value: str) -> str:

@@ -1,0 +1,254 @@
+"""Dialogues, their hamlets and quotas, registrations and the eligibility roster (SQL only; rules live in bot/)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+_DIALOGUE_COLS = ("id, title, starts_at, place, map_url, status, deadline_days, reminder_minutes, requires_roster,"
+                  " contact")
+_REG_COLS = ("id, dialogue_id, person_id, hamlet_id, status, code, attending, roster_id, created_at,"
+             " checked_in_at")
+
+
+@dataclass(slots=True)
+class Dialogue:
+    id: str
+    title: str
+    starts_at: datetime | None
+    place: str
+    map_url: str | None
+    status: str
+    deadline_days: int
+    reminder_minutes: list[int]
+    requires_roster: bool
+    contact: str
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When the compiled questions go to the organisers (seed 002: five days before)."""
+        return self.starts_at - timedelta(days=self.deadline_days) if self.starts_at else None
+
+
+@dataclass(slots=True)
+class Registration:
+    id: int
+    dialogue_id: str
+    person_id: int
+    hamlet_id: str
+    status: str
+    code: str
+    attending: str | None
+    roster_id: int | None
+    created_at: str
+    checked_in_at: str | None
+
+
+@dataclass(slots=True)
+class SeatCount:
+    hamlet_id: str
+    quota: int
+    registered: int
+    waitlisted: int
+    checked_in: int
+
+
+@dataclass(slots=True)
+class RosterEntry:
+    id: int
+    dialogue_id: str
+    household_code: str
+    full_name: str
+    hamlet_id: str
+    category: str | None
+    phone: str | None
+
+
+def _dialogue(row: aiosqlite.Row | tuple) -> Dialogue:
+    return Dialogue(
+        id=row[0], title=row[1], starts_at=datetime.fromisoformat(row[2]) if row[2] else None, place=row[3],
+        map_url=row[4], status=row[5], deadline_days=row[6], reminder_minutes=json.loads(row[7]),
+        requires_roster=bool(row[8]), contact=row[9],
+    )
+
+
+def _registration(row: aiosqlite.Row | tuple) -> Registration:
+    return Registration(*row)
+
+
+async def insert_dialogue(conn: aiosqlite.Connection, d: Dialogue, now: str) -> None:
+    await conn.execute(
+        f"INSERT INTO dialogues ({_DIALOGUE_COLS}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (d.id, d.title, d.starts_at.isoformat() if d.starts_at else None, d.place, d.map_url, d.status,
+         d.deadline_days, json.dumps(d.reminder_minutes), int(d.requires_roster), d.contact, now, now),
+    )
+
+
+async def get_dialogue(conn: aiosqlite.Connection, dialogue_id: str) -> Dialogue | None:
+    async with conn.execute(f"SELECT {_DIALOGUE_COLS} FROM dialogues WHERE id = ?", (dialogue_id,)) as cur:
+        row = await cur.fetchone()
+    return _dialogue(row) if row else None
+
+
+async def list_dialogues(conn: aiosqlite.Connection, statuses: tuple[str, ...] | None = None) -> list[Dialogue]:
+    sql = f"SELECT {_DIALOGUE_COLS} FROM dialogues"
+    params: tuple = ()
+    if statuses:
+        sql += f" WHERE status IN ({', '.join('?' * len(statuses))})"
+        params = statuses
+    async with conn.execute(sql + " ORDER BY starts_at IS NULL, starts_at, id", params) as cur:
+        return [_dialogue(row) for row in await cur.fetchall()]
+
+
+async def dialogues_for_hamlet(conn: aiosqlite.Connection, hamlet_id: str, statuses: tuple[str, ...]) -> list[Dialogue]:
+    marks = ", ".join("?" * len(statuses))
+    async with conn.execute(
+        f"SELECT {', '.join('d.' + c.strip() for c in _DIALOGUE_COLS.split(','))} FROM dialogues d"
+        f" JOIN dialogue_hamlets h ON h.dialogue_id = d.id WHERE h.hamlet_id = ? AND d.status IN ({marks})"
+        " ORDER BY d.starts_at IS NULL, d.starts_at",
+        (hamlet_id, *statuses),
+    ) as cur:
+        return [_dialogue(row) for row in await cur.fetchall()]
+
+
+async def update_dialogue(conn: aiosqlite.Connection, dialogue_id: str, now: str, **values: object) -> None:
+    allowed = {"title", "starts_at", "place", "map_url", "status", "deadline_days", "requires_roster", "contact"}
+    if set(values) - allowed:
+        raise ValueError(f"not dialogue columns: {sorted(set(values) - allowed)}")
+    assignments = ", ".join(f"{col} = ?" for col in values)
+    await conn.execute(f"UPDATE dialogues SET {assignments}, updated_at = ? WHERE id = ?",
+                       (*values.values(), now, dialogue_id))
+
+
+async def set_quota(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str, quota: int) -> None:
+    await conn.execute(
+        "INSERT INTO dialogue_hamlets (dialogue_id, hamlet_id, quota) VALUES (?, ?, ?)"
+        " ON CONFLICT(dialogue_id, hamlet_id) DO UPDATE SET quota = excluded.quota",
+        (dialogue_id, hamlet_id, quota),
+    )
+
+
+async def quotas(conn: aiosqlite.Connection, dialogue_id: str) -> dict[str, int]:
+    async with conn.execute(
+        "SELECT hamlet_id, quota FROM dialogue_hamlets WHERE dialogue_id = ? ORDER BY rowid", (dialogue_id,)
+    ) as cur:
+        return {row[0]: row[1] for row in await cur.fetchall()}
+
+
+async def seat_counts(conn: aiosqlite.Connection, dialogue_id: str) -> list[SeatCount]:
+    async with conn.execute(
+        "SELECT h.hamlet_id, h.quota,"
+        " COUNT(r.id) FILTER (WHERE r.status = 'registered'),"
+        " COUNT(r.id) FILTER (WHERE r.status = 'waitlisted'),"
+        " COUNT(r.id) FILTER (WHERE r.checked_in_at IS NOT NULL)"
+        " FROM dialogue_hamlets h LEFT JOIN registrations r"
+        " ON r.dialogue_id = h.dialogue_id AND r.hamlet_id = h.hamlet_id"
+        " WHERE h.dialogue_id = ? GROUP BY h.hamlet_id, h.quota ORDER BY h.rowid",
+        (dialogue_id,),
+    ) as cur:
+        return [SeatCount(*row) for row in await cur.fetchall()]
+
+
+async def count_registered(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str) -> int:
+    async with conn.execute(
+        "SELECT COUNT(*) FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'registered'",
+        (dialogue_id, hamlet_id),
+    ) as cur:
+        return int((await cur.fetchone())[0])
+
+
+async def find_registration(conn: aiosqlite.Connection, dialogue_id: str, person_id: int) -> Registration | None:
+    async with conn.execute(
+        f"SELECT {_REG_COLS} FROM registrations WHERE dialogue_id = ? AND person_id = ?", (dialogue_id, person_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return _registration(row) if row else None
+
+
+async def registration_by_id(conn: aiosqlite.Connection, registration_id: int) -> Registration | None:
+    async with conn.execute(f"SELECT {_REG_COLS} FROM registrations WHERE id = ?", (registration_id,)) as cur:
+        row = await cur.fetchone()
+    return _registration(row) if row else None
+
+
+async def registration_by_code(conn: aiosqlite.Connection, code: str) -> Registration | None:
+    async with conn.execute(f"SELECT {_REG_COLS} FROM registrations WHERE code = ?", (code,)) as cur:
+        row = await cur.fetchone()
+    return _registration(row) if row else None
+
+
+async def registrations_of_person(conn: aiosqlite.Connection, person_id: int) -> list[Registration]:
+    async with conn.execute(
+        f"SELECT {_REG_COLS} FROM registrations WHERE person_id = ? ORDER BY id", (person_id,)
+    ) as cur:
+        return [_registration(row) for row in await cur.fetchall()]
+
+
+async def registrations(conn: aiosqlite.Connection, dialogue_id: str, status: str) -> list[Registration]:
+    async with conn.execute(
+        f"SELECT {_REG_COLS} FROM registrations WHERE dialogue_id = ? AND status = ? ORDER BY id",
+        (dialogue_id, status),
+    ) as cur:
+        return [_registration(row) for row in await cur.fetchall()]
+
+
+async def first_waitlisted(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str) -> Registration | None:
+    async with conn.execute(
+        f"SELECT {_REG_COLS} FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'waitlisted'"
+        " ORDER BY created_at, id LIMIT 1",
+        (dialogue_id, hamlet_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return _registration(row) if row else None
+
+
+async def insert_registration(
+    conn: aiosqlite.Connection, *, dialogue_id: str, person_id: int, hamlet_id: str, status: str, code: str,
+    roster_id: int | None, now: str,
+) -> Registration:
+    cur = await conn.execute(
+        "INSERT INTO registrations (dialogue_id, person_id, hamlet_id, status, code, roster_id, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (dialogue_id, person_id, hamlet_id, status, code, roster_id, now, now),
+    )
+    return Registration(cur.lastrowid, dialogue_id, person_id, hamlet_id, status, code, None, roster_id, now, None)
+
+
+async def update_registration(conn: aiosqlite.Connection, registration_id: int, now: str, **values: object) -> None:
+    allowed = {"status", "attending", "hamlet_id", "roster_id", "checked_in_at", "checked_in_by", "created_at"}
+    if set(values) - allowed:
+        raise ValueError(f"not registration columns: {sorted(set(values) - allowed)}")
+    assignments = ", ".join(f"{col} = ?" for col in values)
+    await conn.execute(f"UPDATE registrations SET {assignments}, updated_at = ? WHERE id = ?",
+                       (*values.values(), now, registration_id))
+
+
+async def code_exists(conn: aiosqlite.Connection, code: str) -> bool:
+    async with conn.execute("SELECT 1 FROM registrations WHERE code = ?", (code,)) as cur:
+        return await cur.fetchone() is not None
+
+
+async def roster_match(
+    conn: aiosqlite.Connection, dialogue_id: str, *, phone: str | None = None, household_code: str | None = None,
+) -> RosterEntry | None:
+    if phone:
+        sql, value = "phone = ?", phone
+    elif household_code:
+        sql, value = "household_code = ? COLLATE NOCASE", household_code
+    else:
+        return None
+    async with conn.execute(
+        "SELECT id, dialogue_id, household_code, full_name, hamlet_id, category, phone FROM roster_entries"
+        f" WHERE dialogue_id = ? AND {sql} ORDER BY id LIMIT 1",
+        (dialogue_id, value),
+    ) as cur:
+        row = await cur.fetchone()
+    return RosterEntry(*row) if row else None
+
+
+async def roster_size(conn: aiosqlite.Connection, dialogue_id: str) -> int:
+    async with conn.execute("SELECT COUNT(*) FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,)) as cur:
+        return int((await cur.fetchone())[0])
