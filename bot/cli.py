@@ -83,5 +83,13 @@ def run(config_path: Path) -> None:
     run_telegram(settings, Engine(settings, Database(settings.database.path)))
 
 
+def _register_groups() -> None:
+    from bot.cli_dialogues import dialogue
+
+    main.add_command(dialogue)
+
+
+_register_groups()
+
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import aiosqlite
@@ -86,7 +86,8 @@ def validate_place(place: str) -> str:
     return place
 
 
-async def create(conn: aiosqlite.Connection, settings: Settings, spec: DialogueSpec, now: datetime) -> Dialogue:
+async def create(conn: aiosqlite.Connection, settings: Settings, spec: DialogueSpec, now: datetime, *,
+                 check_time: bool = True) -> Dialogue:
     if await repo.get_dialogue(conn, spec.id):
         raise DialogueError("dialogues.exists", id=spec.id)
     if not spec.quotas:
@@ -96,7 +97,8 @@ async def create(conn: aiosqlite.Connection, settings: Settings, spec: DialogueS
         if unit is None or not unit.is_leaf:
             raise DialogueError("dialogues.unknown_hamlet", hamlet=hamlet_id)
         validate_quota(quota)
-    validate_time(spec.starts_at, now)
+    if check_time:
+        validate_time(spec.starts_at, now)
     dialogue = Dialogue(
         id=spec.id, title=spec.title.strip(), starts_at=spec.starts_at, place=spec.place.strip(),
         map_url=spec.map_url or None, status=spec.status, deadline_days=spec.deadline_days,
@@ -107,6 +109,24 @@ async def create(conn: aiosqlite.Connection, settings: Settings, spec: DialogueS
     for hamlet_id, quota in spec.quotas.items():
         await repo.set_quota(conn, spec.id, hamlet_id, quota)
     return dialogue
+
+
+async def seed_from_config(conn: aiosqlite.Connection, settings: Settings, now: datetime) -> list[str]:
+    """Create the dialogues planned in the config that the database does not have yet (it wins afterwards)."""
+    created = []
+    for planned in settings.dialogues:
+        if await repo.get_dialogue(conn, planned.id):
+            continue
+        starts_at = planned.starts_at.replace(tzinfo=settings.tz) if planned.starts_at else None
+        spec = DialogueSpec(
+            id=planned.id, title=planned.title, starts_at=starts_at.astimezone(UTC) if starts_at else None,
+            place=planned.place, quotas=settings.dialogue_quotas(planned), map_url=planned.map_url,
+            status=planned.status, deadline_days=planned.deadline_days, reminder_minutes=planned.reminder_minutes(),
+            requires_roster=planned.requires_roster, contact=planned.contact,
+        )
+        await create(conn, settings, spec, now, check_time=False)
+        created.append(planned.id)
+    return created
 
 
 async def require(conn: aiosqlite.Connection, dialogue_id: str) -> Dialogue:

@@ -1,0 +1,78 @@
+"""Shared fixtures: settings from config.example.toml on a temporary database, the engine, the fake Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+from bot.clock import FrozenClock
+from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
+from bot.engine import Engine
+from handlers.telegram import start_telegram, stop_telegram
+from storage import Database
+from tests.fake_telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config.example.toml"
+
+
+# ---- core -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """config.example.toml (the seed 000 commune) with its database in tmp_path."""
+    example = load_settings(EXAMPLE_CONFIG)
+    return example.model_copy(update={"database": DatabaseSection(path=str(tmp_path / "doithoai.sqlite3"))})
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2023, 6, 15, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = await Database(settings.database.path).open()
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def engine(settings: Settings, database: Database, clock: FrozenClock) -> Engine:
+    return Engine(settings, database, clock=clock)
+
+
+# ---- Telegram ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on 127.0.0.1 (see tests/fake_telegram.py)."""
+    fake = await FakeTelegram().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def telegram_settings(settings: Settings, fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """``settings`` pointed at the fake server; the environment cannot override the token or the secret."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.delenv(WEBHOOK_SECRET_ENV, raising=False)
+    telegram = TelegramSection(token=fake_telegram.token, base_url=fake_telegram.base_url,
+                               base_file_url=fake_telegram.base_file_url, poll_timeout=5)
+    return settings.model_copy(update={"telegram": telegram})
+
+
+@pytest.fixture
+async def telegram_app(telegram_settings: Settings, engine: Engine, fake_telegram: FakeTelegram
+                       ) -> AsyncIterator[Application]:
+    """The real python-telegram-bot Application, polling the fake server; the fake tracks handled updates."""
+    app = await start_telegram(telegram_settings, engine)
+    fake_telegram.track(app)
+    yield app
+    await stop_telegram(app)
