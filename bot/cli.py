@@ -91,5 +91,37 @@ def _register_groups() -> None:
 
 _register_groups()
 
+
+@main.command("import-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dialogue", "dialogue_id", required=True, help="The dialogue id, e.g. tan-thuan-tay-2023.")
+@CONFIG_OPTION
+def import_roster_command(file: Path, dialogue_id: str, config_path: Path) -> None:
+    """Import the roster of invited households (CSV or XLSX); bad rows are listed, the rest imported."""
+    from bot.clock import system_clock
+    from bot.dialogues import DialogueError
+    from bot.roster import ImportReport, RosterError, import_roster, progress_bar
+    from storage import Database
+
+    settings = load_or_exit(config_path)
+    lang = settings.bot.language
+
+    async def load() -> ImportReport:
+        async with Database(settings.database.path) as db:
+            with progress_bar(t("roster.progress", lang)) as progress:
+                return await import_roster(db, settings, dialogue_id, file, now=system_clock(), progress=progress,
+                                           lang=lang)
+
+    try:
+        report = asyncio.run(load())
+    except (RosterError, DialogueError) as exc:
+        click.echo(exc.text(lang), err=True)
+        sys.exit(1)
+    click.echo(report.summary(lang))
+    for error in report.errors:
+        click.echo(error.text(lang))
+    sys.exit(0 if report.imported else 1)
+
+
 if __name__ == "__main__":
     main()

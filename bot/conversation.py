@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ class Turn:
     remove_keyboard: bool = False
     deleted: bool = False
     events: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    after_commit: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -93,7 +95,7 @@ class Step(ABC):
     free_text: bool = False  # True where typed text is the answer itself (name, content, phone)
 
     @abstractmethod
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         """The question of this step, with its choices."""
 
     @abstractmethod

@@ -7,13 +7,15 @@ in memory between turns, so a restart, a crash or a change of channel loses noth
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
+from bot import staff
 from bot.choices import match_choice
 from bot.clock import Clock, iso, system_clock
 from bot.config import Settings
 from bot.conversation import Step, Turn
+from bot.dialogues import CHECKIN_PREFIX
 from bot.events import Events
 from bot.form import (
     FORM_STEPS,
@@ -25,6 +27,8 @@ from bot.form import (
     resume_where_left,
     start_question,
 )
+from bot.registration import REGISTRATION_STEPS, attendance_action, attendance_command, open_dialogue_screen
+from bot.roster_chat import roster_upload
 from bot.text import clean, shorten
 from bot.types import Incoming, InputKind, Reply
 from bot.vntime import vn_date
@@ -32,6 +36,7 @@ from storage import Database, people, submissions
 from storage.conversations import load_session, save_state
 from storage.records import Session
 
+FileFetcher = Callable[[str], Awaitable[bytes]]
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -44,7 +49,7 @@ class Engine:
         clock: Clock = system_clock,
         button_channels: Iterable[str] = ("telegram",),
         contact_channels: Iterable[str] = ("telegram",),
-        steps: Iterable[Step] = FORM_STEPS,
+        steps: Iterable[Step] = (*FORM_STEPS, *REGISTRATION_STEPS),
         events: Events | None = None,
     ) -> None:
         self.settings = settings
@@ -54,6 +59,7 @@ class Engine:
         self.contact_channels = frozenset(contact_channels)
         self.steps: dict[str, Step] = {step.name: step for step in steps}
         self.events = events or Events()
+        self.file_fetchers: dict[str, FileFetcher] = {}
 
     @staticmethod
     def iso_now(turn: Turn) -> str:
@@ -71,7 +77,9 @@ class Engine:
                 if turn.dirty or session.is_new:
                     session.version += 1
                     await save_state(conn, session.person.id, session.step, session.data, session.version, iso(now))
-                replies = turn.finish(self._step(session).prompt(turn) if turn.show_prompt else None)
+                replies = turn.finish(await self._step(session).prompt(turn) if turn.show_prompt else None)
+        for work in turn.after_commit:  # slow work (a file download, an import) never holds the database lock
+            replies.extend(await work())
         for name, args in turn.events:
             await self.events.emit(name, *args)
         return replies
@@ -104,13 +112,15 @@ class Engine:
         msg, step = turn.msg, self._step(turn.session)
         if msg.kind is InputKind.COMMAND:
             await self._command(turn)
+        elif await self._staff_input(turn):
+            return
         elif turn.session.is_new:
-            return  # the first thing anyone sees is the welcome and the consent question
+            return  # the first thing a household sees is the welcome and the consent question
         elif msg.kind is InputKind.CHOICE:
             await self._tap(turn, step)
         elif msg.kind is InputKind.TEXT:
             text = clean(msg.text)
-            matched = match_choice(text, step.prompt(turn).choices, loose=not step.free_text)
+            matched = match_choice(text, (await step.prompt(turn)).choices, loose=not step.free_text)
             if matched is not None:
                 await step.on_choice(turn, matched.value)
             else:
@@ -124,18 +134,37 @@ class Engine:
         else:
             turn.say("form.unsupported")
 
+    async def _staff_input(self, turn: Turn) -> bool:
+        """A scanned check-in QR text or a roster file from staff; households never reach these."""
+        msg = turn.msg
+        if msg.kind is InputKind.TEXT and clean(msg.text).upper().startswith(CHECKIN_PREFIX):
+            if await staff.is_staff(turn):
+                await staff.run_command(turn, "checkin", clean(msg.text))
+                return True
+        elif msg.kind is InputKind.DOCUMENT and await staff.is_staff(turn, "organizer"):
+            turn.show_prompt = False
+            await roster_upload(turn)
+            return True
+        return False
+
     async def _tap(self, turn: Turn, step: Step) -> None:
         msg = turn.msg
+        if msg.version == 0 and msg.choice.startswith("att:"):
+            turn.show_prompt = False  # an answer to a reminder, valid whatever step the household is at
+            await attendance_action(turn, msg.choice)
+            return
         if msg.version != turn.session.version:
             turn.say("form.stale_button")
             return
-        if msg.choice not in {c.value for c in step.prompt(turn).choices}:
+        if msg.choice not in {c.value for c in (await step.prompt(turn)).choices}:
             turn.say("form.choose_please")  # forged or outdated data: never trusted, never an error
             return
         await step.on_choice(turn, msg.choice)
 
     async def _command(self, turn: Turn) -> None:
         command = turn.msg.command
+        if await staff.run_command(turn, command, clean(turn.msg.text)):
+            return
         handler = {
             "start": self._cmd_start,
             "help": self._cmd_help,
@@ -143,6 +172,9 @@ class Engine:
             "myquestions": self.show_my_questions,
             "forget": self._cmd_forget,
             "menu": self._cmd_menu,
+            "dialogue": self._cmd_dialogue,
+            "attend": lambda turn: attendance_command(turn, True),
+            "absent": lambda turn: attendance_command(turn, False),
         }.get(command)
         if handler is None:
             turn.say("common.unknown_command", command=shorten(command, 32))
@@ -176,6 +208,10 @@ class Engine:
     async def _cmd_menu(self, turn: Turn) -> None:
         if profile_complete(turn):
             go_menu(turn)
+
+    async def _cmd_dialogue(self, turn: Turn) -> None:
+        if profile_complete(turn):
+            open_dialogue_screen(turn, "menu")
 
     async def _cmd_forget(self, turn: Turn) -> None:
         session = turn.session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.conversation import Step, Turn
 from bot.phone import display_phone, normalize_phone
+from bot.registration import open_dialogue_screen, release_seats
 from bot.text import one_line, shorten
 from bot.types import Choice, Reply
 from storage import people, submissions
@@ -12,6 +13,7 @@ CATEGORIES = ("poor", "near_poor", "escaped", "other")
 KINDS = ("question", "opinion", "petition", "proposal")
 MIN_CONTENT = 3
 PROFILE_STEPS = ("name", "hamlet", "category", "phone")
+DIALOGUE_STEPS = ("dialogue", "dialogue_code", "dialogue_leave")
 QUESTION_STEPS = ("q_kind", "q_field", "q_topic", "q_content", "review", "edit_pick")
 
 
@@ -47,6 +49,8 @@ def cancel_current(turn: Turn) -> None:
     if turn.session.step in QUESTION_STEPS:
         turn.say("form.cancelled")
         go_menu(turn)
+    elif turn.session.step in DIALOGUE_STEPS:
+        turn.goto("menu")
     elif turn.session.step in PROFILE_STEPS and not turn.data.get("profile_edit"):
         turn.data["resume_step"] = turn.session.step
         turn.say("form.paused")
@@ -87,7 +91,7 @@ def continue_after_draft_edit(turn: Turn, default_next: str) -> None:
 class Consent(Step):
     name = "consent"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         text = turn.t("form.welcome", bot_name=turn.settings.bot.name) + "\n\n" + turn.t("form.consent")
         return Reply(text, (turn.choice("yes", "form.consent_yes"), turn.choice("no", "form.consent_no")))
 
@@ -108,7 +112,7 @@ class Name(Step):
     name = "name"
     free_text = True
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         return Reply(turn.t("form.ask_name"), tuple(nav(turn, back=bool(turn.data.get("profile_edit")))))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
@@ -144,7 +148,7 @@ class Hamlet(Step):
             units = units[0].children
         return units
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         units = self._level(turn)
         kind = units[0].kind if units and units[0].kind else turn.t("form.unit_kind_default")
         choices = [Choice(f"u:{u.id}", u.name) for u in units]
@@ -190,7 +194,7 @@ class Hamlet(Step):
 class Category(Step):
     name = "category"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = [turn.choice(f"c:{c}", f"form.category_{c}") for c in CATEGORIES]
         return Reply(turn.t("form.ask_category"), (*choices, *nav(turn)))
 
@@ -210,7 +214,7 @@ class Phone(Step):
     name = "phone"
     free_text = True
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         button = turn.msg.channel in turn.engine.contact_channels
         text = turn.t("form.ask_phone" if button else "form.ask_phone_typed")
         choices = (turn.choice("skip", "form.skip"), *nav(turn))
@@ -245,7 +249,7 @@ class Phone(Step):
 class Kind(Step):
     name = "q_kind"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = [turn.choice(f"k:{k}", f"form.kind_{k}") for k in KINDS]
         return Reply(turn.t("form.ask_kind"), (*choices, *nav(turn)), columns=2)
 
@@ -262,7 +266,7 @@ class Kind(Step):
 class FieldStep(Step):
     name = "q_field"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = [Choice(f"f:{f.id}", f.name) for f in turn.settings.fields]
         return Reply(turn.t("form.ask_field"), (*choices, *nav(turn)))
 
@@ -280,7 +284,7 @@ class FieldStep(Step):
 class TopicStep(Step):
     name = "q_topic"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         field = turn.settings.field(turn.draft.get("field", "")) or turn.settings.fields[0]
         choices = [Choice(f"t:{tp.id}", tp.name) for tp in field.topics]
         return Reply(turn.t("form.ask_topic", field=field.name), (*choices, *nav(turn)))
@@ -302,7 +306,7 @@ class Content(Step):
     name = "q_content"
     free_text = True
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         kind = turn.t(f"form.kind_{turn.draft.get('kind', 'question')}")
         kind_lower = kind.split(" ", 1)[-1].lower()
         text = turn.t("form.ask_content", kind_lower=kind_lower, limit=turn.settings.bot.max_text_length)
@@ -365,7 +369,7 @@ def draft_summary(turn: Turn) -> str:
 class Review(Step):
     name = "review"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = (turn.choice("submit", "form.submit"), turn.choice("edit", "form.edit"), *nav(turn))
         return Reply(draft_summary(turn), choices, columns=2)
 
@@ -399,7 +403,7 @@ class Review(Step):
 class EditPick(Step):
     name = "edit_pick"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = (
             turn.choice("kind", "form.edit_kind"),
             turn.choice("topic", "form.edit_topic"),
@@ -419,9 +423,10 @@ class EditPick(Step):
 class Submitted(Step):
     name = "submitted"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = (
             turn.choice("another", "form.another"),
+            turn.choice("dialogue", "registration.menu_register"),
             turn.choice("mine", "form.menu_mine"),
             turn.choice("done", "form.finished"),
         )
@@ -430,6 +435,8 @@ class Submitted(Step):
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "another":
             start_question(turn)
+        elif value == "dialogue":
+            open_dialogue_screen(turn, "menu")
         elif value == "mine":
             await turn.engine.show_my_questions(turn)
         else:
@@ -440,9 +447,10 @@ class Submitted(Step):
 class Menu(Step):
     name = "menu"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = (
             turn.choice("new", "form.menu_new"),
+            turn.choice("dialogue", "registration.menu_dialogue"),
             turn.choice("mine", "form.menu_mine"),
             turn.choice("profile", "form.menu_profile"),
             turn.choice("help", "form.menu_help"),
@@ -452,6 +460,8 @@ class Menu(Step):
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "new":
             start_question(turn)
+        elif value == "dialogue":
+            open_dialogue_screen(turn, "menu")
         elif value == "mine":
             await turn.engine.show_my_questions(turn)
         elif value == "profile":
@@ -466,7 +476,7 @@ class Idle(Step):
 
     name = "idle"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         return Reply(turn.t("form.ask_menu"), (turn.choice("resume", "form.continue"),))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
@@ -486,12 +496,13 @@ def resume_where_left(turn: Turn) -> None:
 class ForgetConfirm(Step):
     name = "forget_confirm"
 
-    def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Reply:
         choices = (turn.choice("yes", "common.forget_yes"), turn.choice("no", "common.forget_no"))
         return Reply(turn.t("common.forget_ask"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "yes":
+            await release_seats(turn)
             count = await people.forget_person(turn.conn, turn.session.person.id)
             turn.deleted = True
             turn.show_prompt = False

@@ -12,7 +12,8 @@ class InputKind(StrEnum):
     CHOICE = "choice"          # a tapped button (Telegram) carrying the keyboard's version
     CONTACT = "contact"        # a phone number the platform verified as the sender's own
     MEDIA = "media"            # voice note, photo, audio, video: stored by platform file id or URL
-    UNSUPPORTED = "unsupported"  # sticker, location, document, poll...
+    DOCUMENT = "document"      # a file (an organizer's roster); households get the unsupported answer
+    UNSUPPORTED = "unsupported"  # sticker, location, poll...
     EDITED = "edited"          # an edit of an earlier message
 
 
@@ -30,6 +31,7 @@ class Incoming:
     media_kind: str = ""
     media_id: str = ""
     display_name: str = ""
+    file_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

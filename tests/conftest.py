@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,9 +12,12 @@ from telegram.ext import Application
 from bot.clock import FrozenClock
 from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
 from bot.engine import Engine
+from bot.i18n import t
 from handlers.telegram import start_telegram, stop_telegram
 from storage import Database
-from tests.fake_telegram import FakeTelegram
+from storage.conversations import load_session
+from storage.records import Session
+from tests.fake_telegram import Chat, FakeTelegram, PathStep
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
@@ -76,3 +79,38 @@ async def telegram_app(telegram_settings: Settings, engine: Engine, fake_telegra
     fake_telegram.track(app)
     yield app
     await stop_telegram(app)
+
+
+# The request form walked the common way: (Chat method, argument, the step it leads to).
+FORM_PATH: tuple[PathStep, ...] = (
+    ("command", "start", "consent"),
+    ("press", t("form.consent_yes"), "name"),
+    ("say", "Nguyễn Thị Bình", "hamlet"),
+    ("press", "Ấp Tân Hùng", "category"),
+    ("press", t("form.category_poor"), "phone"),
+    ("share_contact", "0912345678", "q_kind"),
+    ("press", t("form.kind_question"), "q_field"),
+    ("press", "Giảm nghèo", "q_topic"),
+    ("press", "Vay vốn hộ nghèo, hộ cận nghèo", "q_content"),
+    ("say", "Xin hỏi thủ tục vay vốn hộ nghèo cần giấy tờ gì?", "review"),
+)
+
+
+@pytest.fixture
+def household(fake_telegram: FakeTelegram, telegram_app: Application) -> Chat:
+    """Bình, a household writing to the running bot for the first time; ``await household.reach("review")``
+    walks her through the form to that step."""
+    return fake_telegram.chat_with(fake_telegram.user(1001, "Bình", "Nguyễn Thị"), FORM_PATH)
+
+
+@pytest.fixture
+def session_of(database: Database) -> Callable[[Chat], Awaitable[Session]]:
+    """``await session_of(chat)``: the household's conversation state as stored."""
+
+    async def load(chat: Chat) -> Session:
+        async with database.reading() as conn:
+            session = await load_session(conn, "telegram", str(chat.user.id))
+        assert session is not None, f"no conversation for user {chat.user.id}"
+        return session
+
+    return load

@@ -46,7 +46,7 @@ import itertools
 import json
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +206,60 @@ def find_button(message: dict[str, Any], label: str) -> dict[str, Any]:
     raise AssertionError(f"no single button {label!r} in {[b['text'] for b in found]}")
 
 
+# A step of a scripted conversation: (Chat method: "command", "say", "press" or "share_contact", its argument,
+# the name of the place it leads to).
+PathStep = tuple[str, str, str]
+
+
+class Chat:
+    """One user talking to the bot in their private chat; every call waits until the bot handled the update
+    (the application must be tracked, see ``FakeTelegram.track``) and returns the messages the bot sent.
+    ``path`` is an optional script that ``reach`` follows."""
+
+    def __init__(self, fake: FakeTelegram, user: User, path: Sequence[PathStep] = ()) -> None:
+        self.fake = fake
+        self.user = user
+        self.path = path
+
+    async def reach(self, step: str) -> list[dict[str, Any]]:
+        """Walk ``path`` from its start until the step called ``step``; the bot's replies to the last input."""
+        replies: list[dict[str, Any]] = []
+        for action, arg, reached in self.path:
+            replies = await getattr(self, action)(arg)
+            if reached == step:
+                return replies
+        raise ValueError(f"{step!r} is not on the path")
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        return await self.fake.say(self.user, text)
+
+    async def command(self, name: str, args: str = "") -> list[dict[str, Any]]:
+        return await self.fake.command(self.user, name, args)
+
+    async def press(self, label: str) -> list[dict[str, Any]]:
+        return await self.fake.press(self.user, label)
+
+    async def share_contact(self, phone: str, *, own: bool = True) -> list[dict[str, Any]]:
+        return await self.send(self.fake.send_contact(self.user, phone, own=own))
+
+    async def send(self, update: dict[str, Any]) -> list[dict[str, Any]]:
+        """Wait for an update made with one of the ``send_*`` helpers."""
+        return await self.fake.replies(update)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.fake.texts(self.user.id)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.fake.bot_messages(self.user.id)[-1]
+
+    @property
+    def keyboard(self) -> dict[str, Any] | None:
+        """The reply keyboard the user sees now, if any."""
+        return self.fake.keyboards.get(self.user.id)
+
+
 class FakeTelegram:
     def __init__(self, token: str = DEFAULT_TOKEN, *, bot_username: str = "doithoai_test_bot") -> None:
         self.token = token
@@ -289,6 +343,9 @@ class FakeTelegram:
         chat = {"id": id, "type": "supergroup" if id < -1_000_000_000 else "group", "title": title}
         self.chats[id] = chat
         return chat
+
+    def chat_with(self, user: User, path: Sequence[PathStep] = ()) -> Chat:
+        return Chat(self, user, path)
 
     def block(self, user: User) -> None:
         self.blocked.add(user.id)
@@ -464,7 +521,7 @@ class FakeTelegram:
         await self.wait_for(lambda: ids <= self.processed_ids, timeout, f"updates {sorted(ids)} to be handled")
 
     async def replies(self, update: dict[str, Any], timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
-        """Wait until ``update`` was handled; the messages the bot sent to its chat meanwhile, as they are now."""
+        """Wait until ``update`` was handled; copies of the messages the bot sent to its chat meanwhile."""
         await self.processed(update, timeout=timeout)
         return self.sent_since(self._marks[update["update_id"]], self._chat_of(update))
 
@@ -502,7 +559,7 @@ class FakeTelegram:
     def sent_since(self, mark: int, chat_id: int | None) -> list[dict[str, Any]]:
         sent = [c.result for c in self.calls[mark:] if c.method in SEND_METHODS and c.ok
                 and (chat_id is None or c.chat_id == chat_id)]
-        return [self.messages[m["chat"]["id"]][m["message_id"]] for m in sent]
+        return [copy.deepcopy(self.messages[m["chat"]["id"]][m["message_id"]]) for m in sent]
 
     def unanswered_callbacks(self) -> list[str]:
         """Callback queries the bot was given but never answered."""
@@ -790,5 +847,5 @@ def _decode(key: str, value: str) -> Any:
         return value
 
 
-__all__ = ["DEFAULT_TOKEN", "ApiError", "Call", "FakeTelegram", "Fault", "User", "buttons", "find_button",
-           "utf16_len"]
+__all__ = ["DEFAULT_TOKEN", "ApiError", "Call", "Chat", "FakeTelegram", "Fault", "PathStep", "User", "buttons",
+           "find_button", "utf16_len"]

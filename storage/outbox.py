@@ -1,0 +1,216 @@
+"""The outbox as the sender sees it: claim what is due, record how each send went, count what happened.
+
+Rows are queued with ``bot.outbox.enqueue``. A row's life: ``pending`` → ``sending`` (claimed, one attempt
+counted) → ``sent`` | ``pending`` again (retry later) | ``failed`` | ``blocked``; a pending row for a chat whose
+identity blocked the bot becomes ``skipped`` when claimed; a row found in ``sending`` at start-up was being sent
+when the process died and becomes ``uncertain`` — it is never sent again, because a household must not get the
+same reminder twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+
+from bot.clock import iso
+from bot.outbox import OutMessage
+
+STATUSES = ("pending", "sending", "sent", "failed", "blocked", "uncertain", "skipped")
+OVERFETCH = 2  # claim reads this many times the limit: rows of one chat beyond the first wait for a later batch
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    channel: str
+    chat_id: str
+    person_id: int | None
+    kind: str
+    priority: int
+    message: OutMessage
+    attempts: int  # including the attempt this claim is for
+    group_key: str | None
+
+    @property
+    def chat(self) -> tuple[str, str]:
+        return self.channel, self.chat_id
+
+
+@dataclass(slots=True)
+class Claim:
+    rows: list[OutboxRow] = field(default_factory=list)
+    skipped: int = 0   # rows for blocked chats, set aside as 'skipped'
+    broken: int = 0    # rows whose payload could not be read, set to 'failed'
+
+
+async def claim_due(
+    conn: aiosqlite.Connection, *, now: datetime, limit: int, channels: Collection[str],
+    busy: Collection[tuple[str, str]] = (),
+) -> Claim:
+    """Mark up to ``limit`` due rows as being sent, most urgent first, at most one per chat.
+
+    ``busy`` are (channel, chat id) pairs that must not get a message now (one is in flight, or the chat was
+    written to less than its interval ago); their rows stay pending and never hold up other chats.
+    Must run inside a write transaction.
+    """
+    claim = Claim()
+    if limit <= 0 or not channels:
+        return claim
+    seen: set[tuple[str, str]] = set()
+    for raw in await _due_rows(conn, iso(now), limit * OVERFETCH, channels, busy):
+        chat = (raw["channel"], raw["chat_id"])
+        if raw["blocked"]:
+            await _set_status(conn, raw["id"], "skipped", "blocked", from_status="pending")
+            claim.skipped += 1
+            continue
+        if chat in seen or len(claim.rows) >= limit:
+            continue
+        row = _row(raw)
+        if row is None:
+            await _set_status(conn, raw["id"], "failed", "unreadable payload", from_status="pending")
+            claim.broken += 1
+            continue
+        seen.add(chat)
+        claim.rows.append(row)
+    await _mark_sending(conn, [row.id for row in claim.rows], iso(now))
+    return claim
+
+
+async def _due_rows(
+    conn: aiosqlite.Connection, now: str, limit: int, channels: Collection[str], busy: Collection[tuple[str, str]],
+) -> list[aiosqlite.Row]:
+    sql = (
+        "SELECT o.id, o.channel, o.chat_id, o.person_id, o.kind, o.priority, o.payload, o.attempts, o.group_key,"
+        " EXISTS (SELECT 1 FROM identities i WHERE i.channel = o.channel AND i.chat_id = o.chat_id"
+        " AND i.blocked_at IS NOT NULL) AS blocked"
+        f" FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ? AND o.channel IN ({_marks(channels)})"
+    )
+    params: list[object] = [now, *channels]
+    if busy:
+        sql += " AND (o.channel, o.chat_id) NOT IN (VALUES " + ", ".join("(?, ?)" for _ in busy) + ")"
+        params += [part for chat in busy for part in chat]
+    sql += " ORDER BY o.priority, o.not_before, o.id LIMIT ?"
+    async with conn.execute(sql, (*params, limit)) as cur:
+        return list(await cur.fetchall())
+
+
+def _row(raw: aiosqlite.Row) -> OutboxRow | None:
+    try:
+        message = OutMessage.from_json(raw["payload"])
+    except (ValueError, TypeError):
+        return None
+    return OutboxRow(
+        id=raw["id"], channel=raw["channel"], chat_id=raw["chat_id"], person_id=raw["person_id"], kind=raw["kind"],
+        priority=raw["priority"], message=message, attempts=raw["attempts"] + 1, group_key=raw["group_key"],
+    )
+
+
+async def _mark_sending(conn: aiosqlite.Connection, ids: list[int], now: str) -> None:
+    if ids:
+        await conn.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
+            f" WHERE id IN ({_marks(ids)}) AND status = 'pending'",
+            (now, *ids),
+        )
+
+
+async def mark_sent(conn: aiosqlite.Connection, row_id: int, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ? AND status = 'sending'",
+        (iso(now), row_id),
+    )
+
+
+async def mark_retry(conn: aiosqlite.Connection, row_id: int, not_before: datetime, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ? AND status = 'sending'",
+        (iso(not_before), error, row_id),
+    )
+
+
+async def mark_blocked(conn: aiosqlite.Connection, row_id: int, error: str = "blocked") -> None:
+    await _set_status(conn, row_id, "blocked", error)
+
+
+async def mark_failed(conn: aiosqlite.Connection, row_id: int, error: str) -> None:
+    await _set_status(conn, row_id, "failed", error)
+
+
+async def release(conn: aiosqlite.Connection, row_ids: Collection[int]) -> None:
+    """Give claimed rows back untouched (the sender stopped before they reached the platform)."""
+    if row_ids:
+        await conn.execute(
+            "UPDATE outbox SET status = 'pending', attempts = attempts - 1, claimed_at = NULL"
+            f" WHERE id IN ({_marks(row_ids)}) AND status = 'sending'",
+            tuple(row_ids),
+        )
+
+
+async def _set_status(
+    conn: aiosqlite.Connection, row_id: int, status: str, error: str, *, from_status: str = "sending",
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ? WHERE id = ? AND status = ?", (status, error, row_id, from_status)
+    )
+
+
+async def in_flight_window(conn: aiosqlite.Connection) -> tuple[str, str] | None:
+    """When the rows now in 'sending' were claimed (first, last), or None if there are none."""
+    async with conn.execute(
+        "SELECT MIN(claimed_at), MAX(claimed_at), COUNT(*) FROM outbox WHERE status = 'sending'"
+    ) as cur:
+        first, last, count = await cur.fetchone()
+    return (first or "?", last or "?") if count else None
+
+
+async def recover_in_flight(conn: aiosqlite.Connection) -> int:
+    """At start-up: rows a dead process left in 'sending' may or may not have arrived. Never resend them."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending' WHERE status = 'sending'"
+    )
+    return cur.rowcount
+
+
+async def next_due(conn: aiosqlite.Connection, channels: Collection[str]) -> datetime | None:
+    """The earliest not_before of a pending row on these channels (may be in the past)."""
+    if not channels:
+        return None
+    async with conn.execute(
+        f"SELECT MIN(not_before) FROM outbox WHERE status = 'pending' AND channel IN ({_marks(channels)})",
+        tuple(channels),
+    ) as cur:
+        (value,) = await cur.fetchone()
+    return datetime.fromisoformat(value) if value else None
+
+
+async def tally(conn: aiosqlite.Connection, group_key: str | None = None) -> dict[str, int]:
+    """Rows by status, every status present (0 when none): of one group (a broadcast, a wave) or of all rows."""
+    where, params = ("WHERE group_key = ?", (group_key,)) if group_key is not None else ("", ())
+    async with conn.execute(f"SELECT status, COUNT(*) FROM outbox {where} GROUP BY status", params) as cur:
+        found = {status: count for status, count in await cur.fetchall()}
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+async def tally_by_group(conn: aiosqlite.Connection) -> dict[str, dict[str, int]]:
+    """Rows by status for every group key (rows without a group are left out)."""
+    groups: dict[str, dict[str, int]] = {}
+    async with conn.execute(
+        "SELECT group_key, status, COUNT(*) FROM outbox WHERE group_key IS NOT NULL GROUP BY group_key, status"
+    ) as cur:
+        for group_key, status, count in await cur.fetchall():
+            groups.setdefault(group_key, dict.fromkeys(STATUSES, 0))[status] = count
+    return groups
+
+
+async def get_row_status(conn: aiosqlite.Connection, key: str) -> tuple[str, int, str | None] | None:
+    """(status, attempts, last_error) of the row with this de-duplication key."""
+    async with conn.execute("SELECT status, attempts, last_error FROM outbox WHERE dedupe_key = ?", (key,)) as cur:
+        row = await cur.fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def _marks(values: Collection[object]) -> str:
+    return ", ".join("?" for _ in values)
