@@ -8,23 +8,8 @@ from pathlib import Path
 
 import click
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli_common import CONFIG_OPTION, load_or_exit
 from bot.i18n import t
-
-CONFIG_OPTION = click.option(
-    "--config", "config_path", envvar="DOITHOAI_CONFIG", required=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="The TOML config file (or env DOITHOAI_CONFIG).",
-)
-
-
-def load_or_exit(path: Path) -> Settings:
-    """Load the config or stop with one message naming the key, exit status 2."""
-    try:
-        return load_settings(path)
-    except ConfigError as exc:
-        click.echo(t("cli.config_error", "vi", key=exc.key, problem=exc.problem), err=True)
-        click.echo(t("cli.config_error", "en", key=exc.key, problem=exc.problem), err=True)
-        sys.exit(2)
 
 
 @click.group()

@@ -13,7 +13,7 @@ import aiosqlite
 import click
 
 from bot import dialogues
-from bot.cli import CONFIG_OPTION, load_or_exit
+from bot.cli_common import CONFIG_OPTION, load_or_exit
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.dialogues import DialogueError, DialogueSpec

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -54,6 +55,7 @@ CATEGORIES = {
 HAMLET_PREFIXES = sorted(("ap", "khom", "thon", "xom", "ban", "buon", "to", "to dan pho", "khu pho", "khu"),
                          key=len, reverse=True)
 Progress = Callable[[int, int], None]
+_FLOAT_ZERO = re.compile(r"(?<=^\d{9})\.0$|(?<=^\d{10})\.0$")  # 912345678.0: a number column exported as float
 
 
 class RosterError(Exception):
@@ -342,7 +344,7 @@ def _problems(record: Record, hamlets: HamletIndex, lang: str) -> tuple[list[str
     category, ok = _category(record["category"])
     if not ok:
         problems.append(t("roster.row_bad_category", lang, category=record["category"]))
-    phone = normalize_phone(record["phone"]) if record["phone"] else None
+    phone = normalize_phone(_FLOAT_ZERO.sub("", record["phone"])) if record["phone"] else None
     if record["phone"] and phone is None:
         problems.append(t("roster.row_bad_phone", lang, phone=record["phone"]))
     return problems, _Row(record.line, record["code"], record["name"], hamlet_id or "", category, phone)

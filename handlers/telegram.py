@@ -12,6 +12,7 @@ import asyncio
 import datetime as dtm
 import logging
 import secrets
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from telegram.constants import ChatType, MessageEntityType, MessageLimit
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import TOKEN_ENV, ConfigError, Settings
 from bot.engine import Engine
@@ -368,7 +370,7 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            wait = _retry_seconds(exc)
             if attempt == RETRIES or wait > MAX_RETRY_WAIT:
                 raise
             log.info("Telegram flood limit: waiting %.1f s", wait)
@@ -376,7 +378,10 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-def _seconds(value: float | dtm.timedelta) -> float:
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta: accept both
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
-import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,7 +26,6 @@ from bot.qr import qr_png
 from bot.types import encode_callback
 from handlers.text_render import split_text
 
-log = logging.getLogger(__name__)
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH        # 4096, counted in UTF-16 code units
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH      # 1024
 BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
@@ -41,6 +39,8 @@ class TelegramTransport:
         self._bot = bot
 
     async def send(self, chat_id: str, message: OutMessage) -> SendResult:
+        if not message.text.strip() and not (message.photo or message.qr or message.document_path):
+            return SendResult(SendStatus.FAILED, error="empty message")
         try:
             await self._deliver(chat_id, message)
         except FileNotFoundError:
