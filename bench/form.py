@@ -211,9 +211,9 @@ async def _start(app: Application) -> None:
 
 
 async def _stop(app: Application) -> None:
+    await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
-    await app.shutdown()
 
 
 # -- the two applications -------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def check(config_path: Path) -> None:
 def console(config_path: Path, user_id: str) -> None:
     """Chat with the bot in the terminal as a household (one message per line; piped input works)."""
     from bot.engine import Engine
+    from bot.runtime import seed_dialogues
     from handlers.console import chat, stdin_lines
     from storage import Database
 
@@ -42,6 +43,7 @@ def console(config_path: Path, user_id: str) -> None:
 
     async def session() -> None:
         async with Database(settings.database.path) as db:
+            await seed_dialogues(db, settings)
             engine = Engine(settings, db, button_channels=(), contact_channels=())
             if interactive:
                 click.echo(t("cli.console_intro", settings.bot.language))
@@ -70,8 +72,10 @@ def run(config_path: Path) -> None:
 
 def _register_groups() -> None:
     from bot.cli_dialogues import dialogue
+    from bot.cli_staff import staff
 
     main.add_command(dialogue)
+    main.add_command(staff)
 
 
 _register_groups()

@@ -92,8 +92,7 @@ class Engine:
     async def _session(self, conn, msg: Incoming, now: datetime) -> Session:
         session = await load_session(conn, msg.channel, msg.user_id)
         if session is not None:
-            if session.chat_id != msg.chat_id:
-                await people.mark_chat_reachable(conn, msg.channel, msg.user_id, msg.chat_id)
+            await people.mark_chat_reachable(conn, msg.channel, msg.user_id, msg.chat_id)  # clears blocked_at too
             return session
         person = await people.create_person_with_identity(
             conn, channel=msg.channel, external_id=msg.user_id, chat_id=msg.chat_id,

@@ -13,12 +13,15 @@ import asyncio
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import NoReturn
 from xml.etree.ElementTree import ParseError
 
 import aiosqlite
@@ -55,7 +58,7 @@ CATEGORIES = {
 HAMLET_PREFIXES = sorted(("ap", "khom", "thon", "xom", "ban", "buon", "to", "to dan pho", "khu pho", "khu"),
                          key=len, reverse=True)
 Progress = Callable[[int, int], None]
-_FLOAT_ZERO = re.compile(r"(?<=^\d{9})\.0$|(?<=^\d{10})\.0$")  # 912345678.0: a number column exported as float
+_FLOAT_ZERO = re.compile(r"(?<=\d)\.0$")  # 912345678.0: a number column exported as float
 
 
 class RosterError(Exception):
@@ -179,7 +182,7 @@ def _kind(data: bytes, name: str) -> str:
     raise RosterError("roster.unsupported", name=name)
 
 
-def _csv_table(data: bytes) -> tuple[list[list[str]], int]:
+def _csv_table(data: bytes, name: str) -> tuple[list[list[str]], int]:
     try:
         text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -189,7 +192,7 @@ def _csv_table(data: bytes) -> tuple[list[list[str]], int]:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise RosterError("roster.unreadable", name="CSV", detail=exc) from None
+        raise RosterError("roster.unreadable", name=name, detail=exc) from None
     return rows, len(rows)
 
 
@@ -222,7 +225,10 @@ def _cell(value: object) -> str:
         value = int(value)  # a phone or code typed as a number: 912345678.0
     if isinstance(value, datetime | date):
         value = value.strftime("%d/%m/%Y")
-    return one_line(str(value))
+    text = str(value)
+    if text.isprintable() and "  " not in text and unicodedata.is_normalized("NFC", text):
+        return text.strip()  # already clean: what one_line would return, without its cost (50,000 rows)
+    return one_line(text)
 
 
 def _header(cells: list[str]) -> dict[str, int]:
@@ -238,46 +244,53 @@ def _header(cells: list[str]) -> dict[str, int]:
     return found
 
 
+class _HeaderSearch:
+    """The header is the first row naming the required columns; a title row or two may come before it."""
+
+    def __init__(self) -> None:
+        self.first_line = 0
+        self.best: tuple[int, int, list[str]] | None = None  # (columns recognised, line, cells)
+
+    def offer(self, line: int, cells: list[str]) -> dict[str, int] | None:
+        header = _header(cells)
+        if all(name in header for name in REQUIRED):
+            return header
+        self.first_line = self.first_line or line
+        if self.best is None or len(header) > self.best[0]:
+            self.best = (len(header), line, cells)
+        if line - self.first_line >= HEADER_SEARCH_ROWS:
+            self.fail()
+        return None
+
+    def fail(self) -> NoReturn:
+        if self.best is None:
+            raise RosterError("roster.no_rows")
+        _, line, cells = self.best
+        found = _header(cells)
+        raise MissingColumns([n for n in REQUIRED if n not in found], cells, line)
+
+
 def _records(rows: Iterable[Sequence[object]], size: int, progress: Progress | None) -> list[Record]:
     """The rows after the header row; empty rows are skipped."""
+    search = _HeaderSearch()
     header: dict[str, int] | None = None
-    first: tuple[int, list[str]] | None = None
     records: list[Record] = []
     for line, raw in enumerate(rows, start=1):
-        cells = [_cell(v) for v in raw]
-        if not any(cells):
-            continue
         if header is None:
-            first = first or (line, cells)
-            header = _find_header(line, cells, first)
-            if header is not None:
-                size -= line
+            texts = [_cell(v) for v in raw]
+            header = search.offer(line, texts) if any(texts) else None
+            size -= line if header is not None else 0
             continue
-        records.append(Record(line, {f: cells[i] for f, i in header.items() if i < len(cells)}))
-        if progress and len(records) % 1000 == 0:
-            progress(len(records), max(size, len(records)))
+        cells = {f: _cell(raw[i]) for f, i in header.items() if i < len(raw)}
+        if any(cells.values()):  # a row with only its number (STT) filled in is an unused template row
+            records.append(Record(line, cells))
+            if progress and len(records) % 1000 == 0:
+                progress(len(records), max(size, len(records)))
     if header is None:
-        _no_header(first)
+        search.fail()
     if not records:
         raise RosterError("roster.no_rows")
     return records
-
-
-def _find_header(line: int, cells: list[str], first: tuple[int, list[str]]) -> dict[str, int] | None:
-    header = _header(cells)
-    if all(name in header for name in REQUIRED):
-        return header
-    if line - first[0] >= HEADER_SEARCH_ROWS:
-        _no_header(first)
-    return None
-
-
-def _no_header(first: tuple[int, list[str]] | None) -> None:
-    if first is None:
-        raise RosterError("roster.no_rows")
-    line, cells = first
-    found = _header(cells)
-    raise MissingColumns([n for n in REQUIRED if n not in found], cells, line)
 
 
 def read_records(data: bytes, name: str, progress: Progress | None = None) -> list[Record]:
@@ -286,7 +299,7 @@ def read_records(data: bytes, name: str, progress: Progress | None = None) -> li
         rows, size = _xlsx_table(data, name)
         with closing(rows):
             return _records(rows, size, progress)
-    rows_list, size = _csv_table(data)
+    rows_list, size = _csv_table(data, name)
     return _records(rows_list, size, progress)
 
 
@@ -311,9 +324,15 @@ class HamletIndex:
             for key in {unit.id, fold(unit.id), fold(unit.name)}:
                 self.exact.setdefault(key, set()).add(unit.id)
             self.loose.setdefault(_strip_prefix(fold(unit.name)), set()).add(unit.id)
+        self._found: dict[str, tuple[str | None, str | None, list[str]]] = {}
 
     def find(self, text: str) -> tuple[str | None, str | None, list[str]]:
         """(hamlet id, None, []) or (None, catalogue key of the problem, the hamlet ids it could be)."""
+        if text not in self._found:  # the same few names, thousands of times
+            self._found[text] = self._find(text)
+        return self._found[text]
+
+    def _find(self, text: str) -> tuple[str | None, str | None, list[str]]:
         key = fold(text)
         found = self.exact.get(text.strip().casefold()) or self.exact.get(key) or self.loose.get(_strip_prefix(key))
         if not found:
@@ -326,6 +345,7 @@ class HamletIndex:
         return next(iter(ours)), None, []
 
 
+@lru_cache(maxsize=256)
 def _category(text: str) -> tuple[str | None, bool]:
     if not text:
         return None, True

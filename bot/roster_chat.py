@@ -6,8 +6,6 @@ from bot.conversation import Turn
 from bot.dialogues import DialogueError
 from bot.types import Reply
 
-MAX_ERRORS_SHOWN = 20
-
 
 async def roster_upload(turn: Turn) -> None:
     caption = turn.msg.text.strip()
@@ -34,6 +32,6 @@ async def roster_upload(turn: Turn) -> None:
                                          filename=msg.file_name, now=engine.clock(), lang=lang)
         except (RosterError, DialogueError) as exc:
             return [Reply(exc.text(lang))]
-        return [Reply(report.summary(lang))]
+        return [Reply(report.text(lang))]
 
     turn.after_commit.append(import_it)

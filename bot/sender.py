@@ -1,17 +1,17 @@
 """The one sender that drains the outbox, within each platform's limits (no platform imports here).
 
-How it keeps its promises:
+How it keeps its promises, per channel:
 
-- **Priority**: rows are claimed a few at a time (never more than ``max_in_flight`` wait in memory), most urgent
-  first, so a reminder queued in the middle of a 10,000-message broadcast waits for at most the handful already
-  claimed — well under a second at 30 messages/s.
-- **Rates**: per channel, an ``AsyncLimiter`` with a bucket of one spaces sends evenly at ``rate`` per second (no
-  bursts); a chat written to less than ``per_chat_interval`` ago, or with a message in flight, is left out of the
-  claim, so it never holds up the others.
+- **Rates and priority**: a pump takes a slot from an ``AsyncLimiter`` (a bucket of one: sends evenly spaced at
+  ``rate`` per second, no bursts) and only then claims the single most urgent due row. A row is therefore picked
+  at the moment it can go out, so a reminder queued in the middle of a 10,000-message broadcast is the very next
+  one sent. At most ``max_in_flight`` platform calls run at once (a slow call never stalls the rest).
+- **Per chat**: a chat with a message in flight, or written to less than ``per_chat_interval`` ago, is left out
+  of the claim: its rows wait, other chats go ahead.
 - **Flood control**: a retry-after answer (Telegram 429) pauses the whole channel, because the limit is per bot.
-- **Never twice**: a row is marked 'sending' before it goes out; rows found in that state at start were being sent
-  when the process died, and are marked 'uncertain' rather than resent. Stopping gives rows that had not yet
-  reached the platform back to the queue.
+- **Never twice**: the claim marks the row 'sending' and the platform call follows at once. Rows found 'sending'
+  at start were under way when the process died: they become 'uncertain' and are not resent. Stopping lets calls
+  under way finish (up to ``stop_grace`` seconds); nothing else is held, so nothing else is lost.
 
 Due times come from the injected clock; pacing uses the event loop's monotonic time.
 """
@@ -38,7 +38,8 @@ from storage.db import Database
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
-IDLE_RECHECK = 30.0  # seconds: an idle sender looks at the table again at least this often
+IDLE_RECHECK = 30.0  # seconds: an idle pump looks at the table again at least this often
+ERROR_PAUSE = 5.0    # seconds: after the database failed, before trying again
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +52,18 @@ class ChannelLimits:
 
 
 class _Channel:
-    def __init__(self, transport: Transport, limits: ChannelLimits) -> None:
+    def __init__(self, name: str, transport: Transport, limits: ChannelLimits) -> None:
+        self.name = name
         self.transport = transport
         self.limits = limits
         self.limiter = AsyncLimiter(1, 1 / limits.rate)
         self.paused_until = 0.0                  # loop time until which flood control holds every send
         self.chat_ready: dict[str, float] = {}   # chat id → loop time of its next allowed send
+        self.tasks: dict[asyncio.Task[None], OutboxRow] = {}
+        self.wakeup = asyncio.Event()
+        self.idle = False
+        self.claiming = False                    # inside the claim transaction: not to be cancelled
+        self.pump: asyncio.Task[None] | None = None
 
 
 class Sender:
@@ -68,16 +75,13 @@ class Sender:
         limits = limits or {}
         self._db = db
         self._clock = clock
-        self._channels = {name: _Channel(t, limits.get(name, ChannelLimits())) for name, t in transports.items()}
+        self._channels = {name: _Channel(name, t, limits.get(name, ChannelLimits())) for name, t in transports.items()}
         self._max_in_flight = max_in_flight
         self._stop_grace = stop_grace
         self._rng = rng or random.Random()
-        self._tasks: dict[asyncio.Task[None], OutboxRow] = {}
-        self._started: set[int] = set()   # ids of rows handed to a transport (past the rate gates)
-        self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._stopping = False
-        self._runner: asyncio.Task[None] | None = None
+        self._running = False
         self._counts: Counter[str] = Counter()
         if events is not None:
             events.subscribe(OUTBOX_QUEUED, self.wake)
@@ -86,32 +90,37 @@ class Sender:
 
     @property
     def running(self) -> bool:
-        return self._runner is not None and not self._runner.done()
+        return self._running
 
     async def start(self) -> None:
-        if self.running:
+        """Recover what a crashed run left 'sending', then drain in the background until ``stop()``."""
+        if self._running:
             return
         await self.recover()
-        self._stopping = False
-        self._idle.clear()
-        self._runner = asyncio.create_task(self._pump(until_idle=False), name="outbox-sender")
+        self._begin()
+        for channel in self._channels.values():
+            channel.pump = asyncio.create_task(self._pump(channel, until_idle=False), name=f"outbox-{channel.name}")
 
     async def stop(self) -> None:
-        """Stop claiming; rows still waiting for a rate slot go back to the queue, sends under way may finish."""
-        if self._runner is None:
+        if not self._running:
             return
         self._stopping = True
-        self._wakeup.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._runner
-        self._runner = None
+        pumps = [ch.pump for ch in self._channels.values() if ch.pump is not None]
+        for channel in self._channels.values():
+            channel.wakeup.set()
+            if channel.pump is not None and not channel.claiming:
+                channel.pump.cancel()  # it holds no row outside the claim: safe to interrupt
+        await asyncio.gather(*pumps, return_exceptions=True)
         await self._finish_in_flight()
+        self._running = False
         self._idle.set()
 
     def wake(self) -> None:
         """Something was queued (or became due): look at the table now."""
         self._idle.clear()
-        self._wakeup.set()
+        for channel in self._channels.values():
+            channel.idle = False
+            channel.wakeup.set()
 
     async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109 - returns False instead of raising
         """True once the running sender has nothing in flight and nothing due; False on timeout."""
@@ -127,12 +136,15 @@ class Sender:
         Does not recover rows left 'sending' (another process may be sending them): call ``recover()`` first
         when no other sender can be running.
         """
-        if self.running:
+        if self._running:
             raise RuntimeError("the sender is running; use wait_idle()")
+        self._begin()
         self._counts = Counter()
-        self._stopping = False
-        await self._pump(until_idle=True)
-        return dict(self._counts)
+        try:
+            await asyncio.gather(*(self._pump(ch, until_idle=True) for ch in self._channels.values()))
+        finally:
+            self._running = False
+        return self.counts
 
     async def recover(self) -> int:
         """Rows a crashed run left 'sending' become 'uncertain' (reported, never resent); returns how many."""
@@ -147,91 +159,44 @@ class Sender:
     @property
     def counts(self) -> dict[str, int]:
         """Outcomes since start (or of the last drain_once): sent, retried, failed, blocked, skipped."""
-        return dict(self._counts)
+        return {outcome: count for outcome, count in self._counts.items() if count}
 
-    # ---- the loop -------------------------------------------------------------------------------------------------
+    # ---- the pump: one per channel --------------------------------------------------------------------------------
 
-    async def _pump(self, *, until_idle: bool) -> None:
+    def _begin(self) -> None:
+        self._running = True
+        self._stopping = False
+        self._idle.clear()
+        for channel in self._channels.values():
+            channel.idle = False
+
+    async def _pump(self, channel: _Channel, *, until_idle: bool) -> None:
         while not self._stopping:
-            self._wakeup.clear()
-            if await self._fill():
-                continue
-            idle, delay = await self._plan()
-            if idle:
+            channel.wakeup.clear()
+            try:
+                idle, delay = await self._step(channel)
+            except Exception:
                 if until_idle:
-                    return
-                self._idle.set()
+                    raise
+                log.exception("outbox sender (%s): database error, trying again in %.0f s", channel.name,
+                              ERROR_PAUSE)
+                idle, delay = False, ERROR_PAUSE
+            if idle is None:
+                continue
+            if idle and until_idle:
+                return
+            self._set_idle(channel, idle)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), delay)
+                await asyncio.wait_for(channel.wakeup.wait(), delay)
 
-    async def _fill(self) -> int:
-        """Claim as many due rows as there are free slots and start sending them; returns rows handled."""
-        free = self._max_in_flight - len(self._tasks)
-        now = self._loop_time()
-        channels = [name for name, ch in self._channels.items() if ch.paused_until <= now]
-        if free <= 0 or not channels:
-            return 0
-        async with self._db.transaction() as conn:
-            claim = await outbox.claim_due(conn, now=self._clock(), limit=free, channels=channels,
-                                           busy=self._busy_chats(now))
-        self._counts["skipped"] += claim.skipped
-        self._counts["failed"] += claim.broken
-        for row in claim.rows:
-            self._idle.clear()
-            self._spawn(row)
-        return len(claim.rows) + claim.skipped + claim.broken
-
-    async def _plan(self) -> tuple[bool, float | None]:
-        """(idle, how long to sleep unless woken). Idle: nothing in flight, nothing due now."""
-        if len(self._tasks) >= self._max_in_flight:
-            return False, None  # a finishing send wakes the loop
-        async with self._db.reading() as conn:
-            due = await outbox.next_due(conn, list(self._channels))
-        until_due = None if due is None else (due - self._clock()).total_seconds()
-        release = self._next_release(self._loop_time())
-        idle = not self._tasks and (until_due is None or until_due > 0)
-        waits = [IDLE_RECHECK, *(w for w in (release, until_due) if w is not None and w > 0)]
-        if until_due is not None and until_due <= 0 and release is None and not self._tasks:
-            waits.append(0.05)  # due but not claimable a moment ago (a row became due in between): look again
-        return idle, min(waits)
-
-    def _busy_chats(self, now: float) -> set[tuple[str, str]]:
-        busy = {row.chat for row in self._tasks.values()}
-        for name, channel in self._channels.items():
-            for chat_id, ready in list(channel.chat_ready.items()):
-                if ready <= now:
-                    del channel.chat_ready[chat_id]
-                else:
-                    busy.add((name, chat_id))
-        return busy
-
-    def _next_release(self, now: float) -> float | None:
-        """Seconds until the first paced chat or paused channel may be sent to again."""
-        times = [t for ch in self._channels.values() for t in (ch.paused_until, *ch.chat_ready.values()) if t > now]
-        return min(times) - now if times else None
-
-    def _spawn(self, row: OutboxRow) -> None:
-        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
-        self._tasks[task] = row
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        row = self._tasks.pop(task)
-        self._started.discard(row.id)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("outbox row %d: recording the result failed (%s); it will be reported as uncertain",
-                      row.id, type(task.exception()).__name__)
-        self._wakeup.set()
-
-    # ---- one message ----------------------------------------------------------------------------------------------
-
-    async def _deliver(self, row: OutboxRow) -> None:
-        channel = self._channels[row.channel]
-        await self._gate(channel)  # cancelled here by stop(): the row is given back (see _finish_in_flight)
-        self._started.add(row.id)
-        channel.chat_ready[row.chat_id] = self._loop_time() + channel.limits.per_chat_interval
-        result = await self._attempt(channel, row)
-        await self._record(channel, row, result)
+    async def _step(self, channel: _Channel) -> tuple[bool | None, float | None]:
+        """Send one row if one can go; else (idle, seconds to sleep unless woken). (None, _): go on at once."""
+        if len(channel.tasks) >= self._max_in_flight:
+            return False, None  # a finishing call wakes the pump
+        await self._gate(channel)
+        if await self._claim(channel):
+            return None, None
+        return await self._plan(channel)
 
     async def _gate(self, channel: _Channel) -> None:
         """Wait for a rate slot, and past any flood-control pause (then queue for a slot again: no burst)."""
@@ -242,6 +207,80 @@ class Sender:
                 return
             await asyncio.sleep(pause)
 
+    async def _claim(self, channel: _Channel) -> int:
+        """Claim the most urgent row that may go now and start sending it; returns rows handled."""
+        busy = self._busy_chats(channel, self._loop_time())
+        channel.claiming = True
+        try:
+            async with self._db.transaction() as conn:
+                claim = await outbox.claim_due(conn, now=self._clock(), limit=1, channels=[channel.name],
+                                               busy=busy)
+            for row in claim.rows:
+                self._spawn(channel, row)
+        finally:
+            channel.claiming = False
+        self._counts["skipped"] += claim.skipped
+        self._counts["failed"] += claim.broken
+        return len(claim.rows) + claim.skipped + claim.broken
+
+    async def _plan(self, channel: _Channel) -> tuple[bool, float]:
+        """Nothing could be claimed: (idle, how long to sleep). Idle: nothing in flight, nothing due now."""
+        async with self._db.reading() as conn:
+            due = await outbox.next_due(conn, [channel.name])
+        until_due = None if due is None else (due - self._clock()).total_seconds()
+        release = self._next_release(channel, self._loop_time())
+        idle = not channel.tasks and (until_due is None or until_due > 0)
+        waits = [IDLE_RECHECK, *(w for w in (release, until_due) if w is not None and w > 0)]
+        if until_due is not None and until_due <= 0 and release is None and not channel.tasks:
+            waits.append(0.05)  # due, yet not claimable a moment ago (it became due in between): look again
+        return idle, min(waits)
+
+    def _set_idle(self, channel: _Channel, idle: bool) -> None:
+        channel.idle = idle
+        if idle and all(ch.idle for ch in self._channels.values()):
+            self._idle.set()
+        elif not idle:
+            self._idle.clear()
+
+    def _busy_chats(self, channel: _Channel, now: float) -> set[tuple[str, str]]:
+        busy = {row.chat for row in channel.tasks.values()}
+        for chat_id, ready in list(channel.chat_ready.items()):
+            if ready <= now:
+                del channel.chat_ready[chat_id]
+            else:
+                busy.add((channel.name, chat_id))
+        return busy
+
+    @staticmethod
+    def _next_release(channel: _Channel, now: float) -> float | None:
+        """Seconds until a paced chat may be written to again."""
+        times = [t for t in channel.chat_ready.values() if t > now]
+        return min(times) - now if times else None
+
+    def _spawn(self, channel: _Channel, row: OutboxRow) -> None:
+        channel.chat_ready[row.chat_id] = self._loop_time() + channel.limits.per_chat_interval
+        task = asyncio.create_task(self._deliver(channel, row), name=f"outbox-row-{row.id}")
+        channel.tasks[task] = row
+        task.add_done_callback(lambda done: self._done(channel, done))
+
+    def _done(self, channel: _Channel, task: asyncio.Task[None]) -> None:
+        row = channel.tasks.pop(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox row %d: recording the result failed (%s); it will be reported as uncertain",
+                      row.id, type(task.exception()).__name__)
+        channel.wakeup.set()
+
+    # ---- one message ----------------------------------------------------------------------------------------------
+
+    async def _deliver(self, channel: _Channel, row: OutboxRow) -> None:
+        result = await self._attempt(channel, row)
+        now = self._clock()
+        if result.status is SendStatus.RETRY and result.retry_after is not None:
+            self._pause(channel, row, result.retry_after)
+        async with self._db.transaction() as conn:
+            outcome = await self._apply(conn, channel, row, result, now)
+        self._counts[outcome] += 1
+
     async def _attempt(self, channel: _Channel, row: OutboxRow) -> SendResult:
         try:
             return await channel.transport.send(row.chat_id, row.message)
@@ -249,14 +288,6 @@ class Sender:
             name = type(exc).__name__
             log.warning("outbox row %d to %s chat %s: transport raised %s", row.id, row.channel, row.chat_id, name)
             return SendResult(SendStatus.RETRY, error=name)
-
-    async def _record(self, channel: _Channel, row: OutboxRow, result: SendResult) -> None:
-        now = self._clock()
-        if result.status is SendStatus.RETRY and result.retry_after is not None:
-            self._pause(channel, row, result.retry_after)
-        async with self._db.transaction() as conn:
-            outcome = await self._apply(conn, channel, row, result, now)
-        self._counts[outcome] += 1
 
     async def _apply(
         self, conn: aiosqlite.Connection, channel: _Channel, row: OutboxRow, result: SendResult, now: datetime,
@@ -291,18 +322,13 @@ class Sender:
         return min(limits.max_backoff, delay * self._rng.uniform(0.75, 1.25))
 
     async def _finish_in_flight(self) -> None:
-        waiting = {task: row.id for task, row in self._tasks.items() if row.id not in self._started}
-        for task in waiting:
+        tasks = [task for channel in self._channels.values() for task in channel.tasks]
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=self._stop_grace)
+        for task in late:  # stuck in the platform call: left 'sending', reported as uncertain at the next start
             task.cancel()
-        pending = set(self._tasks)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=self._stop_grace)
-            for task in late:  # stuck in the platform call: left 'sending', reported as uncertain next start
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        if waiting:
-            async with self._db.transaction() as conn:
-                await outbox.release(conn, list(waiting.values()))
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     def _loop_time() -> float:

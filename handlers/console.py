@@ -27,7 +27,8 @@ def parse_line(line: str, user_id: str) -> Incoming:
 
 
 def render(reply: Reply, lang: str) -> str:
-    return numbered(reply, t("form.choose_number", lang) if reply.choices else "")
+    text = numbered(reply, t("form.choose_number", lang) if reply.choices else "")
+    return f"{text}\n[QR] {reply.qr}" if reply.qr else text
 
 
 async def chat(engine: Engine, lines: AsyncIterator[str], out: TextIO = sys.stdout, *, user_id: str = "local",

@@ -290,18 +290,20 @@ class TelegramChannel:
         query = update.callback_query
         if query is None:
             return
-        try:  # first, always: it stops the spinner on the button, whatever happens next
-            await query.answer()
-        except TelegramError as exc:
-            log.warning("could not answer callback query of update %s: %s", update.update_id, type(exc).__name__)
-        incoming = callback_incoming(query)
-        if incoming is None:
-            return
-        replies = await self.engine.handle(incoming)
-        if isinstance(query.message, Message):
-            refused = bool(replies) and replies[0].text in REFUSALS
-            await self._settle_tapped(context, query.message, None if refused else query.data)
-        await self._send(context, incoming.chat_id, replies)
+        # Always answered, whatever happens next: it stops the spinner on the button. Answered alongside the turn,
+        # not before it, so that the turn queues for the engine in the order the updates came.
+        answering = asyncio.ensure_future(_answer(query, update.update_id))
+        try:
+            incoming = callback_incoming(query)
+            if incoming is None:
+                return
+            replies = await self.engine.handle(incoming)
+            if isinstance(query.message, Message):
+                refused = bool(replies) and replies[0].text in REFUSALS
+                await self._settle_tapped(context, query.message, None if refused else query.data)
+            await self._send(context, incoming.chat_id, replies)
+        finally:
+            await answering
 
     async def _settle_tapped(self, context: ContextTypes.DEFAULT_TYPE, message: Message, data: Any) -> None:
         """Show under the tapped message what was chosen and take its keyboard away: an old keyboard cannot be
@@ -362,6 +364,13 @@ class TelegramChannel:
             await self._note_blocked(str(chat.id))
         except TelegramError as exc:
             log.warning("could not tell chat %s about the error: %s", chat.id, type(exc).__name__)
+
+
+async def _answer(query: CallbackQuery, update_id: int) -> None:
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        log.warning("could not answer the callback query of update %s: %s", update_id, type(exc).__name__)
 
 
 async def with_retry(call: Callable[[], Awaitable[T]]) -> T:

@@ -139,16 +139,6 @@ async def mark_failed(conn: aiosqlite.Connection, row_id: int, error: str) -> No
     await _set_status(conn, row_id, "failed", error)
 
 
-async def release(conn: aiosqlite.Connection, row_ids: Collection[int]) -> None:
-    """Give claimed rows back untouched (the sender stopped before they reached the platform)."""
-    if row_ids:
-        await conn.execute(
-            "UPDATE outbox SET status = 'pending', attempts = attempts - 1, claimed_at = NULL"
-            f" WHERE id IN ({_marks(row_ids)}) AND status = 'sending'",
-            tuple(row_ids),
-        )
-
-
 async def _set_status(
     conn: aiosqlite.Connection, row_id: int, status: str, error: str, *, from_status: str = "sending",
 ) -> None:

@@ -97,6 +97,12 @@ FORM_PATH: tuple[PathStep, ...] = (
 
 
 @pytest.fixture
+def form_path() -> tuple[PathStep, ...]:
+    """The common way through the request form, for ``Chat.reach`` (``fake_telegram.chat_with(user, form_path)``)."""
+    return FORM_PATH
+
+
+@pytest.fixture
 def household(fake_telegram: FakeTelegram, telegram_app: Application) -> Chat:
     """Bình, a household writing to the running bot for the first time; ``await household.reach("review")``
     walks her through the form to that step."""

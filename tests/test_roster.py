@@ -125,6 +125,7 @@ async def test_bad_row_is_reported_and_the_rest_imported(db: Database, roster_se
         [3, "Lê Văn Tư", "TTT-003", "Tân Thuận", "nghèo", ""],
         [4, "Phạm Thị Lan", "", "Tân Chủ", "khá giả", ""],
         HOUSEHOLDS[3],
+        [6],  # a numbered template row left empty: skipped, not a bad row
     ]
     report = await load(db, roster_settings, write_xlsx(tmp_path / "ds.xlsx", rows))
     assert (report.total_rows, report.added) == (5, 2)
@@ -135,6 +136,12 @@ async def test_bad_row_is_reported_and_the_rest_imported(db: Database, roster_se
     ]
     assert report.errors[0].text("vi").startswith("Dòng 5: số điện thoại")
     assert [row[0] for row in await entries(db)] == ["TTT-001", "TTT-004"]
+
+
+async def test_the_documented_example_imports_without_a_bad_row(db: Database, roster_settings: Settings) -> None:
+    report = await load(db, roster_settings, ROOT / "docs" / "roster-example.csv")
+    assert (report.added, report.errors) == (8, [])
+    assert {row[2] for row in await entries(db)} == set(QUOTAS)
 
 
 async def test_reimporting_the_same_file_changes_nothing(db: Database, roster_settings: Settings,
@@ -195,6 +202,14 @@ async def test_missing_columns_import_nothing_and_name_them(db: Database, roster
     assert caught.value.text("en").startswith("Missing columns: Household code, Hamlet.")
     async with db.reading() as conn:
         assert await roster_size(conn, DIALOGUE) == 0
+
+
+async def test_missing_columns_are_named_from_the_row_that_looks_most_like_a_header(
+        db: Database, roster_settings: Settings, tmp_path: Path) -> None:
+    rows = [["DANH SÁCH HỘ DỰ KIẾN THOÁT NGHÈO NĂM 2023"], ["STT", "Họ và tên", "Địa chỉ", "SĐT"], [1, "Bình", "x", ""]]
+    with pytest.raises(MissingColumns) as caught:
+        await load(db, roster_settings, write_xlsx(tmp_path / "ds.xlsx", rows))
+    assert caught.value.text("vi").startswith("Thiếu cột: Mã hộ, Ấp/Khóm. Dòng tiêu đề (dòng 2) có các cột: \"STT\",")
 
 
 async def test_xlsx_and_csv_with_bom_import_alike(db: Database, roster_settings: Settings, tmp_path: Path) -> None:

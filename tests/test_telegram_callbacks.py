@@ -114,3 +114,24 @@ async def test_failure_while_handling_a_tap_still_answers_it_and_apologises(
     replies = await household.press(t("form.kind_question"))
     assert replies[-1]["text"] == t("common.error")
     assert fake_telegram.unanswered_callbacks() == []
+
+
+async def test_tap_and_text_sent_together_are_handled_in_order(
+    household: Chat, fake_telegram: FakeTelegram, session_of: SessionOf,
+) -> None:
+    kinds = (await household.reach("q_kind"))[-1]
+    tap = fake_telegram.tap(household.user, kinds, find_button(kinds, t("form.kind_question"))["callback_data"])
+    typed = fake_telegram.send_text(household.user, "Giảm nghèo")  # the field, typed right after the tap
+    await fake_telegram.processed(tap, typed)
+    session = await session_of(household)
+    assert (session.step, session.data["draft"]) == ("q_topic", {"kind": "question", "field": "giam-ngheo"})
+
+
+async def test_tap_is_handled_even_if_answering_it_fails(
+    household: Chat, fake_telegram: FakeTelegram, session_of: SessionOf,
+) -> None:
+    await household.reach("q_kind")
+    fake_telegram.fail("answerCallbackQuery", status=400, description="Bad Request: query is too old")
+    replies = await household.press(t("form.kind_question"))
+    assert replies[-1]["text"] == t("form.ask_field")
+    assert (await session_of(household)).step == "q_field"

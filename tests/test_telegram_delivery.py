@@ -125,6 +125,7 @@ async def test_household_who_blocked_the_bot_is_marked_and_served_when_back(
     assert await blocked_at(database, household) is None  # writing again proves the chat works
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # raised inside RetryAfter()
 async def test_flood_limit_is_waited_out(household: Chat, fake_telegram: FakeTelegram) -> None:
     await household.reach("name")
     fake_telegram.fail("sendMessage", status=429, retry_after=1, chat_id=household.user.id)
