@@ -61,6 +61,10 @@ class Turn:
     def say_text(self, text: str) -> None:
         self.replies.append(Reply(text))
 
+    def refuse(self, key: str) -> None:
+        """Answer a tap that is not taken: the channel keeps the tapped message as it was."""
+        self.replies.append(Reply(self.t(key), refused=True))
+
     def goto(self, step: str) -> None:
         if self.session.step == "phone" and step != "phone":
             self.remove_keyboard = True

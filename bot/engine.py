@@ -10,6 +10,8 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
+import aiosqlite
+
 from bot import staff
 from bot.choices import match_choice
 from bot.clock import Clock, iso, system_clock
@@ -89,10 +91,11 @@ class Engine:
         async with self.db.transaction() as conn:
             await people.mark_blocked(conn, channel, chat_id, iso(self.clock()))
 
-    async def _session(self, conn, msg: Incoming, now: datetime) -> Session:
+    async def _session(self, conn: aiosqlite.Connection, msg: Incoming, now: datetime) -> Session:
         session = await load_session(conn, msg.channel, msg.user_id)
         if session is not None:
-            await people.mark_chat_reachable(conn, msg.channel, msg.user_id, msg.chat_id)  # clears blocked_at too
+            if session.blocked or session.chat_id != msg.chat_id:  # they wrote again: the chat works
+                await people.mark_chat_reachable(conn, msg.channel, msg.user_id, msg.chat_id)
             return session
         person = await people.create_person_with_identity(
             conn, channel=msg.channel, external_id=msg.user_id, chat_id=msg.chat_id,
@@ -153,10 +156,10 @@ class Engine:
             await attendance_action(turn, msg.choice)
             return
         if msg.version != turn.session.version:
-            turn.say("form.stale_button")
+            turn.refuse("form.stale_button")
             return
         if msg.choice not in {c.value for c in (await step.prompt(turn)).choices}:
-            turn.say("form.choose_please")  # forged or outdated data: never trusted, never an error
+            turn.refuse("form.choose_please")  # forged or outdated data: never trusted, never an error
             return
         await step.on_choice(turn, msg.choice)
 

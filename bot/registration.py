@@ -158,7 +158,7 @@ async def attendance_action(turn: Turn, value: str) -> None:
     _, reg_id, answer = [*value.split(":"), "", ""][:3]
     reg = await repo.registration_by_id(turn.conn, int(reg_id)) if reg_id.isdigit() else None
     if reg is None or reg.person_id != turn.session.person.id or answer not in ("yes", "no"):
-        turn.say("form.choose_please")  # forged, or someone else's registration: reveal nothing
+        turn.refuse("form.choose_please")  # forged, or someone else's registration: reveal nothing
         return
     await answer_attendance(turn, reg, answer == "yes")
 

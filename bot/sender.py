@@ -213,8 +213,7 @@ class Sender:
         channel.claiming = True
         try:
             async with self._db.transaction() as conn:
-                claim = await outbox.claim_due(conn, now=self._clock(), limit=1, channels=[channel.name],
-                                               busy=busy)
+                claim = await outbox.claim_due(conn, now=self._clock(), limit=1, channel=channel.name, busy=busy)
             for row in claim.rows:
                 self._spawn(channel, row)
         finally:
@@ -226,7 +225,7 @@ class Sender:
     async def _plan(self, channel: _Channel) -> tuple[bool, float]:
         """Nothing could be claimed: (idle, how long to sleep). Idle: nothing in flight, nothing due now."""
         async with self._db.reading() as conn:
-            due = await outbox.next_due(conn, [channel.name])
+            due = await outbox.next_due(conn, channel.name)
         until_due = None if due is None else (due - self._clock()).total_seconds()
         release = self._next_release(channel, self._loop_time())
         idle = not channel.tasks and (until_due is None or until_due > 0)
@@ -242,13 +241,13 @@ class Sender:
         elif not idle:
             self._idle.clear()
 
-    def _busy_chats(self, channel: _Channel, now: float) -> set[tuple[str, str]]:
-        busy = {row.chat for row in channel.tasks.values()}
+    def _busy_chats(self, channel: _Channel, now: float) -> set[str]:
+        busy = {row.chat_id for row in channel.tasks.values()}
         for chat_id, ready in list(channel.chat_ready.items()):
             if ready <= now:
                 del channel.chat_ready[chat_id]
             else:
-                busy.add((channel.name, chat_id))
+                busy.add(chat_id)
         return busy
 
     @staticmethod

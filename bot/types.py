@@ -56,6 +56,7 @@ class Reply:
     contact_label: str = ""
     remove_keyboard: bool = False
     qr: str = ""  # text to show as a QR code image (check-in); channels without images show the text
+    refused: bool = False  # the answer to a tap the engine did not take (stale keyboard, forged data)
 
 
 def encode_callback(version: int, value: str) -> str:

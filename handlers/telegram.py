@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
@@ -37,7 +38,8 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import TOKEN_ENV, ConfigError, Settings
 from bot.engine import Engine
-from bot.i18n import LANGUAGES, t
+from bot.i18n import t
+from bot.qr import qr_png
 from bot.types import Choice, Incoming, InputKind, Reply, decode_callback, encode_callback
 
 CHANNEL = "telegram"
@@ -47,8 +49,6 @@ LONG_LABEL = 30  # a button label longer than this gets a row of its own
 CHOSEN = "\n\n➡️ "
 MAX_RETRY_WAIT = 30.0  # seconds; a longer flood wait is an error for this turn
 RETRIES = 2
-# The engine's answers to a tap it did not take (stale keyboard, unknown value): then no "➡️ chosen" mark.
-REFUSALS = frozenset(t(key, lang) for key in ("form.stale_button", "form.choose_please") for lang in LANGUAGES)
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Bot API URLs contain the token.
@@ -106,6 +106,9 @@ def _message_content(message: Message, user: TgUser) -> dict[str, Any]:
     if media is not None:
         return {"kind": InputKind.MEDIA, "media_kind": media[0], "media_id": media[1],
                 "text": message.caption or ""}
+    if message.document is not None:
+        return {"kind": InputKind.DOCUMENT, "media_id": message.document.file_id,
+                "file_name": message.document.file_name or "", "text": message.caption or ""}
     return {"kind": InputKind.UNSUPPORTED}
 
 
@@ -266,6 +269,7 @@ class TelegramChannel:
 
     async def post_init(self, app: Application) -> None:
         await self.engine.db.open()
+        self.engine.file_fetchers[CHANNEL] = lambda file_id: download(app.bot, file_id)
         lang = self.settings.bot.language
         commands = [BotCommand(name, t(f"telegram.cmd_{name}", lang)) for name in COMMANDS]
         try:
@@ -299,7 +303,7 @@ class TelegramChannel:
                 return
             replies = await self.engine.handle(incoming)
             if isinstance(query.message, Message):
-                refused = bool(replies) and replies[0].text in REFUSALS
+                refused = bool(replies) and replies[0].refused
                 await self._settle_tapped(context, query.message, None if refused else query.data)
             await self._send(context, incoming.chat_id, replies)
         finally:
@@ -332,8 +336,14 @@ class TelegramChannel:
             for reply in replies:
                 for out in render(reply):
                     await self._send_one(context, chat_id, out)
+                if reply.qr:
+                    await self._send_qr(context, chat_id, reply.qr)
         except Forbidden:
             await self._note_blocked(chat_id)
+
+    async def _send_qr(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, text: str) -> None:
+        png = qr_png(text)
+        await with_retry(lambda: context.bot.send_photo(chat_id, png, caption=text))
 
     async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, out: Outgoing) -> None:
         bot = context.bot
@@ -364,6 +374,14 @@ class TelegramChannel:
             await self._note_blocked(str(chat.id))
         except TelegramError as exc:
             log.warning("could not tell chat %s about the error: %s", chat.id, type(exc).__name__)
+
+
+async def download(bot: Bot, file_id: str, limit: int = 20 * 1024 * 1024) -> bytes:
+    """A file a person sent (an organizer's roster), as bytes; refused above ``limit``."""
+    file = await bot.get_file(file_id)
+    if file.file_size and file.file_size > limit:
+        raise ValueError("file too large")
+    return bytes(await file.download_as_bytearray())
 
 
 async def _answer(query: CallbackQuery, update_id: int) -> None:

@@ -12,7 +12,7 @@ from storage.records import Session
 
 _LOAD = (
     "SELECT p.id, p.language, p.consent_at, p.full_name, p.hamlet_id, p.category, p.phone,"
-    " p.phone_verified, p.active, i.chat_id, c.step, c.data, c.version"
+    " p.phone_verified, p.active, i.chat_id, c.step, c.data, c.version, i.blocked_at"
     " FROM identities i JOIN persons p ON p.id = i.person_id"
     " LEFT JOIN conversations c ON c.person_id = p.id"
     " WHERE i.channel = ? AND i.external_id = ?"
@@ -32,6 +32,7 @@ async def load_session(conn: aiosqlite.Connection, channel: str, external_id: st
         step=row[10] or "",
         data=json.loads(row[11]) if row[11] else {},
         version=row[12] or 0,
+        blocked=row[13] is not None,
     )
 
 

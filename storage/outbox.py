@@ -19,7 +19,7 @@ from bot.clock import iso
 from bot.outbox import OutMessage
 
 STATUSES = ("pending", "sending", "sent", "failed", "blocked", "uncertain", "skipped")
-OVERFETCH = 2  # claim reads this many times the limit: rows of one chat beyond the first wait for a later batch
+OVERFETCH = 2  # claim reads this many rows per wanted row: a chat's rows beyond its first are passed over
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +34,6 @@ class OutboxRow:
     attempts: int  # including the attempt this claim is for
     group_key: str | None
 
-    @property
-    def chat(self) -> tuple[str, str]:
-        return self.channel, self.chat_id
-
 
 @dataclass(slots=True)
 class Claim:
@@ -47,53 +43,68 @@ class Claim:
 
 
 async def claim_due(
-    conn: aiosqlite.Connection, *, now: datetime, limit: int, channels: Collection[str],
-    busy: Collection[tuple[str, str]] = (),
+    conn: aiosqlite.Connection, *, now: datetime, limit: int, channel: str, busy: Collection[str] = (),
 ) -> Claim:
-    """Mark up to ``limit`` due rows as being sent, most urgent first, at most one per chat.
+    """Mark up to ``limit`` due rows of a channel as being sent, most urgent first, at most one per chat.
 
-    ``busy`` are (channel, chat id) pairs that must not get a message now (one is in flight, or the chat was
-    written to less than its interval ago); their rows stay pending and never hold up other chats.
-    Must run inside a write transaction.
+    ``busy`` are chat ids that must not get a message now (one is in flight, or the chat was written to less than
+    its interval ago): their rows stay pending and never hold up other chats. Must run in a write transaction.
     """
     claim = Claim()
-    if limit <= 0 or not channels:
-        return claim
-    seen: set[tuple[str, str]] = set()
-    for raw in await _due_rows(conn, iso(now), limit * OVERFETCH, channels, busy):
-        chat = (raw["channel"], raw["chat_id"])
-        if raw["blocked"]:
-            await _set_status(conn, raw["id"], "skipped", "blocked", from_status="pending")
-            claim.skipped += 1
-            continue
-        if chat in seen or len(claim.rows) >= limit:
-            continue
-        row = _row(raw)
-        if row is None:
-            await _set_status(conn, raw["id"], "failed", "unreadable payload", from_status="pending")
-            claim.broken += 1
-            continue
-        seen.add(chat)
-        claim.rows.append(row)
+    excluded = set(busy)
+    priority = await _next_priority(conn, channel, None)
+    while priority is not None and len(claim.rows) < limit:
+        wanted = (limit - len(claim.rows)) * OVERFETCH
+        found = await _due_rows(conn, channel, priority, iso(now), wanted, excluded)
+        for raw in found:
+            await _take(conn, raw, claim, excluded, limit)
+        if len(found) < wanted:  # this priority has nothing more that may go now
+            priority = await _next_priority(conn, channel, priority)
     await _mark_sending(conn, [row.id for row in claim.rows], iso(now))
     return claim
 
 
+async def _take(conn: aiosqlite.Connection, raw: aiosqlite.Row, claim: Claim, excluded: set[str], limit: int) -> None:
+    if raw["blocked"]:
+        await _set_status(conn, raw["id"], "skipped", "blocked", from_status="pending")
+        claim.skipped += 1
+        return
+    if raw["chat_id"] in excluded or len(claim.rows) >= limit:
+        return
+    row = _row(raw)
+    if row is None:
+        await _set_status(conn, raw["id"], "failed", "unreadable payload", from_status="pending")
+        claim.broken += 1
+        return
+    excluded.add(row.chat_id)
+    claim.rows.append(row)
+
+
+async def _next_priority(conn: aiosqlite.Connection, channel: str, after: int | None) -> int | None:
+    """The next priority with pending rows (an index seek: priorities are few, rows may be many)."""
+    sql = "SELECT MIN(priority) FROM outbox WHERE channel = ? AND status = 'pending'"
+    params: tuple[object, ...] = (channel,)
+    if after is not None:
+        sql, params = sql + " AND priority > ?", (channel, after)
+    async with conn.execute(sql, params) as cur:
+        (value,) = await cur.fetchone()
+    return value
+
+
 async def _due_rows(
-    conn: aiosqlite.Connection, now: str, limit: int, channels: Collection[str], busy: Collection[tuple[str, str]],
+    conn: aiosqlite.Connection, channel: str, priority: int, now: str, limit: int, excluded: Collection[str],
 ) -> list[aiosqlite.Row]:
     sql = (
         "SELECT o.id, o.channel, o.chat_id, o.person_id, o.kind, o.priority, o.payload, o.attempts, o.group_key,"
         " EXISTS (SELECT 1 FROM identities i WHERE i.channel = o.channel AND i.chat_id = o.chat_id"
         " AND i.blocked_at IS NOT NULL) AS blocked"
-        f" FROM outbox o WHERE o.status = 'pending' AND o.not_before <= ? AND o.channel IN ({_marks(channels)})"
+        " FROM outbox o INDEXED BY outbox_claim"
+        " WHERE o.channel = ? AND o.status = 'pending' AND o.priority = ? AND o.not_before <= ?"
     )
-    params: list[object] = [now, *channels]
-    if busy:
-        sql += " AND (o.channel, o.chat_id) NOT IN (VALUES " + ", ".join("(?, ?)" for _ in busy) + ")"
-        params += [part for chat in busy for part in chat]
-    sql += " ORDER BY o.priority, o.not_before, o.id LIMIT ?"
-    async with conn.execute(sql, (*params, limit)) as cur:
+    if excluded:
+        sql += f" AND o.chat_id NOT IN ({_marks(excluded)})"
+    sql += " ORDER BY o.not_before, o.id LIMIT ?"
+    async with conn.execute(sql, (channel, priority, now, *excluded, limit)) as cur:
         return list(await cur.fetchall())
 
 
@@ -164,13 +175,10 @@ async def recover_in_flight(conn: aiosqlite.Connection) -> int:
     return cur.rowcount
 
 
-async def next_due(conn: aiosqlite.Connection, channels: Collection[str]) -> datetime | None:
-    """The earliest not_before of a pending row on these channels (may be in the past)."""
-    if not channels:
-        return None
+async def next_due(conn: aiosqlite.Connection, channel: str) -> datetime | None:
+    """The earliest not_before of a pending row on this channel (may be in the past)."""
     async with conn.execute(
-        f"SELECT MIN(not_before) FROM outbox WHERE status = 'pending' AND channel IN ({_marks(channels)})",
-        tuple(channels),
+        "SELECT MIN(not_before) FROM outbox WHERE channel = ? AND status = 'pending'", (channel,)
     ) as cur:
         (value,) = await cur.fetchone()
     return datetime.fromisoformat(value) if value else None

@@ -30,6 +30,7 @@ class Session:
     data: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     is_new: bool = False
+    blocked: bool = False
 
 
 @dataclass(slots=True)
