@@ -38,7 +38,8 @@ TABLE_COLUMNS = ("updates_per_s", "p50_ms", "p99_ms", "baseline_updates_per_s", 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Run one benchmark, or every registered one with its defaults.")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     sub = parser.add_subparsers(dest="name", metavar="NAME")
     for name, bench in BENCHMARKS.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot.cli_common import CONFIG_OPTION, load_or_exit
+from bot.config import Settings
 from bot.i18n import t
 
 
@@ -55,19 +56,39 @@ def console(config_path: Path, user_id: str) -> None:
 @main.command()
 @CONFIG_OPTION
 def run(config_path: Path) -> None:
-    """Start the configured channels (Telegram)."""
-    from bot.engine import Engine
+    """Start the configured channels (Telegram), the outbox sender and the reminders."""
     from bot.logs import setup_logging
-    from storage import Database
 
     settings = load_or_exit(config_path)
     setup_logging(settings)
     if not settings.telegram.resolved_token():
         click.echo(t("cli.no_channel", settings.bot.language), err=True)
         sys.exit(2)
-    from handlers.telegram import run_telegram
+    asyncio.run(serve(settings))
 
-    run_telegram(settings, Engine(settings, Database(settings.database.path)))
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM; a SIGKILL loses nothing either (every change is committed as it happens)."""
+    import signal
+
+    from bot.runtime import Services
+    from handlers.telegram import start_telegram, stop_telegram
+    from handlers.telegram_transport import TelegramTransport
+    from storage import Database
+
+    services = Services(settings, Database(settings.database.path))
+    await services.open()
+    app = await start_telegram(settings, services.engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await services.start({"telegram": TelegramTransport(app.bot)})
+        await stop.wait()
+    finally:
+        await services.stop()
+        await stop_telegram(app)
 
 
 def _register_groups() -> None:

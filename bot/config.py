@@ -75,6 +75,9 @@ class TelegramSection(_Strict):
     webhook_path: str = "telegram"
     webhook_secret: SecretStr | None = None
     poll_timeout: int = Field(default=10, ge=0, le=60)
+    send_rate: float = Field(default=30.0, gt=0, le=1000)          # messages per second, whole bot
+    per_chat_interval: float = Field(default=1.0, ge=0, le=60)     # seconds between two messages to one chat
+    max_attempts: int = Field(default=5, ge=1, le=50)              # before a message is given up as failed
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSection:

@@ -1,13 +1,21 @@
-"""Running the bot: the database, the engine, the outbox sender and the reminder scheduler, started and stopped
-together. Channels (handlers/) are started by the composition root around it."""
+"""Running the bot: the engine, the outbox sender and the reminder scheduler, started and stopped together.
+
+Channels (handlers/) are started by the composition root around it and hand in their transports.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from bot import dialogues
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.engine import Engine
+from bot.events import Events
+from bot.outbox import Transport
+from bot.reminders import ReminderScheduler
+from bot.sender import ChannelLimits, Sender
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -20,3 +28,41 @@ async def seed_dialogues(db: Database, settings: Settings, clock: Clock = system
     if created:
         log.info("dialogues created from the config: %s", ", ".join(created))
     return created
+
+
+def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
+    tg = settings.telegram
+    return {"telegram": ChannelLimits(rate=tg.send_rate, per_chat_interval=tg.per_chat_interval,
+                                      max_attempts=tg.max_attempts)}
+
+
+class Services:
+    """Everything but the channels: build, ``await start(transports)``, ``await stop()``."""
+
+    def __init__(self, settings: Settings, db: Database, *, clock: Clock = system_clock,
+                 button_channels: tuple[str, ...] = ("telegram",)) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.events = Events()
+        self.engine = Engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
+        self.reminders = ReminderScheduler(db, settings, self.events, clock=clock)
+        self.sender: Sender | None = None
+
+    async def open(self) -> None:
+        await self.db.open()
+        await seed_dialogues(self.db, self.settings, self.clock)
+
+    async def start(self, transports: Mapping[str, Transport], limits: Mapping[str, ChannelLimits] | None = None,
+                    ) -> None:
+        await self.open()
+        self.sender = Sender(self.db, transports, clock=self.clock, events=self.events,
+                             limits=limits if limits is not None else channel_limits(self.settings))
+        await self.sender.start()
+        await self.reminders.start()
+        log.info("ready: channels %s", ", ".join(transports) or "none")
+
+    async def stop(self) -> None:
+        self.reminders.shutdown()
+        if self.sender is not None:
+            await self.sender.stop()

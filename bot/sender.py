@@ -115,8 +115,8 @@ class Sender:
         self._running = False
         self._idle.set()
 
-    def wake(self) -> None:
-        """Something was queued (or became due): look at the table now."""
+    def wake(self, *_: object) -> None:
+        """Something was queued (or became due): look at the table now. An OUTBOX_QUEUED listener."""
         self._idle.clear()
         for channel in self._channels.values():
             channel.idle = False

@@ -1,7 +1,7 @@
 """The outbox's Telegram transport: one OutMessage to one chat through python-telegram-bot, and how it went.
 
-Only delivery lives here; pacing, retries and bookkeeping are the sender's (``bot/sender.py``). The bot passed in
-should be the application's (its HTTP pool allows many requests at once; the sender sends up to 16 concurrently).
+Only delivery lives here; pacing, retries and bookkeeping are the sender's (``bot/sender.py``). The bot's HTTP
+pool must allow the sender's concurrent calls (up to 16; python-telegram-bot's default pool holds 256).
 
 A message that needs several Bot API calls (a text over 4096 characters, a QR code with a caption over 1024) is
 sent as one unit: if a later part fails and the row is retried, the earlier parts arrive twice. Such messages are

@@ -199,6 +199,20 @@ async def test_future_rows_wait_for_their_time_and_a_queued_event_wakes_the_send
         await sender.stop()
 
 
+async def test_stop_lets_sends_under_way_finish_and_leaves_nothing_claimed(db: Database, clock: FrozenClock) -> None:
+    transport = RecordingTransport(delay=0.2)
+    for n in range(6):
+        await queue(db, clock, f"k{n}", str(n))
+    sender = make_sender(db, transport, clock, limits=ChannelLimits(rate=10, per_chat_interval=0.0))
+    await sender.start()
+    await transport.arrival("0").wait()
+    await sender.stop()
+
+    counts = await tally(db)
+    assert counts["sent"] == len(transport.calls) < 6
+    assert counts["pending"] == 6 - counts["sent"] and counts["sending"] == 0
+
+
 # ---- failures -------------------------------------------------------------------------------------------------------
 
 
@@ -354,7 +368,7 @@ async def test_overall_and_per_chat_rates_are_respected(db: Database, transport:
     for window in (0.25, 1.0):                                        # never above the rate, in any window
         assert max(sum(t0 <= t < t0 + window for t in times) for t0 in times) <= window * rate + 1
     achieved = 39 / (times[39] - times[0])                            # while there was plenty to send
-    assert 0.9 * rate <= achieved <= rate * 1.01                      # close to the limit, never above
+    assert 0.8 * rate <= achieved <= rate * 1.01                      # close to the limit, never above
     busy = [call.at for call in transport.calls if call.chat_id == "busy"]
     assert [c.text for c in transport.calls if c.chat_id == "busy"] == [f"busy {n}" for n in range(5)]
     assert min(b - a for a, b in itertools.pairwise(busy)) >= interval - 0.002
@@ -407,7 +421,7 @@ async def test_reminder_overtakes_a_large_broadcast(db: Database, transport: Rec
         await sender.stop()
 
     reminder = next(call for call in transport.calls if call.chat_id == "9")
-    assert reminder.at - queued_at < 1.0
+    assert reminder.at - queued_at < 0.5                              # measured: 2-12 ms
     counts = await tally(db, "broadcast:1")
     assert counts["sending"] == 0                                     # stopping gave unsent claims back
     assert counts["sent"] == len(transport.calls) - 1 < 100
