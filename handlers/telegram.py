@@ -12,7 +12,6 @@ import asyncio
 import datetime as dtm
 import logging
 import secrets
-import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,7 +20,6 @@ from telegram import (
     Bot,
     BotCommand,
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -30,22 +28,21 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatType, MessageEntityType, MessageLimit
+from telegram.constants import ChatType, MessageEntityType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import TOKEN_ENV, ConfigError, Settings
 from bot.engine import Engine
 from bot.i18n import t
 from bot.qr import qr_png
-from bot.types import Choice, Incoming, InputKind, Reply, decode_callback, encode_callback
+from bot.types import Incoming, InputKind, Reply, decode_callback
+from handlers.telegram_format import MAX_TEXT, button_rows, retry_after_seconds, split_text, utf16_len
+from handlers.telegram_format import inline_keyboard as keyboard_for
 
 CHANNEL = "telegram"
 COMMANDS = ("start", "myquestions", "cancel", "help", "forget")
-MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # counted in UTF-16 code units
-LONG_LABEL = 30  # a button label longer than this gets a row of its own
 CHOSEN = "\n\n➡️ "
 MAX_RETRY_WAIT = 30.0  # seconds; a longer flood wait is an error for this turn
 RETRIES = 2
@@ -164,12 +161,7 @@ def render(reply: Reply) -> list[Outgoing]:
 
 
 def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.choices:
-        return None
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(c.label, callback_data=encode_callback(reply.version, c.value)) for c in row]
-        for row in button_rows(reply.choices, reply.columns)
-    ])
+    return keyboard_for(reply.choices, reply.version, reply.columns)
 
 
 def contact_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
@@ -177,67 +169,6 @@ def contact_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
     rows = [[KeyboardButton(c.label) for c in row] for row in button_rows(reply.choices, reply.columns)]
     share = KeyboardButton(reply.contact_label or t("form.share_phone"), request_contact=True)
     return ReplyKeyboardMarkup([[share], *rows], resize_keyboard=True, one_time_keyboard=True)
-
-
-def button_rows(choices: Sequence[Choice], columns: int) -> list[list[Choice]]:
-    rows: list[list[Choice]] = []
-    row: list[Choice] = []
-    for choice in choices:
-        if len(choice.label) > LONG_LABEL:
-            if row:
-                rows.append(row)
-                row = []
-            rows.append([choice])
-            continue
-        row.append(choice)
-        if len(row) >= max(columns, 1):
-            rows.append(row)
-            row = []
-    if row:
-        rows.append(row)
-    return rows
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut a text into messages of at most ``limit`` UTF-16 units, on line boundaries (a huge line on a space)."""
-    parts: list[str] = []
-    lines: list[str] = []
-    size = 0
-    for line in (piece for raw in text.split("\n") for piece in _cut_line(raw, limit)):
-        cost = utf16_len(line) + (1 if lines else 0)
-        if lines and size + cost > limit:
-            parts.append("\n".join(lines))
-            lines, size, cost = [], 0, utf16_len(line)
-        lines.append(line)
-        size += cost
-    parts.append("\n".join(lines))
-    kept = [part.strip("\n") for part in parts if part.strip()]
-    return kept or ["…"]
-
-
-def _cut_line(line: str, limit: int) -> list[str]:
-    pieces = []
-    while utf16_len(line) > limit:
-        end = _prefix_within(line, limit)
-        space = line.rfind(" ", 0, end + 1)
-        cut = space if space > 0 else end
-        pieces.append(line[:cut])
-        line = line[cut:].lstrip(" ")
-    pieces.append(line)
-    return pieces
-
-
-def _prefix_within(text: str, limit: int) -> int:
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def button_label(message: Message, data: str | None) -> str | None:
@@ -397,19 +328,12 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except RetryAfter as exc:
-            wait = _retry_seconds(exc)
+            wait = retry_after_seconds(exc)
             if attempt == RETRIES or wait > MAX_RETRY_WAIT:
                 raise
             log.info("Telegram flood limit: waiting %.1f s", wait)
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta: accept both
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
 # ---- building and running ---------------------------------------------------------------------------------------

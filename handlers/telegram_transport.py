@@ -11,23 +11,17 @@ rare (reports, long digests) and never reminders.
 from __future__ import annotations
 
 import asyncio
-import datetime as dtm
-import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.constants import MessageLimit
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.outbox import OutMessage, SendResult, SendStatus
 from bot.qr import qr_png
-from bot.types import encode_callback
-from handlers.text_render import split_text
+from bot.types import Choice
+from handlers.telegram_format import MAX_CAPTION, inline_keyboard, retry_after_seconds, split_text, utf16_len
 
-MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH        # 4096, counted in UTF-16 code units
-MAX_CAPTION = MessageLimit.CAPTION_LENGTH      # 1024
 BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
 Send = Callable[[InlineKeyboardMarkup | None], Awaitable[object]]
 
@@ -50,10 +44,10 @@ class TelegramTransport:
         return SendResult(SendStatus.SENT)
 
     async def _deliver(self, chat_id: str, message: OutMessage) -> None:
-        keyboard = inline_keyboard(message)
+        keyboard = inline_keyboard([Choice(value, label) for value, label in message.choices], 0, message.columns)
         media = await self._media_call(chat_id, message)
-        caption_fits = media is not None and _utf16_len(message.text) <= MAX_CAPTION
-        texts = [] if caption_fits or not message.text.strip() else text_parts(message.text)
+        caption_fits = media is not None and utf16_len(message.text) <= MAX_CAPTION
+        texts = [] if caption_fits or not message.text.strip() else split_text(message.text)
         for index, part in enumerate(texts):
             last = index == len(texts) - 1 and media is None
             await self._bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
@@ -62,7 +56,7 @@ class TelegramTransport:
 
     async def _media_call(self, chat_id: str, message: OutMessage) -> Send | None:
         """The photo/QR/document call, with the text as caption when it fits (else the text goes first)."""
-        caption = message.text if message.text and _utf16_len(message.text) <= MAX_CAPTION else None
+        caption = message.text if message.text and utf16_len(message.text) <= MAX_CAPTION else None
         if message.document_path:
             path = Path(message.document_path)
             content = await asyncio.to_thread(path.read_bytes)
@@ -93,31 +87,3 @@ class TelegramTransport:
         """Error texts end up in the database and logs: never with the token in them."""
         token = self._bot.token
         return text.replace(token, "***") if token else text
-
-
-def inline_keyboard(message: OutMessage) -> InlineKeyboardMarkup | None:
-    if not message.choices:
-        return None
-    buttons = [InlineKeyboardButton(label, callback_data=encode_callback(0, value)) for value, label in message.choices]
-    columns = max(message.columns, 1)
-    return InlineKeyboardMarkup([buttons[i:i + columns] for i in range(0, len(buttons), columns)])
-
-
-def text_parts(text: str) -> list[str]:
-    """Telegram counts UTF-16 units; characters outside the BMP (emoji) count twice, so leave room for them."""
-    if _utf16_len(text) <= MAX_TEXT:
-        return [text]
-    limit = MAX_TEXT if _utf16_len(text) == len(text) else MAX_TEXT // 2
-    return [part for part in split_text(text, limit) if part.strip()]
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """PTB 22 gives an int (deprecated) or a timedelta (with PTB_TIMEDELTA set): seconds either way."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2

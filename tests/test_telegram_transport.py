@@ -18,7 +18,8 @@ from bot.clock import FrozenClock, iso
 from bot.outbox import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue
 from bot.qr import qr_png
 from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport, retry_after_seconds
+from handlers.telegram_format import retry_after_seconds
+from handlers.telegram_transport import TelegramTransport
 from storage import outbox
 from storage.db import Database
 from storage.people import create_person_with_identity
