@@ -19,8 +19,8 @@ from bot.config import Settings
 from bot.conversation import Step, Turn
 from bot.dialogues import CHECKIN_PREFIX
 from bot.events import Events
+from bot.features import STEPS
 from bot.form import (
-    FORM_STEPS,
     PROFILE_STEPS,
     QUESTION_STEPS,
     cancel_current,
@@ -29,7 +29,7 @@ from bot.form import (
     resume_where_left,
     start_question,
 )
-from bot.registration import REGISTRATION_STEPS, attendance_action, attendance_command, open_dialogue_screen
+from bot.registration import attendance_action, attendance_command, open_dialogue_screen
 from bot.roster_chat import roster_upload
 from bot.text import clean, shorten
 from bot.types import Incoming, InputKind, Reply
@@ -51,7 +51,7 @@ class Engine:
         clock: Clock = system_clock,
         button_channels: Iterable[str] = ("telegram",),
         contact_channels: Iterable[str] = ("telegram",),
-        steps: Iterable[Step] = (*FORM_STEPS, *REGISTRATION_STEPS),
+        steps: Iterable[Step] | None = None,
         events: Events | None = None,
     ) -> None:
         self.settings = settings
@@ -59,7 +59,7 @@ class Engine:
         self.clock = clock
         self.button_channels = frozenset(button_channels)
         self.contact_channels = frozenset(contact_channels)
-        self.steps: dict[str, Step] = {step.name: step for step in steps}
+        self.steps: dict[str, Step] = {step.name: step for step in (steps if steps is not None else STEPS)}
         self.events = events or Events()
         self.file_fetchers: dict[str, FileFetcher] = {}
 

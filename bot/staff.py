@@ -190,7 +190,9 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
 
 async def run_command(turn: Turn, name: str, args: str) -> bool:
     """Run a staff command if ``name`` is one; returns False when it is not a staff command at all."""
-    entry = COMMANDS.get(name)
+    from bot.features import STAFF_COMMANDS
+
+    entry = STAFF_COMMANDS.get(name)
     if entry is None:
         return False
     needed, handler = entry

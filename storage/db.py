@@ -31,8 +31,8 @@ def migrations() -> list[tuple[int, str, str]]:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
+    if len(set(numbers)) != len(numbers):
+        raise RuntimeError(f"two migrations share a number: {numbers}")
     return found
 
 
@@ -102,22 +102,24 @@ class Database:
             finally:
                 await conn.execute("COMMIT")
 
-    async def schema_version(self) -> int:
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+    async def applied_migrations(self) -> list[int]:
+        async with self.conn.execute("SELECT number FROM schema_migrations ORDER BY number") as cur:
+            return [row[0] for row in await cur.fetchall()]
 
     async def _migrate(self) -> None:
+        """Apply every shipped migration not yet recorded, in order, each with its record in one transaction."""
         async with self.transaction() as conn:
-            async with conn.execute("PRAGMA user_version") as cur:
-                current = int((await cur.fetchone())[0])
+            await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY,"
+                               " name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            async with conn.execute("SELECT number FROM schema_migrations") as cur:
+                applied = {row[0] for row in await cur.fetchall()}
             for number, name, sql in migrations():
-                if number <= current:
+                if number in applied:
                     continue
                 log.info("applying migration %s", name)
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number:d}")
+                await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
 
 
 def _split_sql(script: str) -> list[str]:
