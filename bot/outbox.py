@@ -34,6 +34,7 @@ class OutMessage:
     choices: tuple[tuple[str, str], ...] = ()   # (value, label); sent with version 0 (not tied to a step)
     columns: int = 1
     photo: str = ""                             # a platform file id or URL
+    photo_path: str = ""                        # a local image to upload (a chart)
     qr: str = ""                                # text to draw as a QR code image
     document_path: str = ""                     # a file to attach (reports, exports)
     document_name: str = ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import aiosqlite
 
 from bot.config import Settings
@@ -19,19 +22,55 @@ async def role_of(conn: aiosqlite.Connection, settings: Settings, channel: str, 
     return row[0] if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What an officer sees: empty tuples mean "all". Organizers and admins always see everything."""
+
+    fields: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    hamlets: tuple[str, ...] = ()
+
+    def allows(self, field_id: str | None, topic_id: str | None, hamlet_id: str | None) -> bool:
+        topic_ok = (not self.fields and not self.topics) or field_id in self.fields or topic_id in self.topics
+        hamlet_ok = not self.hamlets or hamlet_id in self.hamlets
+        return topic_ok and hamlet_ok
+
+    def to_json(self) -> str:
+        return json.dumps({"fields": self.fields, "topics": self.topics, "hamlets": self.hamlets})
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> Scope:
+        data = json.loads(raw or "{}")
+        return cls(tuple(data.get("fields", ())), tuple(data.get("topics", ())), tuple(data.get("hamlets", ())))
+
+
+EVERYTHING = Scope()
+
+
+async def scope_of(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> Scope:
+    role = await role_of(conn, settings, channel, external_id)
+    if role != "officer":
+        return EVERYTHING
+    async with conn.execute(
+        "SELECT scope FROM staff WHERE channel = ? AND external_id = ?", (channel, external_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return Scope.from_json(row[0] if row else None)
+
+
 def allows(role: str | None, needed: str) -> bool:
     return role is not None and RANK[role] >= RANK[needed]
 
 
 async def grant(conn: aiosqlite.Connection, channel: str, external_id: str, role: str, full_name: str | None,
-                now: str) -> None:
+                now: str, scope: Scope = EVERYTHING) -> None:
     if role not in RANK:
         raise ValueError(f"unknown role {role!r}")
     await conn.execute(
-        "INSERT INTO staff (channel, external_id, role, full_name, created_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(channel, external_id) DO UPDATE SET role = excluded.role,"
+        "INSERT INTO staff (channel, external_id, role, full_name, scope, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(channel, external_id) DO UPDATE SET role = excluded.role, scope = excluded.scope,"
         " full_name = COALESCE(excluded.full_name, staff.full_name)",
-        (channel, external_id, role, full_name, now),
+        (channel, external_id, role, full_name, scope.to_json(), now),
     )
 
 

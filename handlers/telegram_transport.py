@@ -33,7 +33,8 @@ class TelegramTransport:
         self._bot = bot
 
     async def send(self, chat_id: str, message: OutMessage) -> SendResult:
-        if not message.text.strip() and not (message.photo or message.qr or message.document_path):
+        if not message.text.strip() and not (message.photo or message.photo_path or message.qr
+                                             or message.document_path):
             return SendResult(SendStatus.FAILED, error="empty message")
         try:
             await self._deliver(chat_id, message)
@@ -65,6 +66,10 @@ class TelegramTransport:
         if message.qr:
             png = InputFile(qr_png(message.qr), filename="qr.png")
             return lambda markup: self._bot.send_photo(chat_id, png, caption=caption, reply_markup=markup)
+        if message.photo_path:
+            image = InputFile(await asyncio.to_thread(Path(message.photo_path).read_bytes),
+                              filename=Path(message.photo_path).name)
+            return lambda markup: self._bot.send_photo(chat_id, image, caption=caption, reply_markup=markup)
         if message.photo:
             return lambda markup: self._bot.send_photo(chat_id, message.photo, caption=caption, reply_markup=markup)
         return None
