@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import telegram
+from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -235,7 +236,7 @@ def bench_settings(config: Path, db_path: Path) -> Settings:
     settings = load_settings(config)
     return settings.model_copy(update={
         "database": DatabaseSection(path=str(db_path)),
-        "telegram": TelegramSection(token=TOKEN),  # type: ignore[arg-type]  # pydantic turns it into a SecretStr
+        "telegram": TelegramSection(token=SecretStr(TOKEN)),
     })
 
 

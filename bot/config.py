@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from datetime import datetime
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -62,6 +63,28 @@ class BotSection(_Strict):
 
 class DatabaseSection(_Strict):
     path: str = "doithoai.sqlite3"
+
+
+class DigestSection(_Strict):
+    """The daily digest of new questions to officers, organizers and administrators."""
+
+    enabled: bool = True
+    time: str = "17:00"             # local time, "HH:MM"
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> str:
+        if isinstance(value, time_of_day):  # TOML's own local time: time = 17:00:00
+            return f"{value.hour:02d}:{value.minute:02d}"
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError('write the time like "17:00" (hours 0-23, minutes 00-59)')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
 
 
 class TelegramSection(_Strict):
@@ -201,6 +224,7 @@ class Settings(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
+    digest: DigestSection = Field(default_factory=DigestSection)
     units: list[Unit] = Field(min_length=1)
     fields: list[Field_] = Field(min_length=1)
     dialogues: list[DialogueConfig] = Field(default_factory=list)

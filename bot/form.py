@@ -150,7 +150,8 @@ class Hamlet(Step):
 
     async def prompt(self, turn: Turn) -> Reply:
         units = self._level(turn)
-        kind = units[0].kind if units and units[0].kind else turn.t("form.unit_kind_default")
+        kinds = list(dict.fromkeys(u.kind for u in units if u.kind))  # "xã / thị trấn" when a level mixes them
+        kind = " / ".join(kinds) if kinds else turn.t("form.unit_kind_default")
         choices = [Choice(f"u:{u.id}", u.name) for u in units]
         return Reply(turn.t("form.ask_unit", kind=kind), (*choices, *nav(turn)), columns=2)
 
