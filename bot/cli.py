@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli_common import CONFIG_OPTION, load_or_exit
 from bot.config import Settings
 from bot.i18n import t
+
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from bot.outbox import Transport
+    from bot.runtime import Services
+    from bot.sender import ChannelLimits
 
 
 @click.group()
@@ -56,39 +64,62 @@ def console(config_path: Path, user_id: str) -> None:
 @main.command()
 @CONFIG_OPTION
 def run(config_path: Path) -> None:
-    """Start the configured channels (Telegram), the outbox sender and the reminders."""
+    """Start the configured channels (Telegram, Zalo), the outbox sender and the reminders."""
     from bot.logs import setup_logging
 
     settings = load_or_exit(config_path)
     setup_logging(settings)
-    if not settings.telegram.resolved_token():
+    if not settings.telegram.resolved_token() and not settings.zalo.configured:
         click.echo(t("cli.no_channel", settings.bot.language), err=True)
         sys.exit(2)
     asyncio.run(serve(settings))
 
 
 async def serve(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM; a SIGKILL loses nothing either (every change is committed as it happens)."""
+    """Run every configured channel in this one process until SIGINT or SIGTERM; a SIGKILL loses nothing either
+    (every change is committed as it happens). Stops in reverse: sender and reminders, channels, database."""
     import signal
+    from contextlib import AsyncExitStack
 
     from bot.runtime import Services
-    from handlers.telegram import start_telegram, stop_telegram
-    from handlers.telegram_transport import TelegramTransport
     from storage import Database
 
     services = Services(settings, Database(settings.database.path))
     await services.open()
-    app = await start_telegram(settings, services.engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await services.start({"telegram": TelegramTransport(app.bot)})
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(services.db.close)
+        transports, limits = await _start_channels(settings, services, stack)
+        stack.push_async_callback(services.stop)
+        await services.start(transports, limits)
         await stop.wait()
-    finally:
-        await services.stop()
-        await stop_telegram(app)
+
+
+async def _start_channels(settings: Settings, services: Services, stack: AsyncExitStack,
+                          ) -> tuple[dict[str, Transport], dict[str, ChannelLimits]]:
+    """Telegram if its token is set, Zalo if its token is set; each one's stop is pushed on ``stack``."""
+    from bot.runtime import channel_limits
+
+    transports: dict[str, Transport] = {}
+    limits = channel_limits(settings)
+    if settings.telegram.resolved_token():
+        from handlers.telegram import start_telegram, stop_telegram
+        from handlers.telegram_transport import TelegramTransport
+
+        app = await start_telegram(settings, services.engine)
+        stack.push_async_callback(stop_telegram, app)
+        transports["telegram"] = TelegramTransport(app.bot)
+    if settings.zalo.configured:
+        from handlers.zalo import start_zalo, stop_zalo
+        from handlers.zalo_transport import zalo_limits
+
+        zalo = await start_zalo(settings, services.engine)
+        stack.push_async_callback(stop_zalo, zalo)
+        transports["zalo"], limits["zalo"] = zalo.transport, zalo_limits(settings)
+    return transports, limits
 
 
 def _register_groups() -> None:

@@ -121,6 +121,57 @@ class TelegramSection(_Strict):
         return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
 
+ZALO_TOKEN_ENV = "DOITHOAI_ZALO_TOKEN"
+ZALO_WEBHOOK_SECRET_ENV = "DOITHOAI_ZALO_WEBHOOK_SECRET"
+
+
+class ZaloSection(_Strict):
+    """The Zalo Bot Platform channel (see docs/zalo.md); it runs when enabled and a token is set."""
+
+    enabled: bool = True
+    token: SecretStr | None = None
+    base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8444, ge=1, le=65535)
+    webhook_path: str = "zalo"
+    webhook_secret: SecretStr | None = None
+    poll_timeout: int = Field(default=30, ge=1, le=60)
+    send_rate: float = Field(default=10.0, gt=0, le=1000)         # messages per second, whole bot
+    per_chat_interval: float = Field(default=1.0, ge=0, le=60)    # seconds between two messages to one chat
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("Zalo needs a webhook secret of 8 to 256 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> ZaloSection:
+        if self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("webhook mode needs zalo.webhook_url")
+        return self
+
+    def resolved_token(self) -> str | None:
+        env = os.environ.get(ZALO_TOKEN_ENV, "").strip()
+        if env:
+            return env
+        return self.token.get_secret_value() if self.token else None
+
+    def resolved_webhook_secret(self) -> str | None:
+        env = os.environ.get(ZALO_WEBHOOK_SECRET_ENV, "").strip()
+        if env:
+            return env
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
+    @property
+    def configured(self) -> bool:
+        return self.enabled and bool(self.resolved_token())
+
+
 class Unit(_Strict):
     """An administrative unit: province, district, commune, hamlet... levels are not fixed."""
 
@@ -220,14 +271,26 @@ class DialogueConfig(_Strict):
         return sorted({parse_offset(r) for r in self.reminders}, reverse=True)
 
 
+class ReportSection(_Strict):
+    """The committee report's heading and signature; empty values are derived from the top unit."""
+
+    issuer: str = ""                # e.g. "UBND XÃ TÂN THUẬN TÂY"
+    signer_title: str = ""          # e.g. "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
+    signer_name: str = ""           # e.g. "Phạm Thanh Sang"
+    place: str = ""                 # e.g. "Tân Thuận Tây" (the place before the date)
+    recipients: list[str] = Field(default_factory=list)   # "Nơi nhận:" lines
+
+
 class Settings(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
+    zalo: ZaloSection = Field(default_factory=ZaloSection)
     digest: DigestSection = Field(default_factory=DigestSection)
     units: list[Unit] = Field(min_length=1)
     fields: list[Field_] = Field(min_length=1)
     dialogues: list[DialogueConfig] = Field(default_factory=list)
+    report: ReportSection = Field(default_factory=ReportSection)
 
     def dialogue_quotas(self, dialogue: DialogueConfig) -> dict[str, int]:
         """Seats per hamlet: every hamlet under the listed units gets seats_per_hamlet; quotas override."""

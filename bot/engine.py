@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 
-from bot import staff
+from bot import invites, linking, staff
 from bot.choices import match_choice
 from bot.clock import Clock, iso, system_clock
 from bot.config import Settings
@@ -35,7 +36,7 @@ from bot.text import clean, shorten
 from bot.types import Incoming, InputKind, Reply
 from bot.vntime import vn_date
 from storage import Database, people, submissions
-from storage.conversations import load_session, save_state
+from storage.conversations import load_session_sync, save_state_statement
 from storage.records import Session
 
 FileFetcher = Callable[[str], Awaitable[bytes]]
@@ -43,6 +44,8 @@ DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Engine:
+    bot_username: str = ""  # the bot's own username, set by the Telegram adapter: invitation links need it
+
     def __init__(
         self,
         settings: Settings,
@@ -69,8 +72,9 @@ class Engine:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         now = self.clock()
-        async with self.db.transaction() as conn:
-            session = await self._session(conn, msg, now)
+        load = partial(load_session_sync, channel=msg.channel, external_id=msg.user_id)
+        async with self.db.turn(load) as (conn, loaded, at_commit):
+            session = await self._session(conn, msg, now, loaded)
             turn = Turn(engine=self, conn=conn, session=session, msg=msg, now=now)
             await self._apply(turn)
             if turn.deleted:
@@ -78,7 +82,8 @@ class Engine:
             else:
                 if turn.dirty or session.is_new:
                     session.version += 1
-                    await save_state(conn, session.person.id, session.step, session.data, session.version, iso(now))
+                    at_commit.append(save_state_statement(session.person.id, session.step, session.data,
+                                                          session.version, iso(now)))
                 replies = turn.finish(await self._step(session).prompt(turn) if turn.show_prompt else None)
         for work in turn.after_commit:  # slow work (a file download, an import) never holds the database lock
             replies.extend(await work())
@@ -91,8 +96,8 @@ class Engine:
         async with self.db.transaction() as conn:
             await people.mark_blocked(conn, channel, chat_id, iso(self.clock()))
 
-    async def _session(self, conn: aiosqlite.Connection, msg: Incoming, now: datetime) -> Session:
-        session = await load_session(conn, msg.channel, msg.user_id)
+    async def _session(self, conn: aiosqlite.Connection, msg: Incoming, now: datetime,
+                       session: Session | None) -> Session:
         if session is not None:
             if session.blocked or session.chat_id != msg.chat_id:  # they wrote again: the chat works
                 await people.mark_chat_reachable(conn, msg.channel, msg.user_id, msg.chat_id)
@@ -177,6 +182,7 @@ class Engine:
             "dialogue": self._cmd_dialogue,
             "attend": lambda turn: attendance_command(turn, True),
             "absent": lambda turn: attendance_command(turn, False),
+            "link": linking.cmd_link,
         }.get(command)
         if handler is None:
             turn.say("common.unknown_command", command=shorten(command, 32))
@@ -185,6 +191,8 @@ class Engine:
 
     async def _cmd_start(self, turn: Turn) -> None:
         payload = clean(turn.msg.text)
+        if await invites.redeem(turn, payload):
+            return
         unit = self.settings.unit(payload) if DEEP_LINK.match(payload or "-") else None
         session = turn.session
         if unit is not None and unit.is_leaf and not session.person.hamlet_id:

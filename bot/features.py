@@ -5,7 +5,7 @@ A feature adds one import and one entry to each tuple below; nothing else in the
 
 from __future__ import annotations
 
-from bot import staff
+from bot import digest_chat, staff
 from bot.conversation import Step
 from bot.form import FORM_STEPS
 from bot.registration import REGISTRATION_STEPS
@@ -17,4 +17,5 @@ STEPS: tuple[Step, ...] = (
 
 STAFF_COMMANDS: dict[str, tuple[str, staff.Handler]] = {
     **staff.COMMANDS,
+    **digest_chat.COMMANDS,
 }

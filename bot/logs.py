@@ -47,4 +47,5 @@ def setup_logging(settings: Settings | None, level: int = logging.INFO) -> None:
 
 def secret_values(settings: Settings) -> list[str]:
     values = [settings.telegram.resolved_token(), settings.telegram.resolved_webhook_secret()]
+    values += [settings.zalo.resolved_token(), settings.zalo.resolved_webhook_secret()]
     return [v for v in values if v]

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.config import Settings
+from bot.i18n import t
 
 RANK = {"officer": 1, "organizer": 2, "admin": 3}
+CHANNELS = ("telegram", "zalo", "console")
 
 
 async def role_of(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> str | None:
-    if channel == "telegram" and external_id.lstrip("-").isdigit() and int(external_id) in settings.bot.admins:
+    if is_config_admin(settings, channel, external_id):
         return "admin"
     async with conn.execute(
         "SELECT role FROM staff WHERE channel = ? AND external_id = ?", (channel, external_id)
@@ -45,6 +47,35 @@ class Scope:
 
 
 EVERYTHING = Scope()
+
+
+def describe_scope(scope: Scope, settings: Settings, lang: str) -> str:
+    """An officer's scope in words: "Lĩnh vực: Giảm nghèo · Ấp: Ấp Tân Hậu, Ấp Tân Dân" (or "everything")."""
+    parts = []
+    names = {f.id: f.name for f in settings.fields}
+    topics = {topic.id: topic.name for f in settings.fields for topic in f.topics}
+    for key, ids, known in (("fields", scope.fields, names), ("topics", scope.topics, topics),
+                            ("hamlets", scope.hamlets, {u.id: u.name for u in settings.iter_units()})):
+        if ids:
+            parts.append(t(f"roles.scope_{key}", lang, names=", ".join(known.get(i, i) for i in ids)))
+    return " · ".join(parts) or t("roles.scope_all", lang)
+
+
+def parse_identity(text: str) -> tuple[str, str] | None:
+    """``telegram:123456789`` (or a bare Telegram id) → (channel, id); None when it is neither."""
+    channel, sep, external_id = text.strip().partition(":")
+    if not sep:
+        channel, external_id = "telegram", channel
+    channel, external_id = channel.strip().lower(), external_id.strip()
+    if channel not in CHANNELS or not external_id or any(ch.isspace() for ch in external_id):
+        return None
+    if channel == "telegram" and not external_id.lstrip("-").isdigit():
+        return None
+    return channel, external_id
+
+
+def is_config_admin(settings: Settings, channel: str, external_id: str) -> bool:
+    return channel == "telegram" and external_id.lstrip("-").isdigit() and int(external_id) in settings.bot.admins
 
 
 async def scope_of(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> Scope:

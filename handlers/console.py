@@ -8,27 +8,19 @@ from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.engine import Engine
-from bot.i18n import t
-from bot.types import Incoming, InputKind, Reply
-from handlers.text_render import numbered
+from bot.types import Incoming, Reply
+from handlers.text_render import render_text, typed_incoming
 
 CHANNEL = "console"
 
 
 def parse_line(line: str, user_id: str) -> Incoming:
     """A typed line: ``/command args`` or plain text (a number picks a listed choice)."""
-    text = line.rstrip("\n")
-    stripped = text.strip()
-    if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
-        head, _, args = stripped[1:].partition(" ")
-        return Incoming(CHANNEL, user_id, user_id, InputKind.COMMAND, text=args.strip(),
-                        command=head.split("@", 1)[0].lower())
-    return Incoming(CHANNEL, user_id, user_id, InputKind.TEXT, text=text)
+    return typed_incoming(CHANNEL, user_id, user_id, line.rstrip("\n"))
 
 
 def render(reply: Reply, lang: str) -> str:
-    text = numbered(reply, t("form.choose_number", lang) if reply.choices else "")
-    return f"{text}\n[QR] {reply.qr}" if reply.qr else text
+    return render_text(reply, lang)
 
 
 async def chat(engine: Engine, lines: AsyncIterator[str], out: TextIO = sys.stdout, *, user_id: str = "local",

@@ -201,6 +201,7 @@ class TelegramChannel:
     async def post_init(self, app: Application) -> None:
         await self.engine.db.open()
         self.engine.file_fetchers[CHANNEL] = lambda file_id: download(app.bot, file_id)
+        self.engine.bot_username = app.bot.username
         lang = self.settings.bot.language
         commands = [BotCommand(name, t(f"telegram.cmd_{name}", lang)) for name in COMMANDS]
         try:

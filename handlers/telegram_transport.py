@@ -34,7 +34,7 @@ class TelegramTransport:
 
     async def send(self, chat_id: str, message: OutMessage) -> SendResult:
         if not message.text.strip() and not (message.photo or message.photo_path or message.qr
-                                             or message.document_path):
+                                             or message.document_path or message.voice):
             return SendResult(SendStatus.FAILED, error="empty message")
         try:
             await self._deliver(chat_id, message)
@@ -72,6 +72,8 @@ class TelegramTransport:
             return lambda markup: self._bot.send_photo(chat_id, image, caption=caption, reply_markup=markup)
         if message.photo:
             return lambda markup: self._bot.send_photo(chat_id, message.photo, caption=caption, reply_markup=markup)
+        if message.voice:
+            return lambda markup: self._bot.send_voice(chat_id, message.voice, caption=caption, reply_markup=markup)
         return None
 
     def _result(self, exc: TelegramError) -> SendResult:

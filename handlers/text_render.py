@@ -1,11 +1,21 @@
-"""Choices as a numbered list, for channels without buttons (the terminal, Zalo).
+"""Text-only channels (the terminal, Zalo): replies as plain text, choices as a numbered list, typed lines read back.
 
-The household answers with the number or the words of an option; ``bot.choices.match_choice`` reads it back.
+Both channels render a reply with ``render_text`` and read a typed line with ``typed_incoming``, so a household sees
+the same screens in the terminal and on Zalo. The household answers with the number or the words of an option;
+``bot.choices.match_choice`` reads it back (accents and case optional).
 """
 
 from __future__ import annotations
 
-from bot.types import Reply
+from collections.abc import Callable
+
+from bot.i18n import t
+from bot.types import Incoming, InputKind, Reply
+
+
+def terminal_qr(qr: str) -> str:
+    """The terminal shows the QR code's text as it is (an officer's scanner reads the same text)."""
+    return f"[QR] {qr}"
 
 
 def numbered(reply: Reply, hint: str = "") -> str:
@@ -18,8 +28,27 @@ def numbered(reply: Reply, hint: str = "") -> str:
     return "\n".join(lines)
 
 
+def render_text(reply: Reply, lang: str, qr_line: Callable[[str], str] = terminal_qr) -> str:
+    """The reply's text, its choices numbered with the "type the number" hint, and the QR code as a line of text."""
+    text = numbered(reply, t("form.choose_number", lang) if reply.choices else "")
+    return f"{text}\n{qr_line(reply.qr)}" if reply.qr else text
+
+
+def typed_incoming(channel: str, user_id: str, chat_id: str, text: str, display_name: str = "") -> Incoming:
+    """A typed line: ``/command args`` (``/Start@bot`` works too) or plain text (a number picks a listed choice)."""
+    stripped = text.strip()
+    if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
+        head, _, args = stripped[1:].partition(" ")
+        return Incoming(channel, user_id, chat_id, InputKind.COMMAND, text=args.strip(),
+                        command=head.split("@", 1)[0].lower(), display_name=display_name)
+    return Incoming(channel, user_id, chat_id, InputKind.TEXT, text=text, display_name=display_name)
+
+
 def split_text(text: str, limit: int) -> list[str]:
-    """Split on line boundaries (then on spaces, then hard) so that every part fits the platform's limit."""
+    """Split on line boundaries (then on spaces, then hard) so that every part fits the platform's limit.
+
+    No part is blank (platforms refuse empty messages); a blank text gives one blank part.
+    """
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
@@ -37,6 +66,6 @@ def split_text(text: str, limit: int) -> list[str]:
             current = line
         else:
             current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
+    parts.append(current)
+    kept = [part for part in parts if part.strip()]
+    return kept or [text[:limit]]

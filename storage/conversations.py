@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import aiosqlite
@@ -20,11 +21,17 @@ _LOAD = (
 
 
 async def load_session(conn: aiosqlite.Connection, channel: str, external_id: str) -> Session | None:
-    """Everything about the speaker in one query (this is the hot path of every update)."""
-    async with conn.execute(_LOAD, (channel, external_id)) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        return None
+    rows = await conn.execute_fetchall(_LOAD, (channel, external_id))
+    return _session(channel, rows[0]) if rows else None
+
+
+def load_session_sync(conn: sqlite3.Connection, channel: str, external_id: str) -> Session | None:
+    """Everything about the speaker in one query, run on the database thread (the hot path of every update)."""
+    row = conn.execute(_LOAD, (channel, external_id)).fetchone()
+    return _session(channel, row) if row else None
+
+
+def _session(channel: str, row: sqlite3.Row | tuple) -> Session:
     return Session(
         person=person_from_row(row),
         channel=channel,
@@ -36,12 +43,19 @@ async def load_session(conn: aiosqlite.Connection, channel: str, external_id: st
     )
 
 
+_SAVE = (
+    "INSERT INTO conversations (person_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT(person_id) DO UPDATE SET step = excluded.step, data = excluded.data,"
+    " version = excluded.version, updated_at = excluded.updated_at"
+)
+
+
+def save_state_statement(person_id: int, step: str, data: dict[str, Any], version: int, now: str,
+                         ) -> tuple[str, tuple[Any, ...]]:
+    return _SAVE, (person_id, step, json.dumps(data, ensure_ascii=False, separators=(",", ":")), version, now)
+
+
 async def save_state(
     conn: aiosqlite.Connection, person_id: int, step: str, data: dict[str, Any], version: int, now: str
 ) -> None:
-    await conn.execute(
-        "INSERT INTO conversations (person_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(person_id) DO UPDATE SET step = excluded.step, data = excluded.data,"
-        " version = excluded.version, updated_at = excluded.updated_at",
-        (person_id, step, json.dumps(data, ensure_ascii=False, separators=(",", ":")), version, now),
-    )
+    await conn.execute(*save_state_statement(person_id, step, data, version, now))

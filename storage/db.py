@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+Statement = tuple[str, tuple[Any, ...]]
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -91,6 +95,26 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    async def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run synchronous work on the database thread in one hop (aiosqlite's queue, in order with the rest)."""
+        conn = self.conn
+        return await conn._execute(work, conn._conn)
+
+    @asynccontextmanager
+    async def turn(self, load: Callable[[sqlite3.Connection], T],
+                   ) -> AsyncIterator[tuple[aiosqlite.Connection, T, list[Statement]]]:
+        """The hot path of a chat turn: ``BEGIN IMMEDIATE`` and ``load`` in one hop; statements appended to the
+        yielded list are run with ``COMMIT`` in one more hop. Anything else goes through the connection as usual."""
+        async with self._lock:
+            loaded = await self.run_sync(lambda c: _begin_then(c, load))
+            at_commit: list[Statement] = []
+            try:
+                yield self.conn, loaded, at_commit
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.run_sync(lambda c: _commit_with(c, at_commit))
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """A consistent read: waits for any transaction of this process to finish first."""
@@ -120,6 +144,25 @@ class Database:
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
                 await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+
+
+def _begin_then(conn: sqlite3.Connection, load: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        return load(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _commit_with(conn: sqlite3.Connection, statements: list[Statement]) -> None:
+    try:
+        for sql, params in statements:
+            conn.execute(sql, params)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _split_sql(script: str) -> list[str]:

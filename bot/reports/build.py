@@ -1,0 +1,72 @@
+"""Write the report files of one dialogue: the data is read once, each format written from it off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.config import Settings
+from bot.reports.report_data import Progress, ReportData, load_report, no_progress
+from storage import Database
+
+FORMATS = ("docx", "xlsx", "csv")
+Writer = Callable[[ReportData, Path, Progress], Path]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    dialogue_id: str
+    title: str
+    submissions: int
+    households: int
+    paths: dict[str, Path]          # format → file, in the order asked
+
+    def document_name(self, fmt: str) -> str:
+        """The name the file has in the recipient's chat."""
+        return f"Bao-cao-tong-hop-{self.dialogue_id}.{fmt}"
+
+
+def writer(fmt: str) -> Writer:
+    """The writer of one format, imported only when needed (python-docx, openpyxl, matplotlib are slow to load)."""
+    if fmt == "docx":
+        from bot.reports.report_docx import write_report_docx
+
+        return write_report_docx
+    if fmt == "xlsx":
+        from bot.reports.report_xlsx import write_report_xlsx
+
+        return write_report_xlsx
+    if fmt == "csv":
+        from bot.reports.report_csv import write_report_csv
+
+        return write_report_csv
+    raise ValueError(f"unknown report format {fmt!r}")
+
+
+def file_name(dialogue_id: str, moment: datetime, settings: Settings, fmt: str) -> str:
+    return f"bao-cao-{dialogue_id}-{moment.astimezone(settings.tz):%Y%m%d-%H%M%S}.{fmt}"
+
+
+def _stage(progress: Progress, index: int, stages: int) -> Progress:
+    """One stage's progress (loading, then each format) as a part of the whole."""
+    return lambda done, total: progress(index * total + done, stages * total)
+
+
+async def build_report(db: Database, settings: Settings, dialogue_id: str, *, now: datetime,
+                       folder: Path, formats: Sequence[str] = FORMATS, targets: dict[str, Path] | None = None,
+                       lang: str | None = None, progress: Progress = no_progress) -> ReportFiles:
+    """Write the asked formats into ``folder`` (or to ``targets[fmt]``); unknown dialogue: ``DialogueError``."""
+    writers = {fmt: writer(fmt) for fmt in formats}
+    stages = len(formats) + 1
+    data = await load_report(db, settings, dialogue_id, now=now, lang=lang, progress=_stage(progress, 0, stages))
+    paths = {fmt: (targets or {}).get(fmt) or folder / file_name(dialogue_id, now, settings, fmt) for fmt in formats}
+
+    def write_all() -> None:
+        for index, fmt in enumerate(formats, start=1):
+            writers[fmt](data, paths[fmt], _stage(progress, index, stages))
+
+    await asyncio.to_thread(write_all)
+    return ReportFiles(dialogue_id, data.dialogue.title, len(data.rows), data.households, paths)

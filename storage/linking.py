@@ -1,0 +1,92 @@
+"""One-time link codes, and merging the person behind a second channel identity into the first person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCode:
+    code: str
+    person_id: int
+    channel: str
+    external_id: str
+    expires_at: str
+
+
+async def save_code(conn: aiosqlite.Connection, code: LinkCode, now: str) -> None:
+    """Store a new code; the identity's earlier codes and every expired code are dropped."""
+    await conn.execute("DELETE FROM link_codes WHERE expires_at <= ? OR (channel = ? AND external_id = ?)",
+                       (now, code.channel, code.external_id))
+    await conn.execute(
+        "INSERT INTO link_codes (code, person_id, channel, external_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (code.code, code.person_id, code.channel, code.external_id, now, code.expires_at),
+    )
+
+
+async def code_taken(conn: aiosqlite.Connection, code: str) -> bool:
+    async with conn.execute("SELECT 1 FROM link_codes WHERE code = ?", (code,)) as cur:
+        return await cur.fetchone() is not None
+
+
+async def find_code(conn: aiosqlite.Connection, code: str, now: str) -> LinkCode | None:
+    """The code if it exists and has not expired."""
+    async with conn.execute(
+        "SELECT code, person_id, channel, external_id, expires_at FROM link_codes WHERE code = ? AND expires_at > ?",
+        (code, now),
+    ) as cur:
+        row = await cur.fetchone()
+    return LinkCode(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+
+async def delete_code(conn: aiosqlite.Connection, code: str) -> None:
+    await conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
+
+
+async def has_identity_on(conn: aiosqlite.Connection, person_id: int, channel: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM identities WHERE person_id = ? AND channel = ?", (person_id, channel)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def delete_registration(conn: aiosqlite.Connection, registration_id: int) -> None:
+    await conn.execute("DELETE FROM registrations WHERE id = ?", (registration_id,))
+
+
+async def person_references(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to persons(id), read from the schema: tables added by later migrations
+    are merged too, without this module knowing them."""
+    async with conn.execute(
+        "SELECT m.name, f.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f"
+        " WHERE m.type = 'table' AND f.\"table\" = 'persons' ORDER BY m.name"
+    ) as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def merge_persons(conn: aiosqlite.Connection, source_id: int, target_id: int) -> None:
+    """Move everything of ``source_id`` to ``target_id``, then delete the source person.
+
+    The target's profile keeps its values; a value it lacks is taken from the source. A row that cannot move
+    because the target has its own (its conversation, a registration for the same dialogue: the caller settles
+    those first) stays with the source and goes with it.
+    """
+    await conn.execute(
+        "UPDATE persons SET"
+        " full_name = COALESCE(full_name, (SELECT full_name FROM persons WHERE id = :source)),"
+        " hamlet_id = COALESCE(hamlet_id, (SELECT hamlet_id FROM persons WHERE id = :source)),"
+        " category = COALESCE(category, (SELECT category FROM persons WHERE id = :source)),"
+        " phone_verified = CASE WHEN phone IS NULL"
+        "   THEN (SELECT phone_verified FROM persons WHERE id = :source) ELSE phone_verified END,"
+        " phone = COALESCE(phone, (SELECT phone FROM persons WHERE id = :source))"
+        " WHERE id = :target",
+        {"source": source_id, "target": target_id},
+    )
+    for table, column in await person_references(conn):
+        # Identifiers come from the schema itself, never from input; values are parameters.
+        await conn.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
+                           (target_id, source_id))
+    await conn.execute("DELETE FROM persons WHERE id = ?", (source_id,))
