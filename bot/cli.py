@@ -123,11 +123,18 @@ async def _start_channels(settings: Settings, services: Services, stack: AsyncEx
 
 
 def _register_groups() -> None:
+    from bot.cli_audit import audit
+    from bot.cli_datacare import COMMANDS as DATACARE
     from bot.cli_dialogues import dialogue
+    from bot.cli_export import export
     from bot.cli_staff import staff
 
+    main.add_command(audit)
     main.add_command(dialogue)
+    for command in DATACARE:
+        main.add_command(command)
     main.add_command(staff)
+    main.add_command(export)
 
 
 _register_groups()
