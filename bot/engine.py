@@ -180,6 +180,7 @@ class Engine:
             "forget": self._cmd_forget,
             "menu": self._cmd_menu,
             "dialogue": self._cmd_dialogue,
+            "mydata": self._cmd_mydata,
             "attend": lambda turn: attendance_command(turn, True),
             "absent": lambda turn: attendance_command(turn, False),
             "link": linking.cmd_link,
@@ -218,6 +219,19 @@ class Engine:
     async def _cmd_menu(self, turn: Turn) -> None:
         if profile_complete(turn):
             go_menu(turn)
+
+    async def _cmd_mydata(self, turn: Turn) -> None:
+        """Everything kept about the household, in plain words (its right of access), then its questions."""
+        person = turn.session.person
+        if person.consent_at is None:
+            turn.say("common.need_consent")
+            return
+        hamlet = self.settings.unit(person.hamlet_id or "")
+        turn.say("common.mydata", name=person.full_name or "—", hamlet=hamlet.name if hamlet else "—",
+                 category=turn.t(f"form.category_{person.category}") if person.category else "—",
+                 phone=person.phone or "—",
+                 consent=vn_date(datetime.fromisoformat(person.consent_at), self.settings.tz))
+        await self.show_my_questions(turn)
 
     async def _cmd_dialogue(self, turn: Turn) -> None:
         if profile_complete(turn):

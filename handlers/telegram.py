@@ -42,7 +42,7 @@ from handlers.telegram_format import MAX_TEXT, button_rows, retry_after_seconds,
 from handlers.telegram_format import inline_keyboard as keyboard_for
 
 CHANNEL = "telegram"
-COMMANDS = ("start", "myquestions", "cancel", "help", "forget")
+COMMANDS = ("start", "myquestions", "dialogue", "mydata", "cancel", "help", "forget")
 CHOSEN = "\n\n➡️ "
 MAX_RETRY_WAIT = 30.0  # seconds; a longer flood wait is an error for this turn
 RETRIES = 2

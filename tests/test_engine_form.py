@@ -445,3 +445,12 @@ async def test_district_with_several_communes_drills_down_to_the_hamlet(tmp_path
         await hh.pick("Thường Phước 1")
         await hh.pick("Ấp 2")
         assert hh.prompt.text == "Hộ của ông/bà thuộc loại nào?"
+
+
+async def test_mydata_shows_everything_kept_about_the_household(engine: Engine) -> None:
+    hh = Household(engine)
+    await hh.identify()
+    await hh.ask("Câu hỏi về thẻ bảo hiểm y tế")
+    await hh.command("mydata")
+    assert "Nguyễn Văn Bình" in hh.text and "Ấp Tân Hậu" in hh.text and "Hộ nghèo" in hh.text
+    assert "Câu hỏi về thẻ bảo hiểm y tế" in hh.text
