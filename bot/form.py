@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.conversation import Step, Turn
 from bot.phone import display_phone, normalize_phone
 from bot.registration import open_dialogue_screen, release_seats
@@ -12,6 +14,7 @@ from storage import people, submissions
 CATEGORIES = ("poor", "near_poor", "escaped", "other")
 KINDS = ("question", "opinion", "petition", "proposal")
 MIN_CONTENT = 3
+NAME_MARKS = frozenset(" .-'’")
 PROFILE_STEPS = ("name", "hamlet", "category", "phone")
 DIALOGUE_STEPS = ("dialogue", "dialogue_code", "dialogue_leave")
 QUESTION_STEPS = ("q_kind", "q_field", "q_topic", "q_content", "review", "edit_pick")
@@ -124,7 +127,8 @@ class Name(Step):
     async def on_text(self, turn: Turn, text: str) -> None:
         name = one_line(text)
         letters = [ch for ch in name if ch.isalpha()]
-        if not 2 <= len(name) <= 80 or len(letters) < 2 or any(ch.isdigit() for ch in name):
+        allowed = all(ch.isalpha() or ch in NAME_MARKS or unicodedata.combining(ch) for ch in name)
+        if not 2 <= len(name) <= 80 or len(letters) < 2 or not allowed:
             turn.say("form.bad_name")
             return
         name = " ".join(word[:1].upper() + word[1:] for word in name.split())

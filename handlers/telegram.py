@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatType, MessageEntityType
+from telegram.constants import ChatType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
@@ -42,6 +43,7 @@ from handlers.telegram_format import MAX_TEXT, button_rows, retry_after_seconds,
 from handlers.telegram_format import inline_keyboard as keyboard_for
 
 CHANNEL = "telegram"
+COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)")
 COMMANDS = ("start", "myquestions", "dialogue", "mydata", "cancel", "help", "forget")
 CHOSEN = "\n\n➡️ "
 MAX_RETRY_WAIT = 30.0  # seconds; a longer flood wait is an error for this turn
@@ -110,13 +112,15 @@ def _message_content(message: Message, user: TgUser) -> dict[str, Any]:
 
 
 def parse_command(message: Message) -> tuple[str, str] | None:
-    """``/Start@doithoai_bot tan-hau`` → ("start", "tan-hau"); None if the text does not begin with a command."""
-    entity = message.entities[0] if message.entities else None
-    if entity is None or entity.type != MessageEntityType.BOT_COMMAND or entity.offset != 0:
+    """``/Start@doithoai_bot tan-hau`` → ("start", "tan-hau"); None if the text does not begin with a command.
+
+    Read from the text itself (a-z, 0-9 and _, up to 32 characters, as Telegram defines commands), not from the
+    entity offsets, which a malformed update can point anywhere."""
+    text = message.text or ""
+    match = COMMAND.match(text)
+    if match is None:
         return None
-    head = message.parse_entity(entity)
-    name = head[1:].split("@", 1)[0].lower()
-    return name, (message.text or "")[len(head):].strip()
+    return match.group(1).lower(), text[match.end():].strip()
 
 
 def _media(message: Message) -> tuple[str, str] | None:
