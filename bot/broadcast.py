@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -148,9 +148,14 @@ def check_file(path: Path, *, photo: bool) -> Path:
     return path.resolve()
 
 
-def content_hash(row: BroadcastRow) -> str:
-    parts = (row.text, row.photo, row.photo_path, row.document_id or row.document_path, row.document_name)
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+def content_hash(text: str, photo: str = "", document: str = "", document_name: str = "") -> str:
+    """What makes two announcements the same one: the text and the attachment (a household gets it once)."""
+    return hashlib.sha256("\x00".join((text, photo, document, document_name)).encode()).hexdigest()[:24]
+
+
+def _hash_of(row: BroadcastRow) -> str:
+    return content_hash(row.text, row.photo or row.photo_path, row.document_id or row.document_path,
+                        row.document_name)
 
 
 def message_of(row: BroadcastRow) -> OutMessage:
@@ -189,9 +194,9 @@ async def edit(conn: aiosqlite.Connection, broadcast_id: int, **values: object) 
         raise DialogueError("broadcast.already_confirmed", id=broadcast_id)
     await repo.update(conn, broadcast_id, **values)
     row = await require(conn, broadcast_id)
-    if content_hash(row) != row.content_hash:
-        await repo.update(conn, broadcast_id, content_hash=content_hash(row))
-        row.content_hash = content_hash(row)
+    if _hash_of(row) != row.content_hash:
+        row.content_hash = _hash_of(row)
+        await repo.update(conn, broadcast_id, content_hash=row.content_hash)
     return row
 
 
@@ -219,12 +224,17 @@ class Preview:
     blocked: int      # left out: blocked the bot
 
 
-async def households(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow) -> list[Household]:
-    audience = Audience.from_json(row.audience)
+async def households(conn: aiosqlite.Connection, settings: Settings, audience: Audience | None, digest: str,
+                     broadcast_id: int = 0) -> list[Household]:
+    """The audience's households; ``digest`` (``content_hash``) finds those who already got the same content."""
     if audience is None:
         return []
     refs = await audience_refs(conn, settings, audience)
-    return await repo.households(conn, audience.kind, refs, content_hash=row.content_hash, broadcast_id=row.id)
+    return await repo.households(conn, audience.kind, refs, content_hash=digest, broadcast_id=broadcast_id)
+
+
+async def _households_of(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow) -> list[Household]:
+    return await households(conn, settings, Audience.from_json(row.audience), row.content_hash, row.id)
 
 
 def _split(found: list[Household]) -> tuple[list[Household], Preview]:
@@ -233,8 +243,12 @@ def _split(found: list[Household]) -> tuple[list[Household], Preview]:
     return targets, Preview(len(targets), len(found) - len(targets) - blocked, blocked)
 
 
+def count(found: list[Household]) -> Preview:
+    return _split(found)[1]
+
+
 async def preview(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow) -> Preview:
-    return _split(await households(conn, settings, row))[1]
+    return count(await _households_of(conn, settings, row))
 
 
 async def confirm(conn: aiosqlite.Connection, settings: Settings, broadcast_id: int, now: datetime) -> BroadcastRow:
@@ -246,6 +260,8 @@ async def confirm(conn: aiosqlite.Connection, settings: Settings, broadcast_id: 
         raise DialogueError("broadcast.empty")
     if Audience.from_json(row.audience) is None:
         raise DialogueError("broadcast.no_audience")
+    if row.document_id and not row.document_path:
+        raise DialogueError("broadcast.document_pending")
     if (await preview(conn, settings, row)).recipients == 0:
         raise DialogueError("broadcast.nobody")
     if row.scheduled_at is not None and row.scheduled_at > now:
@@ -259,7 +275,7 @@ async def release(conn: aiosqlite.Connection, settings: Settings, row: Broadcast
     """Queue one message per household of a draft or scheduled broadcast, in the transaction that marks it
     'sending' (or 'done' when nobody is left to send to); returns how many were queued."""
     try:
-        targets, counts = _split(await households(conn, settings, row))
+        targets, counts = _split(await _households_of(conn, settings, row))
     except DialogueError:  # the dialogue or hamlet it named is gone: nobody to send to
         targets, counts = [], Preview(0, 0, 0)
     status = "sending" if targets else "done"
@@ -299,6 +315,7 @@ class Report:
     counts: dict[str, int]
     failures: dict[str, int]   # reason → count
     skipped: dict[str, int]    # reason → count ('blocked' at claim time, 'cancelled')
+    window: tuple[datetime, datetime] | None = None   # when the uncertain ones were being sent
 
     @property
     def delivered(self) -> int:
@@ -334,12 +351,15 @@ class Report:
         lines = [t("broadcast.report_head", lang, id=row.id, status=t(f"broadcast.status_{row.status}", lang),
                    audience=audience_label(settings, audience, lang) if audience else "—", count=row.recipients),
                  t("broadcast.report_delivered", lang, count=self.delivered)]
-        optional = (("report_blocked", self.blocked), ("report_failed", self.failed),
-                    ("report_uncertain", self.uncertain), ("report_waiting", self.waiting),
-                    ("report_not_sent", self.not_sent))
+        optional = (("report_blocked", self.blocked), ("report_failed", self.failed))
         lines += [t(f"broadcast.{key}", lang, count=count) for key, count in optional if count]
         lines += [t("broadcast.report_reason", lang, reason=shorten(reason or "?", 80), count=count)
                   for reason, count in self.failures.items()]
+        if self.uncertain:
+            lines.append(t("broadcast.report_uncertain", lang, count=self.uncertain,
+                           window=_window(self.window, settings) if self.window else "?"))
+        optional = (("report_waiting", self.waiting), ("report_not_sent", self.not_sent))
+        lines += [t(f"broadcast.{key}", lang, count=count) for key, count in optional if count]
         if row.excluded_already or row.excluded_blocked:
             lines.append(t("broadcast.report_excluded", lang, already=row.excluded_already,
                            blocked=row.excluded_blocked))
@@ -349,7 +369,8 @@ class Report:
 async def report(conn: aiosqlite.Connection, row: BroadcastRow) -> Report:
     counts = await outbox.tally(conn, row.group_key)
     return Report(row, counts, await repo.reasons(conn, row.group_key, "failed"),
-                  await repo.reasons(conn, row.group_key, "skipped"))
+                  await repo.reasons(conn, row.group_key, "skipped"),
+                  await repo.uncertain_window(conn, row.group_key) if counts["uncertain"] else None)
 
 
 async def follow(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow, now: datetime) -> bool:
@@ -393,6 +414,14 @@ def summary(row: BroadcastRow, found: Report, settings: Settings, lang: str) -> 
              audience=audience_label(settings, audience, lang) if audience else "—",
              text=shorten(one_line(row.text), 70), delivered=found.delivered, count=row.recipients,
              blocked=found.blocked, failed=found.failed, uncertain=found.uncertain)
+
+
+def _window(window: tuple[datetime, datetime], settings: Settings) -> str:
+    first, last = (moment.astimezone(settings.tz) for moment in window)
+    day = f"{first.day}/{first.month}/{first.year}"
+    if last - first < timedelta(seconds=1):
+        return f"{first:%H:%M:%S} {day}"
+    return f"{first:%H:%M:%S}–{last:%H:%M:%S} {day}"
 
 
 def _number(value: int) -> str:

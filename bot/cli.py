@@ -124,6 +124,7 @@ async def _start_channels(settings: Settings, services: Services, stack: AsyncEx
 
 def _register_groups() -> None:
     from bot.cli_audit import audit
+    from bot.cli_broadcast import register as register_broadcast
     from bot.cli_datacare import COMMANDS as DATACARE
     from bot.cli_dialogues import dialogue
     from bot.cli_export import export
@@ -135,6 +136,7 @@ def _register_groups() -> None:
         main.add_command(command)
     main.add_command(staff)
     main.add_command(export)
+    register_broadcast(main)
 
 
 _register_groups()

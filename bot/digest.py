@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
-import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,6 +36,8 @@ from bot.events import OUTBOX_QUEUED, Events
 from bot.grouping import Group, Item, group_similar
 from bot.i18n import catalogue, t
 from bot.outbox import OutMessage, Priority, Recipient, enqueue
+from bot.reports.report_files import exports_dir, private_output
+from bot.reports.report_xlsx import Sheet, write_workbook
 from bot.text import one_line, shorten
 from bot.vntime import vn_date, vn_datetime
 from storage import Database
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "digest:daily"
 KIND = "digest"
-EXPORTS = "exports"
 KEEP_FILES = timedelta(days=30)
 LINES_PER_TOPIC = 6     # grouped questions and media shown under a topic; the rest is in the Excel file
 NAMES_SHOWN = 8
@@ -269,24 +268,6 @@ def per_topic(entries: Sequence[Entry], settings: Settings) -> dict[str, int]:
 # ---- the files ----------------------------------------------------------------------------------------------------
 
 
-def exports_dir(settings: Settings) -> Path:
-    """``<database folder>/exports``, readable by the bot's user only: the files name households."""
-    folder = Path(settings.database.path).resolve().parent / EXPORTS
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    return folder
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write owner-only (0600), atomically: a reader never sees half a file."""
-    partial = path.with_name(f".{path.name}.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    partial.chmod(0o600)
-    os.replace(partial, path)
-
-
 async def make_files(entries: Sequence[Entry], settings: Settings, lang: str, now: datetime) -> DigestFiles:
     """The chart and the Excel list of these entries, made in a worker thread (the bot keeps answering)."""
     return await asyncio.to_thread(_make_files, list(entries), settings, lang, now)
@@ -300,9 +281,12 @@ def _make_files(entries: list[Entry], settings: Settings, lang: str, now: dateti
     folder = exports_dir(settings)
     files = DigestFiles(folder / f"{stem}.png", folder / f"{stem}.xlsx", f"y-kien-moi-{day:%d-%m-%Y}.xlsx", stem)
     if not files.chart.exists():
-        write_private(files.chart, chart_png(entries, settings, lang, now))
+        png = chart_png(entries, settings, lang, now)
+        with private_output(files.chart) as out:
+            out.write(png)
     if not files.sheet.exists():
-        write_private(files.sheet, sheet_xlsx(entries, settings, lang))
+        write_workbook(files.sheet, [Sheet(t("digest.sheet_title", lang), _sheet_rows(entries, settings, lang),
+                                           [width for _, width in SHEET_COLUMNS])])
     return files
 
 
@@ -320,39 +304,18 @@ SHEET_COLUMNS = (("code", 10), ("date", 17), ("hamlet", 16), ("name", 24), ("cat
                  ("field", 20), ("topic", 32), ("content", 70), ("media", 14))
 
 
-def sheet_xlsx(entries: Sequence[Entry], settings: Settings, lang: str) -> bytes:
-    """One row per entry; texts are written as text, never as formulas (households type what they like)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = t("digest.sheet_title", lang)
-    sheet.append([t(f"digest.col_{name}", lang) for name, _ in SHEET_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+def _sheet_rows(entries: Sequence[Entry], settings: Settings, lang: str) -> Iterator[list[object]]:
+    """The header, then one row per entry (``write_workbook`` keeps households' text as text, never a formula)."""
+    yield [t(f"digest.col_{name}", lang) for name, _ in SHEET_COLUMNS]
     for entry in entries:
-        sheet.append(_sheet_row(entry, settings, lang))
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    for index, (_, width) in enumerate(SHEET_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=9, max_col=9):
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        yield _sheet_row(entry, settings, lang)
 
 
 def _sheet_row(entry: Entry, settings: Settings, lang: str) -> list[object]:
     found = settings.topic(entry.topic_id)
-    local = datetime.fromisoformat(entry.created_at).astimezone(settings.tz)
+    local = datetime.fromisoformat(entry.created_at).astimezone(settings.tz).replace(tzinfo=None)  # Excel: no zones
     return [
-        entry.code, local.strftime("%d/%m/%Y %H:%M"), hamlet_name(entry.hamlet_id, settings, lang), entry.name or "",
+        entry.code, local, hamlet_name(entry.hamlet_id, settings, lang), entry.name or "",
         _label(f"form.category_{entry.category}", lang) if entry.category else "",
         _label(f"form.kind_{entry.kind}", lang),
         found[0].name if found else entry.field_id, found[1].name if found else entry.topic_id, entry.content,
@@ -371,9 +334,7 @@ def _label(key: str, lang: str) -> str:
 
 def prune_exports(settings: Settings, keep: timedelta = KEEP_FILES) -> int:
     """Delete digest files older than ``keep`` (by file age): they name households and were sent long ago."""
-    folder = Path(settings.database.path).resolve().parent / EXPORTS
-    if not folder.is_dir():
-        return 0
+    folder = exports_dir(settings)
     limit = datetime.now().timestamp() - keep.total_seconds()
     old = [p for p in folder.glob("digest-*") if p.stat().st_mtime < limit]
     for path in old:

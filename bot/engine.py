@@ -7,6 +7,7 @@ in memory between turns, so a restart, a crash or a change of channel loses noth
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -36,10 +37,16 @@ from bot.text import clean, shorten
 from bot.types import Incoming, InputKind, Reply
 from bot.vntime import vn_date
 from storage import Database, people, submissions
-from storage.conversations import load_session_sync, save_state_statement
+from storage.conversations import first_delivery, load_session_sync, save_state_statement
 from storage.records import Session
 
 FileFetcher = Callable[[str], Awaitable[bytes]]
+
+
+def _load(conn: sqlite3.Connection, msg: Incoming, now: str) -> tuple[bool, Session | None]:
+    if not first_delivery(conn, msg.channel, msg.event_id, now):
+        return False, None
+    return True, load_session_sync(conn, msg.channel, msg.user_id)
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -72,8 +79,10 @@ class Engine:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         now = self.clock()
-        load = partial(load_session_sync, channel=msg.channel, external_id=msg.user_id)
-        async with self.db.turn(load) as (conn, loaded, at_commit):
+        load = partial(_load, msg=msg, now=iso(now))
+        async with self.db.turn(load) as (conn, (first, loaded), at_commit):
+            if not first:
+                return []  # this very update was handled before the process was killed: never twice
             session = await self._session(conn, msg, now, loaded)
             turn = Turn(engine=self, conn=conn, session=session, msg=msg, now=now)
             await self._apply(turn)

@@ -5,7 +5,7 @@ A feature adds one import and one entry to each tuple below; nothing else in the
 
 from __future__ import annotations
 
-from bot import digest_chat, staff
+from bot import answer_chat, broadcast_chat, digest_chat, report_chat, roles_chat, staff
 from bot.conversation import Step
 from bot.form import FORM_STEPS
 from bot.registration import REGISTRATION_STEPS
@@ -13,9 +13,15 @@ from bot.registration import REGISTRATION_STEPS
 STEPS: tuple[Step, ...] = (
     *FORM_STEPS,
     *REGISTRATION_STEPS,
+    *answer_chat.ANSWER_STEPS,
+    *broadcast_chat.BROADCAST_STEPS,
 )
 
 STAFF_COMMANDS: dict[str, tuple[str, staff.Handler]] = {
     **staff.COMMANDS,
+    **roles_chat.COMMANDS,
+    **answer_chat.COMMANDS,
     **digest_chat.COMMANDS,
+    **report_chat.COMMANDS,
+    **broadcast_chat.BROADCAST_COMMANDS,
 }

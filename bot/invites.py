@@ -93,7 +93,7 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     for index, match in enumerate(matches):
         key = KEY_WORDS.get(fold(match.group(1)))
         if key is None:
-            raise DialogueError("roles.invite_bad_key", key=match.group(1))
+            raise DialogueError("roles.invite_bad_key", name=match.group(1))
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         pairs.append((key, text[match.end():end].strip()))
     return pairs
@@ -195,6 +195,7 @@ async def redeem(turn: Turn, payload: str) -> bool:
     current = await roles.role_of(turn.conn, turn.settings, channel, user_id)
     if current is not None and RANK[current] > RANK[invite.role]:
         turn.say("roles.invite_not_needed", role=turn.t(f"roles.role_{current}"))  # the invite stays unused
+        turn.show_prompt = False
         return True
     if not await repo.mark_used(turn.conn, invite.token_hash, f"{channel}:{user_id}", iso(turn.now)):
         turn.say("roles.invite_used")

@@ -56,10 +56,11 @@ def spell_number(number: int) -> str:
     if number == 0:
         return DIGITS[0]
     groups = []
-    while number:
-        number, group = divmod(number, 1000)
+    rest = number
+    while rest:
+        rest, group = divmod(rest, 1000)
         groups.append(group)
-    if len(groups) > len(SCALES):
+    if len(groups) > len(SCALES):  # beyond "triệu tỷ": digit by digit
         return " ".join(DIGITS[int(d)] for d in str(number))
     words: list[str] = []
     for index in range(len(groups) - 1, -1, -1):
@@ -100,12 +101,12 @@ def spell_datetime(moment: datetime, tz: ZoneInfo) -> str:
 
 # ---- free text -------------------------------------------------------------------------------------------------
 
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+?(?=[.,;:!?)]*(?:\s|$))", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\d.,])(?:\+84|0)\d{2,3}[ .]?\d{3}[ .]?\d{3,4}(?![\d.,])")
-_DATE = re.compile(r"(?P<before>ngày\s+)?(?<![\d/])(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})"
-                   r"(?:\s*[/.-]\s*(?P<y>\d{4}))?(?![\d/])", re.IGNORECASE)
-_TIME = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3])\s*(?::|h|g|\s+giờ)\s*(?:(?P<m>[0-5]\d)(?:\s*(?:phút|p)\b)?)?"
-                   r"(?![\d:])", re.IGNORECASE)
+_DATE = re.compile(r"(?P<before>ngày\s+)?(?<![\d/.,])(?P<d>\d{1,2})\s*(?P<sep>[/.-])\s*(?P<m>\d{1,2})"
+                   r"(?:\s*(?P=sep)\s*(?P<y>\d{4}))?(?![\d/]|[.,]\d)", re.IGNORECASE)
+_TIME = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-3])\s*(?::|h|g|\s+giờ)\s*"
+                   r"(?:(?P<m>[0-5]\d)(?:\s*(?:phút|p)\b)?(?![\d:])|(?!\w))", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(thứ|tháng)\s+(\d{1,2})\b", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w,])(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(\s*%)?(?!\w)")
 
@@ -116,9 +117,9 @@ def _phone(match: re.Match[str]) -> str:
 
 def _date(match: re.Match[str]) -> str:
     day, month, year = int(match["d"]), int(match["m"]), match["y"]
-    if not (1 <= day <= 31 and 1 <= month <= 12):
-        return match.group(0)
-    return "ngày " + spell_date(day, month, int(year) if year else None)
+    if not (1 <= day <= 31 and 1 <= month <= 12) or (year is None and match["sep"] != "/"):
+        return match.group(0)  # "1.5" or "3-4" are not dates
+    return (match["before"] or "ngày ") + spell_date(day, month, int(year) if year else None)
 
 
 def _time(match: re.Match[str]) -> str:
@@ -135,14 +136,22 @@ def _ordinal(match: re.Match[str]) -> str:
 def _number(match: re.Match[str]) -> str:
     whole, decimals, percent = match.group(1), match.group(2), match.group(3)
     spoken = spell_number(int(whole.replace(".", "")))
-    if decimals:
-        spoken += " phẩy " + spell_number(int(decimals)) if not decimals.startswith("0") else \
-            " phẩy " + " ".join(DIGITS[int(d)] for d in decimals)
+    if decimals and decimals.startswith("0"):
+        spoken += " phẩy " + " ".join(DIGITS[int(d)] for d in decimals)
+    elif decimals:
+        spoken += " phẩy " + spell_number(int(decimals))
     return spoken + (" phần trăm" if percent else "")
 
 
 def _readable(char: str) -> bool:
-    return not unicodedata.category(char).startswith(("So", "Sk", "Co", "Cs")) and char not in "\ufe0f\u200d"
+    """Not an emoji or a pictograph (no sound on air)."""
+    return unicodedata.category(char) not in ("So", "Sk", "Co", "Cs") and char not in "\ufe0f\u200d\u20e3"
+
+
+def _tidy(line: str) -> str:
+    """Spaces and punctuation left behind by what was taken out ("Xem bản đồ: ." → "Xem bản đồ.")."""
+    line = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(line.split()))
+    return re.sub(r"[,;:]+([.!?])", r"\1", line)
 
 
 def spell_text(text: str) -> str:
@@ -152,7 +161,7 @@ def spell_text(text: str) -> str:
     for pattern, replace in ((_PHONE, _phone), (_DATE, _date), (_TIME, _time), (_ORDINAL, _ordinal),
                              (_NUMBER, _number)):
         spoken = pattern.sub(replace, spoken)
-    lines = [" ".join(line.split()) for line in spoken.split("\n")]
+    lines = [_tidy(line) for line in spoken.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
@@ -164,7 +173,7 @@ def commune_name(settings: Settings) -> str:
     as said mid-sentence ("xã Tân Thuận Tây")."""
     units = list(settings.iter_units())
     unit = next((u for u in units if fold(u.kind) in COMMUNE_KINDS), settings.units[0])
-    return _mid_sentence(unit.name)
+    return spell_text(_mid_sentence(unit.name))
 
 
 def _mid_sentence(name: str) -> str:
@@ -204,4 +213,4 @@ async def dialogue_script(conn: aiosqlite.Connection, settings: Settings, dialog
 
 def _hamlet(settings: Settings, hamlet_id: str) -> str:
     unit = settings.unit(hamlet_id)
-    return _mid_sentence(unit.name) if unit else hamlet_id
+    return spell_text(_mid_sentence(unit.name)) if unit else hamlet_id

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from bot import dialogues
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.digest import DigestScheduler
 from bot.engine import Engine
 from bot.events import Events
 from bot.outbox import Transport
@@ -47,6 +48,7 @@ class Services:
         self.events = Events()
         self.engine = Engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
         self.reminders = ReminderScheduler(db, settings, self.events, clock=clock)
+        self.digests = DigestScheduler(db, settings, self.events, clock=clock)
         self.sender: Sender | None = None
 
     async def open(self) -> None:
@@ -60,9 +62,11 @@ class Services:
                              limits=limits if limits is not None else channel_limits(self.settings))
         await self.sender.start()
         await self.reminders.start()
+        await self.digests.start()
         log.info("ready: channels %s", ", ".join(transports) or "none")
 
     async def stop(self) -> None:
+        self.digests.shutdown()
         self.reminders.shutdown()
         if self.sender is not None:
             await self.sender.stop()

@@ -32,6 +32,7 @@ class Incoming:
     media_id: str = ""
     display_name: str = ""
     file_name: str = ""
+    event_id: str = ""  # the platform's id of this update: a redelivery of it is not handled twice
 
 
 @dataclass(frozen=True, slots=True)

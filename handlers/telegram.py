@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from telegram import (
@@ -85,6 +85,11 @@ def callback_incoming(query: CallbackQuery) -> Incoming | None:
     version, value = decoded if decoded is not None else (-1, "")
     return Incoming(CHANNEL, str(query.from_user.id), str(message.chat.id), InputKind.CHOICE, choice=value,
                     version=version, display_name=query.from_user.full_name)
+
+
+def with_event(update: Update, incoming: Incoming | None) -> Incoming | None:
+    """Stamp the update id so that an update redelivered after a crash is handled only once."""
+    return replace(incoming, event_id=str(update.update_id)) if incoming is not None else None
 
 
 def _incoming(user: TgUser, message: Message, **fields: Any) -> Incoming:
@@ -217,12 +222,12 @@ class TelegramChannel:
         await self.engine.db.close()
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        incoming = message_incoming(update.message) if update.message else None
+        incoming = with_event(update, message_incoming(update.message) if update.message else None)
         if incoming is not None:
             await self._send(context, incoming.chat_id, await self.engine.handle(incoming))
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        incoming = edited_incoming(update.edited_message) if update.edited_message else None
+        incoming = with_event(update, edited_incoming(update.edited_message) if update.edited_message else None)
         if incoming is not None:
             await self._send(context, incoming.chat_id, await self.engine.handle(incoming))
 
@@ -234,7 +239,7 @@ class TelegramChannel:
         # not before it, so that the turn queues for the engine in the order the updates came.
         answering = asyncio.ensure_future(_answer(query, update.update_id))
         try:
-            incoming = callback_incoming(query)
+            incoming = with_event(update, callback_incoming(query))
             if incoming is None:
                 return
             replies = await self.engine.handle(incoming)

@@ -165,6 +165,17 @@ async def reasons(conn: aiosqlite.Connection, group_key: str, status: str) -> di
         return {reason: count for reason, count in await cur.fetchall()}
 
 
+async def uncertain_window(conn: aiosqlite.Connection, group_key: str) -> tuple[datetime, datetime] | None:
+    """When the messages whose delivery is unknown (the bot was killed while sending them) were claimed."""
+    async with conn.execute(
+        "SELECT MIN(claimed_at), MAX(claimed_at) FROM outbox WHERE group_key = ? AND status = 'uncertain'"
+        " AND claimed_at IS NOT NULL",
+        (group_key,),
+    ) as cur:
+        first, last = await cur.fetchone()
+    return (datetime.fromisoformat(first), datetime.fromisoformat(last)) if first else None
+
+
 async def skip_pending(conn: aiosqlite.Connection, group_key: str, reason: str) -> int:
     """A cancelled broadcast: its messages not yet claimed by the sender are never sent."""
     cur = await conn.execute(

@@ -31,6 +31,20 @@ def load_session_sync(conn: sqlite3.Connection, channel: str, external_id: str) 
     return _session(channel, row) if row else None
 
 
+def first_delivery(conn: sqlite3.Connection, channel: str, event_id: str, now: str) -> bool:
+    """Record an update as handled; False when it was handled before (a redelivery after a crash)."""
+    if not event_id:
+        return True
+    cur = conn.execute("INSERT OR IGNORE INTO processed_events (channel, event_id, at) VALUES (?, ?, ?)",
+                       (channel, event_id, now))
+    return cur.rowcount == 1
+
+
+async def forget_events_before(conn: aiosqlite.Connection, before: str) -> int:
+    cur = await conn.execute("DELETE FROM processed_events WHERE at < ?", (before,))
+    return cur.rowcount
+
+
 def _session(channel: str, row: sqlite3.Row | tuple) -> Session:
     return Session(
         person=person_from_row(row),

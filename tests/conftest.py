@@ -120,3 +120,53 @@ def session_of(database: Database) -> Callable[[Chat], Awaitable[Session]]:
         return session
 
     return load
+
+
+# ---- Zalo -------------------------------------------------------------------------------------------------------
+
+from bot.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ZaloSection  # noqa: E402
+from handlers.zalo import ZaloChannel, start_zalo, stop_zalo  # noqa: E402
+from tests.fake_zalo import FakeZalo  # noqa: E402
+
+
+@pytest.fixture
+async def fake_zalo() -> AsyncIterator[FakeZalo]:
+    """A fake Zalo Bot API server on 127.0.0.1 (see tests/fake_zalo.py)."""
+    fake = await FakeZalo().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def zalo_settings(settings: Settings, fake_zalo: FakeZalo, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """``settings`` with Zalo pointed at the fake server (polling, 1 s polls); the environment cannot override."""
+    monkeypatch.delenv(ZALO_TOKEN_ENV, raising=False)
+    monkeypatch.delenv(ZALO_WEBHOOK_SECRET_ENV, raising=False)
+    zalo = ZaloSection(token=fake_zalo.token, base_url=fake_zalo.base_url, poll_timeout=1)
+    return settings.model_copy(update={"zalo": zalo})
+
+
+@pytest.fixture
+async def zalo_channel(zalo_settings: Settings, engine: Engine, fake_zalo: FakeZalo) -> AsyncIterator[ZaloChannel]:
+    """The Zalo channel polling the fake server (back-off of 50 ms for the tests); the fake tracks it."""
+    channel = await start_zalo(zalo_settings, engine, retry_base=0.05, retry_max=0.2)
+    fake_zalo.track(channel)
+    yield channel
+    await stop_zalo(channel)
+
+
+# ---- staff roles ------------------------------------------------------------------------------------------------
+
+from bot import roles  # noqa: E402
+from bot.roles import EVERYTHING, Scope  # noqa: E402
+
+
+@pytest.fixture
+def grant(database: Database) -> Callable[..., Awaitable[None]]:
+    """``await grant("2002", "officer", Scope(hamlets=("tan-hau",)))``: give a Telegram user a staff role."""
+
+    async def give(user_id: str, role: str, scope: Scope = EVERYTHING) -> None:
+        async with database.transaction() as conn:
+            await roles.grant(conn, "telegram", user_id, role, None, "2023-06-01T00:00:00+00:00", scope)
+
+    return give

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import stat
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -104,8 +103,8 @@ def read_files(chart_path: str, sheet_path: str) -> tuple[bytes, list[tuple]]:
 
 
 @pytest.fixture
-async def commune(database: Database, settings: Settings) -> AsyncIterator[Commune]:
-    yield Commune(database, settings)
+def commune(database: Database, settings: Settings) -> Commune:
+    return Commune(database, settings)
 
 
 # ---- what the digest says ----------------------------------------------------------------------------------------
@@ -159,7 +158,7 @@ async def test_the_digest_comes_with_a_chart_and_the_excel_list_in_a_private_fol
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert rows[0] == ("Mã", "Ngày gửi", "Ấp", "Họ tên", "Diện hộ", "Loại", "Lĩnh vực", "Chủ đề", "Nội dung",
                        "Tệp gửi kèm")
-    assert rows[1][:5] == ("DT-0001", "14/06/2023 09:00", "Ấp Tân Dân", "Nguyễn Văn An", "Hộ nghèo")
+    assert rows[1][:5] == ("DT-0001", datetime(2023, 6, 14, 9, 0), "Ấp Tân Dân", "Nguyễn Văn An", "Hộ nghèo")
     assert len(rows) == 14 and rows[13][8] == "=HYPERLINK(\"http://x.example\",\"bấm vào\")"
     sheet_cell = load_workbook(sheet.document_path).active["I14"]
     assert sheet_cell.data_type == "s"  # a household's text is never a formula
@@ -276,6 +275,17 @@ async def test_the_scheduler_wakes_at_the_configured_local_time(commune: Commune
     finally:
         scheduler.shutdown()
     assert "Nguyễn Văn An" in await commune.text_for(ORGANIZER)
+
+
+async def test_a_digest_turned_off_in_the_config_is_not_sent(commune: Commune, settings: Settings) -> None:
+    off = settings.model_copy(update={"digest": settings.digest.model_copy(update={"enabled": False})})
+    await commune.staff(ORGANIZER, "organizer", "Phạm Thanh Sang")
+    await commune.ask("Nguyễn Văn An", "tan-hau", "Khi nào được cấp thẻ bảo hiểm y tế?")
+    scheduler = DigestScheduler(commune.db, off, commune.events, clock=FrozenClock(JUNE_14_5PM))
+
+    assert await scheduler.start() == 0
+    assert scheduler.scheduler.get_jobs() == [] and await commune.digests() == []
+    scheduler.shutdown()
 
 
 def test_a_wrong_digest_time_names_the_key() -> None:

@@ -3,8 +3,8 @@ real HTTP to the fake Bot API server."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -30,7 +30,7 @@ async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
 
 
 async def test_the_digest_reaches_the_hamlet_heads_chat_with_its_chart_and_excel_list(
-        fake_telegram: FakeTelegram, bot: Bot, database: Database, settings: Settings, tmp_path: Path) -> None:
+        fake_telegram: FakeTelegram, bot: Bot, database: Database, settings: Settings) -> None:
     head = fake_telegram.user(int(TAN_HAU_HEAD), "Hậu", "Trưởng ấp Tân")
     commune = Commune(database, settings)
     await commune.staff(TAN_HAU_HEAD, "officer", "Trưởng ấp Tân Hậu", Scope(hamlets=("tan-hau",)))
@@ -53,7 +53,6 @@ async def test_the_digest_reaches_the_hamlet_heads_chat_with_its_chart_and_excel
     assert isinstance(upload, Upload) and upload.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert sheet["document"]["file_name"] == "y-kien-moi-14-06-2023.xlsx"
     (document_call,) = fake_telegram.calls_to("sendDocument", head.id)
-    received = tmp_path / "received.xlsx"
-    received.write_bytes(document_call.params["document"].content)
-    rows = list(load_workbook(received).active.iter_rows(min_row=2, values_only=True))
+    received = load_workbook(io.BytesIO(document_call.params["document"].content))
+    rows = list(received.active.iter_rows(min_row=2, values_only=True))
     assert [(row[0], row[3]) for row in rows] == [("DT-0001", "Nguyễn Văn An"), ("DT-0002", "Trần Thị Bình")]

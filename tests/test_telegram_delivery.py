@@ -167,10 +167,9 @@ async def test_timeout_while_sending_apologises_and_keeps_what_was_entered(
 
 
 async def test_commands_menu_is_set_in_vietnamese(telegram_app: Application, fake_telegram: FakeTelegram) -> None:
+    names = ["start", "myquestions", "dialogue", "mydata", "cancel", "help", "forget"]
     assert [(c["command"], c["description"]) for c in fake_telegram.commands] == [
-        ("start", t("telegram.cmd_start")), ("myquestions", t("telegram.cmd_myquestions")),
-        ("cancel", t("telegram.cmd_cancel")), ("help", t("telegram.cmd_help")), ("forget", t("telegram.cmd_forget")),
-    ]
+        (name, t(f"telegram.cmd_{name}")) for name in names]
 
 
 def test_missing_token_is_a_config_error_naming_the_key(settings: Settings, engine: Engine,

@@ -57,21 +57,30 @@ class ReportData:
             self._labels[key] = t(key, self.lang) if key in catalogue() else fallback
         return self._labels[key]
 
+    @cached_property
+    def _unit_names(self) -> dict[str, str]:
+        return {unit.id: unit.name for unit in self.settings.iter_units()}
+
+    @cached_property
+    def _topics(self) -> dict[str, tuple[str, str]]:
+        """topic id → (name, agency)."""
+        return {tp.id: (tp.name, tp.agency) for f in self.settings.fields for tp in f.topics}
+
+    @cached_property
+    def _fields(self) -> dict[str, str]:
+        return {f.id: f.name for f in self.settings.fields}
+
     def hamlet_name(self, hamlet_id: str | None) -> str:
-        unit = self.settings.unit(hamlet_id) if hamlet_id else None
-        return unit.name if unit else (hamlet_id or "")
+        return self._unit_names.get(hamlet_id, hamlet_id) if hamlet_id else ""
 
     def field_name(self, field_id: str) -> str:
-        found = self.settings.field(field_id)
-        return found.name if found else field_id
+        return self._fields.get(field_id, field_id)
 
     def topic_name(self, topic_id: str) -> str:
-        found = self.settings.topic(topic_id)
-        return found[1].name if found else topic_id
+        return self._topics[topic_id][0] if topic_id in self._topics else topic_id
 
     def agency(self, topic_id: str) -> str:
-        found = self.settings.topic(topic_id)
-        return found[1].agency if found and found[1].agency else ""
+        return self._topics[topic_id][1] if topic_id in self._topics else ""
 
     def kind_label(self, kind: str) -> str:
         return self._label(f"report.kind_{kind}", kind)

@@ -94,6 +94,8 @@ class _CellMaker:
         if isinstance(value, Strong):
             return self._cell(worksheet, value.value, True)
         if isinstance(value, str):
+            if not value and not bold:
+                return None       # an empty cell costs nothing to write
             value = self._illegal.sub("", value)
             if not (bold or value.startswith("=")):
                 return value
@@ -117,9 +119,10 @@ class _CellMaker:
 def write_report_xlsx(data: ReportData, path: Path, progress: Progress = no_progress) -> Path:
     """A "Tổng hợp" sheet (counts per field/topic, per hamlet, topic × hamlet) and a "Chi tiết" sheet (every entry)."""
     detail = Sheet(data.t("sheet_detail"), _detail(data), WIDTHS)
-    summary = Sheet(data.t("sheet_summary"), _summary(data), (46, 16, 24, 34, *(16,) * len(data.hamlet_ids)),
+    summary_rows = list(_summary(data))
+    summary = Sheet(data.t("sheet_summary"), summary_rows, (46, 16, 24, 34, *(16,) * len(data.hamlet_ids)),
                     header=False)
-    return write_workbook(path, [summary, detail], progress, total=len(data.rows) + 1)
+    return write_workbook(path, [summary, detail], progress, total=len(summary_rows) + len(data.rows) + 1)
 
 
 def _detail(data: ReportData) -> Iterator[Sequence[object]]:
