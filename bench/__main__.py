@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import export, form
+from bench import broadcast, export, form
 
 Result = dict[str, Any]
 
@@ -32,6 +32,8 @@ class Benchmark:
 BENCHMARKS: dict[str, Benchmark] = {
     "form": Benchmark(form.bench_form, form.add_arguments, form.report, "households fill in the whole form"),
     "export": Benchmark(export.bench_export, export.add_arguments, export.report, "the report of 50,000 entries"),
+    "broadcast": Benchmark(broadcast.bench_broadcast, broadcast.add_arguments, broadcast.report,
+                           "one announcement to 3,000 households at a 300/s limit"),
 }
 
 # Columns of the summary table when every benchmark runs: the first of these each result has.

@@ -187,11 +187,14 @@ def _bare_xlsx(rows: list[Any], out: Path) -> None:
 
 
 def _bare_docx(rows: list[Any], out: Path) -> None:
+    """One paragraph per row, each inserted before a last paragraph: ``Document.add_paragraph`` alone searches the
+    body for its end every time and took over two minutes for 50,000 paragraphs (measured), which is no baseline."""
     from docx import Document
 
     document = Document()
+    end = document.add_paragraph()
     for r in rows:
-        document.add_paragraph(f"{r.code} — {r.person_name} ({r.hamlet_id}) — {r.topic_id}: {r.content or ''}")
+        end.insert_paragraph_before(f"{r.code} — {r.person_name} ({r.hamlet_id}) — {r.topic_id}: {r.content or ''}")
     document.save(out)
 
 

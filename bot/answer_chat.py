@@ -122,8 +122,10 @@ async def replay_media(turn: Turn, sub: Submission) -> str:
     if sub.channel != turn.msg.channel or sub.media_kind not in REPLAYABLE:
         return turn.t("answers.media_elsewhere", media=media)
     caption = turn.t("answers.media_caption", media=media, code=sub.code)
-    message = OutMessage(caption, voice=sub.media_file_id) if sub.media_kind == "voice" \
-        else OutMessage(caption, photo=sub.media_file_id)
+    if sub.media_kind == "voice":
+        message = OutMessage(caption, voice=sub.media_file_id)
+    else:
+        message = OutMessage(caption, photo=sub.media_file_id)
     me = Recipient(turn.session.person.id, turn.msg.channel, turn.msg.chat_id, turn.lang)
     await enqueue(turn.conn, key=f"media:{sub.id}:{turn.msg.channel}:{turn.msg.user_id}:{iso(turn.now)}",
                   recipient=me, kind="media", message=message, priority=Priority.NOTICE, now=turn.now)

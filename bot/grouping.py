@@ -21,25 +21,40 @@ from rapidfuzz import fuzz, process
 
 from bot.text import fold
 
-# Folded (accent-free) phrases that carry no meaning of their own; longest first so "cho toi hoi" wins over "cho".
-_FILLERS = sorted((
-    "xin hoi", "cho toi hoi", "cho em hoi", "cho chau hoi", "cho con hoi", "cho hoi", "toi muon hoi", "em muon hoi",
-    "muon hoi", "xin cho biet", "cho toi biet", "cho biet", "xin cam on", "cam on", "kinh thua", "thua", "xin",
-    "vui long", "lam on", "a", "vay", "nhe", "nha", "oi", "ah", "nhi", "day",
-    "toi", "minh", "nha toi", "gia dinh toi", "gia dinh", "ho toi", "chung toi",
-    # function words and question words: "khi nào" and "bao giờ" ask the same thing
-    "duoc", "co", "khong", "chua", "cua", "cho", "thi", "la", "ma", "va", "roi", "nay", "do", "se", "da", "dang",
-    "bi", "ve", "viec", "nhung", "cac", "mot", "nhu", "nao", "gi", "sao", "bao gio", "khi nao", "luc nao",
-    "tai sao", "vi sao", "lam sao", "the nao", "ra sao", "o dau", "bao nhieu", "moi", "nua", "van", "con",
-), key=len, reverse=True)
-_FILLER_RE = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in _FILLERS) + r")\b")
+# Words that carry no meaning of their own here: politeness, pronouns, function and question words ("khi nào" and
+# "bao giờ" ask the same thing). Matched with their accents, because without them many are other, meaningful words:
+# "vậy" (so) is not "vay" (borrow), "nha" (particle) is not "nhà" (house), "dạ" is not "dạy" (teach).
+_FILLERS = (
+    "xin hỏi", "cho tôi hỏi", "cho em hỏi", "cho cháu hỏi", "cho con hỏi", "cho hỏi", "tôi muốn hỏi", "em muốn hỏi",
+    "muốn hỏi", "xin cho biết", "cho tôi biết", "cho biết", "xin cảm ơn", "cảm ơn", "kính thưa", "thưa", "xin",
+    "vui lòng", "làm ơn", "ạ", "à", "vậy", "nhé", "nha", "ơi", "nhỉ", "dạ", "vâng",
+    "tôi", "mình", "nhà tôi", "gia đình tôi", "gia đình", "hộ tôi", "chúng tôi",
+    "được", "có", "không", "chưa", "của", "cho", "thì", "là", "mà", "và", "rồi", "này", "đó", "sẽ", "đã", "đang",
+    "bị", "về", "việc", "những", "các", "một", "như", "nào", "gì", "sao", "bao giờ", "khi nào", "lúc nào",
+    "tại sao", "vì sao", "làm sao", "thế nào", "ra sao", "ở đâu", "bao nhiêu", "mới", "nữa", "vẫn", "còn",
+)
+# The same, typed without accents: only those that cannot be mistaken for another word.
+_PLAIN_FILLERS = (
+    "xin hoi", "cho toi hoi", "cho em hoi", "cho hoi", "toi muon hoi", "muon hoi", "cho biet", "cam on",
+    "kinh thua", "toi", "nha toi", "gia dinh", "duoc", "khong", "chua", "cua", "nhung", "bao gio", "khi nao",
+    "luc nao", "tai sao", "vi sao", "lam sao", "the nao", "o dau", "bao nhieu",
+)
+
+
+def _words(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for whole words and phrases, longest first so "cho tôi hỏi" wins over "cho"."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b")
+
+
+_FILLER_RE = _words(_FILLERS + _PLAIN_FILLERS)
+_PLAIN_FILLER_RE = _words(_PLAIN_FILLERS)
 # Abbreviations households write, spelled out so "thẻ BHYT" meets "thẻ bảo hiểm y tế".
 _ABBREVIATIONS = {
     "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "nhcsxh": "ngan hang chinh sach xa hoi",
     "xkld": "xuat khau lao dong", "ld": "lao dong", "tbxh": "thuong binh xa hoi", "ubnd": "uy ban nhan dan",
     "hs": "hoc sinh", "sv": "sinh vien", "ko": "khong", "k": "khong", "dc": "duoc",
 }
-_ABBREVIATION_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, _ABBREVIATIONS)) + r")\b")
+_ABBREVIATION_RE = _words(tuple(_ABBREVIATIONS))
 _BATCH = 512
 
 
@@ -91,10 +106,10 @@ _NOT_WORD = re.compile(r"[^\w\s]")
 
 
 def comparison_key(text: str) -> str:
-    """What is compared: accent- and case-free, abbreviations spelled out, filler words and punctuation gone."""
-    folded = _NOT_WORD.sub(" ", unicodedata.normalize("NFC", text).casefold().translate(_ACCENTS))
-    key = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(0)], folded)
-    return " ".join(_FILLER_RE.sub(" ", key).split())
+    """What is compared: fillers and punctuation gone, accent- and case-free, abbreviations spelled out."""
+    spoken = _FILLER_RE.sub(" ", _NOT_WORD.sub(" ", unicodedata.normalize("NFC", text).casefold()))
+    key = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(0)], spoken.translate(_ACCENTS))
+    return " ".join(_PLAIN_FILLER_RE.sub(" ", key).split())
 
 
 def group_similar(items: Sequence[Item], threshold: int = 80) -> list[Group]:
@@ -117,7 +132,8 @@ def _cluster_topic(all_keys: list[str], indexes: list[int], threshold: int) -> l
     by_key: dict[str, list[int]] = {}
     alone: list[list[int]] = []
     for index in indexes:
-        key = all_keys[index]
+        # token_set_ratio depends only on the set of words: one comparison serves every ordering and repetition
+        key = " ".join(sorted(set(all_keys[index].split())))
         if key:
             by_key.setdefault(key, []).append(index)
         else:

@@ -12,16 +12,21 @@ import logging
 
 from bot.clock import iso
 from bot.conversation import Turn
+from bot.dialogues import DialogueError
 from bot.events import OUTBOX_QUEUED
 from bot.outbox import Recipient
 from bot.staff import pick_dialogue
 from bot.types import Reply
+from storage import dialogues as dialogue_repo
 
 log = logging.getLogger(__name__)
 
 
 async def cmd_report(turn: Turn, args: str) -> None:
-    dialogue, _ = await pick_dialogue(turn, args)
+    named = args.split()[0] if args.strip() else ""
+    dialogue = await dialogue_repo.get_dialogue(turn.conn, named) if named else (await pick_dialogue(turn, ""))[0]
+    if dialogue is None:
+        raise DialogueError("dialogues.unknown", id=named)
     engine, lang, now = turn.engine, turn.lang, turn.now
     recipient = Recipient(turn.session.person.id, turn.msg.channel, turn.msg.chat_id, lang)
     key = f"report:{dialogue.id}:request:{recipient.channel}:{recipient.chat_id}:{iso(now)}"

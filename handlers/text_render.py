@@ -47,7 +47,8 @@ def typed_incoming(channel: str, user_id: str, chat_id: str, text: str, display_
 def split_text(text: str, limit: int) -> list[str]:
     """Split on line boundaries (then on spaces, then hard) so that every part fits the platform's limit.
 
-    No part is blank (platforms refuse empty messages); a blank text gives one blank part.
+    No part is blank or begins or ends with a newline (platforms refuse empty messages); a blank text gives one
+    blank part.
     """
     parts: list[str] = []
     current = ""
@@ -67,5 +68,5 @@ def split_text(text: str, limit: int) -> list[str]:
         else:
             current = candidate
     parts.append(current)
-    kept = [part for part in parts if part.strip()]
+    kept = [part.strip("\n") for part in parts if part.strip()]
     return kept or [text[:limit]]

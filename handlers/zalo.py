@@ -8,8 +8,9 @@ an ``Incoming`` event and renders ``Reply`` objects; the conversation lives in t
   at once; network errors and refusals back off. deleteWebhook first: polling and webhook are exclusive.
 - **Webhook**: an aiohttp server; the secret header is compared in constant time (403 and nothing done otherwise);
   the request is acknowledged at once and the update handled after, in a task.
-- **At least once**: Zalo may deliver an update again; (event_name, message_id) is recorded in SQLite before the
-  turn, so a redelivery is dropped, also after a restart.
+- **At least once**: Zalo may deliver an update again. Each update carries ``event_name:message_id`` as its event
+  id, which the engine records in the turn's own transaction: a redelivery is handled once, also after a restart or
+  a crash in the middle of a turn.
 - **One chat at a time**: updates of one chat are handled in the order they came; other chats go in parallel.
 - **Invalid token**: when Zalo answers 401 (here or to the outbox transport) the client logs one line and this
   channel stops; the other channels keep running.
@@ -24,14 +25,13 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from aiohttp import web
 
-from bot.clock import iso
-from bot.config import ZALO_TOKEN_ENV, ConfigError, Settings
+from bot.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ConfigError, Settings
 from bot.dialogues import parse_checkin
 from bot.engine import Engine
 from bot.i18n import t
@@ -39,17 +39,14 @@ from bot.types import Incoming, InputKind, Reply
 from handlers.text_render import render_text, split_text, typed_incoming
 from handlers.zalo_client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
 from handlers.zalo_transport import ZaloTransport
-from storage import zalo as seen
 
 CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 IMAGE_EVENT = "message.image.received"
 CALL_TIMEOUT = 15.0     # seconds, every call but getUpdates (poll timeout + 5 s)
-RETRIES = 2             # a reply refused with 429 or lost on the network is tried this many more times
+RETRIES = 2             # a reply refused with 429 or not connected is tried this many more times
 MAX_RETRY_WAIT = 30.0   # seconds; a longer quota wait gives up on this reply
-KEEP_SEEN = timedelta(days=7)
-PRUNE_EVERY = 1000      # updates
 STOP_GRACE = 10.0       # seconds for the updates in hand to finish at stop
 MAX_MEDIA_URL = 2000
 
@@ -70,13 +67,20 @@ def updates_of(body: Any) -> list[dict[str, Any]]:
 
 def update_key(update: dict[str, Any]) -> tuple[str, str] | None:
     """(event_name, message_id): what a redelivery of the same update repeats."""
-    message = update.get("message")
+    message, event = update.get("message"), update.get("event_name")
     message_id = _id(message.get("message_id")) if isinstance(message, dict) else ""
-    return (update["event_name"], message_id) if message_id else None
+    return (event, message_id[:200]) if isinstance(event, str) and message_id else None
 
 
 def incoming(update: dict[str, Any]) -> Incoming | None:
-    """A private message as the engine's input; None for what the bot ignores (groups, bots, no sender)."""
+    """A private message as the engine's input, stamped with its event id; None for what the bot ignores (groups,
+    bots, no sender)."""
+    found = _incoming(update)
+    key = update_key(update)
+    return replace(found, event_id=":".join(key)) if found is not None and key is not None else found
+
+
+def _incoming(update: dict[str, Any]) -> Incoming | None:
     message = update.get("message")
     if not isinstance(message, dict):
         return None
@@ -133,7 +137,7 @@ class ZaloChannel:
         self.client = client
         self.lang = settings.bot.language
         self.transport = ZaloTransport(client, self.lang)
-        self.observers: list[Observer] = []  # told after each update: (update, handled); tests wait on it
+        self.observers: list[Observer] = []  # told after each update: (update, given to the engine); tests wait
         self.stopped = asyncio.Event()
         self._retry_base = retry_base
         self._retry_max = retry_max
@@ -143,14 +147,12 @@ class ZaloChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._chat_users: Counter[str] = Counter()
-        self._handled = 0
         client.on_token_rejected(self._halt)
 
     # ---- life cycle ---------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.engine.db.open()
-        await self._prune_seen()
         if self.settings.zalo.mode == "webhook":
             await self._serve_webhook()
             self._worker = asyncio.create_task(self._register_webhook(), name="zalo-webhook")
@@ -239,6 +241,8 @@ class ZaloChannel:
         if not secret:
             log.warning("zalo.webhook_secret is not set: using a random secret for this run")
             secret = secrets.token_urlsafe(32)
+        if not 8 <= len(secret) <= 256:
+            raise ConfigError("zalo.webhook_secret", f"must be 8 to 256 characters (also {ZALO_WEBHOOK_SECRET_ENV})")
         self._secret = secret.encode()
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/" + zalo.webhook_path.strip("/"), self._on_webhook)
@@ -272,35 +276,15 @@ class ZaloChannel:
     # ---- one update ---------------------------------------------------------------------------------------------
 
     async def handle_update(self, update: dict[str, Any]) -> None:
-        """Handle one update once: de-duplicated, in order within its chat, replies sent."""
-        handled = False
+        """Handle one update: in order within its chat, replies sent (a redelivery gets none: see above)."""
+        msg = incoming(update)
         try:
-            msg = incoming(update)
-            if msg is None:
-                return
-            async with self._one_at_a_time(msg.chat_id):
-                if not await self._first_sight(update):
-                    return
-                handled = True
-                await self._send(msg.chat_id, await self._turn(msg))
+            if msg is not None:
+                async with self._one_at_a_time(msg.chat_id):
+                    await self._send(msg.chat_id, await self._turn(msg))
         finally:
             for observer in self.observers:
-                observer(update, handled)
-
-    async def _first_sight(self, update: dict[str, Any]) -> bool:
-        key = update_key(update)
-        if key is None:
-            return True  # nothing to recognise a redelivery by
-        async with self.engine.db.transaction() as conn:
-            first = await seen.first_sight(conn, key[0], key[1], iso(self.engine.clock()))
-        self._handled += 1
-        if self._handled % PRUNE_EVERY == 0:
-            await self._prune_seen()
-        return first
-
-    async def _prune_seen(self) -> None:
-        async with self.engine.db.transaction() as conn:
-            await seen.forget_seen_before(conn, iso(self.engine.clock() - KEEP_SEEN))
+                observer(update, msg is not None)
 
     async def _turn(self, msg: Incoming) -> list[Reply]:
         try:
@@ -330,7 +314,7 @@ class ZaloChannel:
                 await self._not_sent(chat_id, exc.code)
                 return False
             except httpx.HTTPError as exc:
-                if attempt < RETRIES:
+                if attempt < RETRIES and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # never sent
                     await asyncio.sleep(self._delay(attempt + 1))
                     continue
                 log.warning("could not answer Zalo chat %s: %s", chat_id, type(exc).__name__)

@@ -128,7 +128,7 @@ class FakeZalo:
         self.faults: list[Fault] = []
         self.max_poll_wait: float | None = None            # cap on a getUpdates wait (seconds)
         self.empty_results = 0                             # answer this many getUpdates with ok:true, no update
-        self.observed: list[tuple[str, bool]] = []         # (message id, handled) as the tracked channel reports
+        self.observed: list[tuple[str, bool]] = []         # (message id, given to the engine) as the channel tells
         self.pushes: list[tuple[str, int]] = []            # (message id, HTTP status) of webhook deliveries
         self.token_valid = True
         self._queue: list[dict[str, Any]] = []
@@ -265,7 +265,7 @@ class FakeZalo:
             await asyncio.sleep(0.005)
 
     def observations(self, update: dict[str, Any]) -> list[bool]:
-        """How the channel reported this update each time it got it: True handled, False dropped."""
+        """How the channel reported this update each time it got it: True given to the engine, False ignored."""
         message_id = update["message"]["message_id"]
         return [handled for seen, handled in self.observed if seen == message_id]
 

@@ -53,7 +53,7 @@ async def test_an_invite_grants_its_role_and_scope_once(engine: Engine, database
     sang = Household(engine, "2002")
     await sang.command("start", payload)
     scope = Scope(fields=("giam-ngheo",), hamlets=("tan-hau", "tan-dan"))
-    assert sang.text == t("roles.welcome_officer", scope="Lĩnh vực: Giảm nghèo · Ấp: Ấp Tân Hậu, Ấp Tân Dân")
+    assert sang.text == t("roles.welcome_officer", scope="Lĩnh vực: Giảm nghèo · Địa bàn: Ấp Tân Hậu, Ấp Tân Dân")
     assert await role_and_scope(engine, "2002") == ("officer", scope)
 
     other = Household(engine, "2003")
@@ -180,6 +180,6 @@ async def test_the_telegram_link_names_the_bot_and_tapping_it_makes_an_officer(
 
     officer = fake_telegram.chat_with(fake_telegram.user(2002, "Sang", "Phạm Thanh"))
     replies = await officer.command("start", link.split("start=", 1)[1])
-    assert [r["text"] for r in replies] == [t("roles.welcome_officer", scope="Ấp: Ấp Tân Hậu")]
+    assert [r["text"] for r in replies] == [t("roles.welcome_officer", scope="Địa bàn: Ấp Tân Hậu")]
     async with engine.db.reading() as conn, conn.execute("SELECT full_name FROM staff") as cur:
         assert [row[0] for row in await cur.fetchall()] == ["Sang Phạm Thanh"]  # as Telegram gives it

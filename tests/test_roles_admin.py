@@ -41,7 +41,7 @@ async def test_staff_lists_admins_organizers_and_officers_with_their_scope(engin
         t("roles.staff_admin", who="telegram:9001"),
         t("roles.staff_line", who="telegram:2004", role="Ban tổ chức", name="—", scope=t("roles.scope_all")),
         t("roles.staff_line", who="telegram:2002", role="cán bộ", name="—",
-          scope="Lĩnh vực: Lao động - việc làm · Ấp: Ấp Tân Hậu"),
+          scope="Lĩnh vực: Lao động - việc làm · Địa bàn: Ấp Tân Hậu"),
         t("roles.staff_footer", open=0),
     ]
 

@@ -9,7 +9,11 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.i18n import t
 from bot.runtime import seed_dialogues
+from bot.types import Choice, Reply
+from handlers.console import render as console_render
+from handlers.text_render import split_text, typed_incoming
 from handlers.zalo import ZaloChannel
+from handlers.zalo import render as zalo_render
 from storage import Database
 from tests.fake_zalo import FakeZalo, ZaloChat
 
@@ -125,3 +129,12 @@ async def test_registering_on_zalo_gives_the_check_in_code_as_text(
     code = chat.replies[0].split("Mã đăng ký: ")[1][:6]
     assert t("zalo.checkin_code", code=code) in chat.replies[0]
     assert fake_zalo.calls_to("sendPhoto") == []
+
+
+def test_the_terminal_and_zalo_show_a_screen_the_same_way() -> None:
+    reply = Reply("Ông/bà ở ấp nào?", (Choice("u:tan-dan", "Ấp Tân Dân"), Choice("u:tan-hau", "Ấp Tân Hậu")))
+    shown = console_render(reply, "vi")
+    assert shown == "Ông/bà ở ấp nào?\n\n1. Ấp Tân Dân\n2. Ấp Tân Hậu\n\n" + t("form.choose_number")
+    assert zalo_render(reply, "vi") == [shown]
+    assert typed_incoming("zalo", "u1", "c1", "/Link@doithoai_bot k7p2qx").command == "link"
+    assert split_text("a\n\n\n" + "b" * 30, 10) == ["a", "b" * 10, "b" * 10, "b" * 10]

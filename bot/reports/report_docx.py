@@ -94,6 +94,10 @@ class _Document:
         self.doc = Document()
         self._page()
         self._fonts()
+        # Everything is inserted before this last paragraph: python-docx's add_paragraph looks for the section
+        # properties at the end of the body each time (quadratic in long documents); inserting before a known
+        # paragraph is constant time. It also gives the closing table the paragraph Word requires after it.
+        self.end = self.doc.add_paragraph()
 
     # ---- page and fonts --------------------------------------------------------------------------------------
 
@@ -125,7 +129,7 @@ class _Document:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.shared import Mm, Pt
 
-        paragraph = (container or self.doc).add_paragraph()
+        paragraph = container.add_paragraph() if container is not None else self.end.insert_paragraph_before()
         paragraph.alignment = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
                                "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}[align]
         if indent:
@@ -156,11 +160,16 @@ class _Document:
         run.bold, run.italic, run.underline = bold or None, italic or None, underline or None
         run.font.size = Pt(size)
 
+    def table(self, rows: int, cols: int) -> Any:
+        table = self.doc.add_table(rows=rows, cols=cols)
+        self.end._p.addprevious(table._tbl)   # moved into place (see ``self.end``)
+        table.autofit = False
+        return table
+
     def borderless(self, rows: int, widths_mm: tuple[float, ...]) -> Any:
         from docx.shared import Mm
 
-        table = self.doc.add_table(rows=rows, cols=len(widths_mm))
-        table.autofit = False
+        table = self.table(rows, len(widths_mm))
         for row in table.rows:
             for cell, width in zip(row.cells, widths_mm, strict=True):
                 cell.width = Mm(width)
@@ -247,7 +256,8 @@ class _Document:
                 {data.topic_name(k): v for k, v in data.per_topic.items() if v},
                 {data.hamlet_name(k): v for k, v in data.per_hamlet.items()},
                 data.t("chart_title"), topic_title=data.t("chart_topics"), hamlet_title=data.t("chart_hamlets"))
-            self.doc.add_picture(io.BytesIO(chart), width=Mm(150))
+            picture = self.para(align="center")
+            picture.add_run().add_picture(io.BytesIO(chart), width=Mm(150))
 
     def _matrix_table(self) -> None:
         data = self.data
@@ -275,7 +285,7 @@ class _Document:
         """A bordered table; header and last (total) row in bold."""
         from docx.shared import Mm
 
-        table = self.doc.add_table(rows=len(body) + 1, cols=len(header))
+        table = self.table(len(body) + 1, len(header))
         table.style = "Table Grid"
         table.autofit = False
         for index, values in enumerate([header, *body]):
