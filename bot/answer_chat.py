@@ -40,15 +40,7 @@ QUIET_RETURNS = ("consent", "menu", "idle")  # where a staff member goes back to
 
 
 async def enter(turn: Turn, step: str) -> None:
-    """Open a staff step and show its prompt.
-
-    The engine keeps anyone who never said yes to the household form at the consent question. A staff member
-    agreed to be known to the bot when they took the role, so that agreement is recorded first.
-    """
-    person = turn.session.person
-    if person.consent_at is None:
-        person.consent_at = iso(turn.now)
-        await people.set_consent(turn.conn, person.id, person.consent_at)
+    """Open a staff step (``staff = True``: no household consent needed) and show its prompt."""
     if turn.session.step not in STEP_NAMES:
         turn.data["answer_return"] = turn.session.step
     turn.goto(step)
@@ -165,6 +157,7 @@ def item_line(turn: Turn, sub: Submission) -> str:
 class AnswerPick(Step):
     """The submissions not answered yet, as buttons; the list is read again at every turn."""
 
+    staff = True
     name = "answer_pick"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -195,6 +188,7 @@ class AnswerPick(Step):
 class AnswerStatus(Step):
     """One submission: status buttons, or the answer typed as text."""
 
+    staff = True
     name = "answer_status"
     free_text = True
 
@@ -240,6 +234,7 @@ class AnswerStatus(Step):
 class AnswerConfirm(Step):
     """The typed answer shown back before it goes to the household; typing again replaces it."""
 
+    staff = True
     name = "answer_confirm"
     free_text = True
 

@@ -21,7 +21,7 @@ from bot.events import OUTBOX_QUEUED
 from bot.form import CATEGORIES
 from bot.i18n import t
 from bot.staff import Handler, pick_dialogue
-from bot.text import clean
+from bot.text import clean, shorten
 from bot.types import Choice, Reply
 from bot.vntime import parse_vn_datetime, vn_datetime
 from storage import broadcasts as repo
@@ -73,6 +73,7 @@ async def refused(turn: Turn, exc: DialogueError) -> None:
 class Compose(Step):
     """The announcement: typed text, or a photo with its caption (a document: see ``on_document``)."""
 
+    staff = True
     name = "bc_compose"
     free_text = True
 
@@ -97,15 +98,7 @@ class Compose(Step):
             after_content(turn, row)
 
     async def on_text(self, turn: Turn, text: str) -> None:
-        row = await current(turn)
-        if row is None:
-            return
-        try:
-            row = await broadcast.edit(turn.conn, row.id, text=broadcast.check_text(text))
-        except DialogueError as exc:
-            await refused(turn, exc)
-            return
-        after_content(turn, row)
+        await take_text(turn, text)
 
     async def on_media(self, turn: Turn) -> None:
         row = await current(turn)
@@ -173,7 +166,21 @@ class Compose(Step):
         turn.after_commit.append(download)
 
 
+async def take_text(turn: Turn, text: str) -> None:
+    """The announcement's text, typed at the compose step or after /broadcast; refused if empty or too long."""
+    row = await current(turn)
+    if row is None:
+        return
+    try:
+        row = await broadcast.edit(turn.conn, row.id, text=broadcast.check_text(text))
+    except DialogueError as exc:
+        await refused(turn, exc)
+        return
+    after_content(turn, row)
+
+
 class AudienceStep(Step):
+    staff = True
     name = "bc_audience"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -213,6 +220,7 @@ async def choose_audience(turn: Turn, value: str) -> None:
 
 
 class HamletStep(Step):
+    staff = True
     name = "bc_hamlet"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -230,6 +238,7 @@ class HamletStep(Step):
 
 
 class CategoryStep(Step):
+    staff = True
     name = "bc_category"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -247,6 +256,7 @@ class CategoryStep(Step):
 class PreviewStep(Step):
     """The text exactly as households will see it, who gets it and how many; then send, schedule, change."""
 
+    staff = True
     name = "bc_preview"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -309,6 +319,7 @@ class PreviewStep(Step):
 
 
 class WhenStep(Step):
+    staff = True
     name = "bc_when"
     free_text = True
 
@@ -324,7 +335,7 @@ class WhenStep(Step):
             return
         when = parse_vn_datetime(text, turn.settings.tz)
         if when is None:
-            turn.say("broadcast.bad_time", text=text[:40])
+            turn.say("broadcast.bad_time", text=shorten(text, 40))
             return
         try:
             await broadcast.set_time(turn.conn, row.id, when, turn.now)
@@ -358,7 +369,7 @@ async def cmd_broadcast(turn: Turn, args: str) -> None:
     turn.show_prompt = True
     turn.goto("bc_compose")
     if args.strip():
-        await Compose().on_text(turn, args)
+        await take_text(turn, args)
 
 
 async def cmd_broadcasts(turn: Turn, args: str) -> None:

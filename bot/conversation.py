@@ -97,6 +97,7 @@ class Step(ABC):
 
     name: str = ""
     free_text: bool = False  # True where typed text is the answer itself (name, content, phone)
+    staff: bool = False      # a step of the staff's own work: no household consent needed to be in it
 
     @abstractmethod
     async def prompt(self, turn: Turn) -> Reply:
@@ -115,3 +116,7 @@ class Step(ABC):
 
     async def on_contact(self, turn: Turn, phone: str) -> None:
         await self.on_text(turn, phone)
+
+    async def on_document(self, turn: Turn) -> None:
+        """A file sent at this step; only steps that expect one (an announcement's attachment) override this."""
+        turn.say("form.unsupported")

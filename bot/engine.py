@@ -119,7 +119,8 @@ class Engine:
 
     def _step(self, session: Session) -> Step:
         step = self.steps.get(session.step)
-        if step is None or (session.person.consent_at is None and session.step != "forget_confirm"):
+        if step is None or (session.person.consent_at is None and not step.staff
+                            and session.step != "forget_confirm"):
             session.step = "consent"
             return self.steps["consent"]
         return step
@@ -158,6 +159,10 @@ class Engine:
                 await staff.run_command(turn, "checkin", clean(msg.text))
                 return True
         elif msg.kind is InputKind.DOCUMENT and await staff.is_staff(turn, "organizer"):
+            step = self._step(turn.session)
+            if type(step).on_document is not Step.on_document:
+                await step.on_document(turn)  # the step expects a file (an announcement's attachment)
+                return True
             turn.show_prompt = False
             await roster_upload(turn)
             return True
@@ -220,6 +225,8 @@ class Engine:
 
     async def _cmd_help(self, turn: Turn) -> None:
         turn.say("common.help")
+        if await staff.is_staff(turn):
+            turn.say("common.help_staff")
 
     async def _cmd_cancel(self, turn: Turn) -> None:
         if turn.session.person.consent_at is not None:

@@ -15,9 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-from rapidfuzz import fuzz, process
+from functools import cache
 
 from bot.text import fold
 
@@ -95,20 +93,21 @@ class Group:
         return self.items[0].topic_id
 
 
+@cache
 def _accent_table() -> dict[int, str]:
-    """``bot.text.fold`` letter by letter, as a str.translate table: the same keys, many times faster."""
+    """``bot.text.fold`` letter by letter, as a str.translate table: the same keys, many times faster (built on
+    first use: importing this module must stay cheap, the bot's start-up time matters)."""
     letters = (chr(c) for c in range(0xC0, 0x1F00))
     return {ord(ch): fold(ch) for ch in letters if ch.isalpha() and fold(ch) != ch and len(fold(ch)) == 1}
 
 
-_ACCENTS = _accent_table()
 _NOT_WORD = re.compile(r"[^\w\s]")
 
 
 def comparison_key(text: str) -> str:
     """What is compared: fillers and punctuation gone, accent- and case-free, abbreviations spelled out."""
     spoken = _FILLER_RE.sub(" ", _NOT_WORD.sub(" ", unicodedata.normalize("NFC", text).casefold()))
-    key = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(0)], spoken.translate(_ACCENTS))
+    key = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(0)], spoken.translate(_accent_table()))
     return " ".join(_PLAIN_FILLER_RE.sub(" ", key).split())
 
 
@@ -152,6 +151,9 @@ def _leaders(keys: list[str], threshold: int) -> list[int]:
     Each batch is scored against the leaders known before it in one parallel ``cdist``; only the leaders born
     inside the batch are tried one by one. On a tie the older leader wins, as in the sequential loop.
     """
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
     leaders: list[int] = []
     result: list[int] = []
     for start in range(0, len(keys), _BATCH):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from bot import dialogues
-from bot.clock import Clock, system_clock
+from bot.clock import Clock, iso, system_clock
 from bot.config import Settings
 from bot.digest import DigestScheduler
 from bot.engine import Engine
@@ -18,8 +19,10 @@ from bot.outbox import Transport
 from bot.reminders import ReminderScheduler
 from bot.sender import ChannelLimits, Sender
 from storage import Database
+from storage.conversations import forget_events_before
 
 log = logging.getLogger(__name__)
+EVENT_MEMORY = timedelta(days=7)
 
 
 async def seed_dialogues(db: Database, settings: Settings, clock: Clock = system_clock) -> list[str]:
@@ -63,7 +66,18 @@ class Services:
         await self.sender.start()
         await self.reminders.start()
         await self.digests.start()
+        await self.prune_events()
+        self.reminders.scheduler.add_job(self.prune_events, "interval", hours=6, id="prune-events",
+                                         replace_existing=True)
         log.info("ready: channels %s", ", ".join(transports) or "none")
+
+    async def prune_events(self) -> int:
+        """Forget the ids of platform updates handled more than a week ago (redeliveries come within minutes)."""
+        async with self.db.transaction() as conn:
+            pruned = await forget_events_before(conn, iso(self.clock() - EVENT_MEMORY))
+        if pruned:
+            log.info("forgot %d handled update ids", pruned)
+        return pruned
 
     async def stop(self) -> None:
         self.digests.shutdown()

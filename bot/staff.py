@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from bot import dialogues, roles
+from bot import audit, dialogues, roles
 from bot.config import SLUG
 from bot.conversation import Turn
 from bot.dialogues import CheckIn, DialogueError, DialogueSpec
@@ -75,6 +75,8 @@ async def cmd_checkin(turn: Turn, args: str) -> None:
     who = f"{turn.msg.channel}:{turn.msg.user_id}"
     result, reg = await dialogues.check_in(turn.conn, args, who, turn.now)
     code = dialogues.parse_checkin(args)
+    if reg is not None:
+        await audit.record(turn.conn, turn, "checkin", reg.code, result=result.value)
     if result is CheckIn.UNKNOWN or reg is None:
         turn.say("staff.checkin_unknown", code=code)
         return

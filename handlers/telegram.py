@@ -44,7 +44,7 @@ from handlers.telegram_format import inline_keyboard as keyboard_for
 
 CHANNEL = "telegram"
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)")
-COMMANDS = ("start", "myquestions", "dialogue", "mydata", "cancel", "help", "forget")
+COMMANDS = ("start", "myquestions", "dialogue", "mydata", "link", "cancel", "help", "forget")
 CHOSEN = "\n\n➡️ "
 MAX_RETRY_WAIT = 30.0  # seconds; a longer flood wait is an error for this turn
 RETRIES = 2

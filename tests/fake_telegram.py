@@ -60,9 +60,9 @@ MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TRACK_GROUP = 1_000_000  # after every handler group of the application under test
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVoice"})
 CHAT_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendChatAction", "editMessageText",
-                          "editMessageReplyMarkup"})
+                          "editMessageReplyMarkup", "sendVoice"})
 STRING_PARAMS = frozenset({
     "text", "caption", "callback_query_id", "file_id", "url", "secret_token", "parse_mode", "inline_message_id",
     "language_code", "action", "photo", "document", "ip_address", "business_connection_id", "message_effect_id",
@@ -675,6 +675,11 @@ class FakeTelegram:
         document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": name,
                     "file_size": len(stored.content)}
         return self._store_bot_message(params, document=document, **self._caption(params.get("caption")))
+
+    async def _api_sendvoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self._received_file(params.get("voice"), "voice", "voice/sent.oga")
+        voice = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "duration": 4}
+        return self._store_bot_message(params, voice=voice, **self._caption(params.get("caption")))
 
     async def _api_sendchataction(self, params: dict[str, Any]) -> bool:
         return True

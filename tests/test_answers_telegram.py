@@ -3,8 +3,7 @@ real sender and Telegram transport, as ``doithoai run`` wires them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import pytest
 from telegram.ext import Application
@@ -20,22 +19,6 @@ from tests.fake_telegram import Chat, FakeTelegram, buttons
 
 ANSWER = "Ông/bà mang sổ hộ nghèo đến Phòng giao dịch Ngân hàng Chính sách xã hội huyện, thứ Năm hằng tuần."
 Grant = Callable[..., Awaitable[None]]
-
-
-class VoiceTelegram(FakeTelegram):
-    """The fake Bot API with sendVoice, which the officer's replay of a voice question needs."""
-
-    async def _api_sendvoice(self, params: dict[str, Any]) -> dict[str, Any]:
-        stored = self._received_file(params.get("voice"), "voice", "voice/sent.oga")
-        voice = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "duration": 4}
-        return self._store_bot_message(params, voice=voice, **self._caption(params.get("caption")))
-
-
-@pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
-    fake = await VoiceTelegram().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

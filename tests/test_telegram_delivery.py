@@ -167,7 +167,7 @@ async def test_timeout_while_sending_apologises_and_keeps_what_was_entered(
 
 
 async def test_commands_menu_is_set_in_vietnamese(telegram_app: Application, fake_telegram: FakeTelegram) -> None:
-    names = ["start", "myquestions", "dialogue", "mydata", "cancel", "help", "forget"]
+    names = ["start", "myquestions", "dialogue", "mydata", "link", "cancel", "help", "forget"]
     assert [(c["command"], c["description"]) for c in fake_telegram.commands] == [
         (name, t(f"telegram.cmd_{name}")) for name in names]
 
