@@ -67,3 +67,28 @@ async def test_deleting_a_person_cascades_to_identities_and_state(tmp_path: Path
             for table in ("identities", "conversations"):
                 async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
                     assert (await cur.fetchone())[0] == 0
+
+
+async def test_a_redelivered_update_is_handled_once_and_old_ids_are_forgotten(tmp_path: Path) -> None:
+    from storage.conversations import first_delivery, forget_events_before
+
+    async with Database(tmp_path / "e.sqlite3") as db:
+        first = await db.run_sync(lambda c: first_delivery(c, "telegram", "700", "2023-06-01T00:00:00+00:00"))
+        again = await db.run_sync(lambda c: first_delivery(c, "telegram", "700", "2023-06-01T00:00:05+00:00"))
+        other_channel = await db.run_sync(lambda c: first_delivery(c, "zalo", "700", "2023-06-01T00:00:05+00:00"))
+        assert (first, again, other_channel) == (True, False, True)
+        async with db.transaction() as conn:
+            assert await forget_events_before(conn, "2023-06-08T00:00:00+00:00") == 2
+
+
+async def test_an_update_handled_before_a_crash_is_not_handled_again(tmp_path: Path) -> None:
+    from bot.config import load_settings
+    from bot.engine import Engine
+    from bot.types import Incoming, InputKind
+
+    settings = load_settings(Path(__file__).resolve().parent.parent / "config.example.toml")
+    async with Database(tmp_path / "e.sqlite3") as db:
+        engine = Engine(settings, db)
+        start = Incoming("telegram", "1", "1", InputKind.COMMAND, command="start", event_id="41")
+        assert await engine.handle(start)
+        assert await engine.handle(start) == []
