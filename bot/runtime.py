@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot import dialogues
+from bot.broadcast_jobs import BroadcastJobs
 from bot.clock import Clock, iso, system_clock
 from bot.config import Settings
 from bot.digest import DigestScheduler
@@ -52,6 +53,7 @@ class Services:
         self.engine = Engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
         self.reminders = ReminderScheduler(db, settings, self.events, clock=clock)
         self.digests = DigestScheduler(db, settings, self.events, clock=clock)
+        self.broadcasts = BroadcastJobs(db, settings, self.events, clock=clock)
         self.sender: Sender | None = None
 
     async def open(self) -> None:
@@ -66,6 +68,7 @@ class Services:
         await self.sender.start()
         await self.reminders.start()
         await self.digests.start()
+        await self.broadcasts.start()
         await self.prune_events()
         self.reminders.scheduler.add_job(self.prune_events, "interval", hours=6, id="prune-events",
                                          replace_existing=True)
@@ -82,5 +85,6 @@ class Services:
     async def stop(self) -> None:
         self.digests.shutdown()
         self.reminders.shutdown()
+        await self.broadcasts.stop()
         if self.sender is not None:
             await self.sender.stop()
