@@ -81,12 +81,10 @@ async def test_a_redelivered_update_is_handled_once_and_old_ids_are_forgotten(tm
             assert await forget_events_before(conn, "2023-06-08T00:00:00+00:00") == 2
 
 
-async def test_an_update_handled_before_a_crash_is_not_handled_again(tmp_path: Path) -> None:
-    from bot.config import load_settings
+async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, tmp_path: Path) -> None:
     from bot.engine import Engine
     from bot.types import Incoming, InputKind
 
-    settings = load_settings(Path(__file__).resolve().parent.parent / "config.example.toml")
     async with Database(tmp_path / "e.sqlite3") as db:
         engine = Engine(settings, db)
         start = Incoming("telegram", "1", "1", InputKind.COMMAND, command="start", event_id="41")

@@ -88,15 +88,18 @@ class _CellMaker:
         self._bold = Font(bold=True)
 
     def row(self, worksheet: Any, values: Sequence[object], *, bold: bool) -> list[object]:
-        return [self._cell(worksheet, value, bold) for value in values]
+        # one search per row: characters Excel cannot store are rare (input is cleaned on the way in)
+        clean = not self._illegal.search("\x1f".join(v for v in values if isinstance(v, str)).replace("\x1f", " "))
+        return [self._cell(worksheet, value, bold, clean) for value in values]
 
-    def _cell(self, worksheet: Any, value: object, bold: bool) -> object:
+    def _cell(self, worksheet: Any, value: object, bold: bool, clean: bool = False) -> object:
         if isinstance(value, Strong):
-            return self._cell(worksheet, value.value, True)
+            return self._cell(worksheet, value.value, True, clean)
         if isinstance(value, str):
             if not value and not bold:
                 return None       # an empty cell costs nothing to write
-            value = self._illegal.sub("", value)
+            if not clean:
+                value = self._illegal.sub("", value)
             if not (bold or value.startswith("=")):
                 return value
             cell = self._cell_class(worksheet, value)
