@@ -26,10 +26,9 @@ import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from aiohttp import web
 
 from bot.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ConfigError, Settings
 from bot.dialogues import parse_checkin
@@ -49,6 +48,10 @@ RETRIES = 2             # a reply refused with 429 or not connected is tried thi
 MAX_RETRY_WAIT = 30.0   # seconds; a longer quota wait gives up on this reply
 STOP_GRACE = 10.0       # seconds for the updates in hand to finish at stop
 MAX_MEDIA_URL = 2000
+
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 Observer = Callable[[dict[str, Any], bool], None]
@@ -142,7 +145,7 @@ class ZaloChannel:
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._worker: asyncio.Task[None] | None = None  # the poll loop, or the webhook registration
-        self._runner: web.AppRunner | None = None
+        self._runner: web.AppRunner | None = None  # webhook mode only
         self._secret = b""
         self._tasks: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[str, asyncio.Lock] = {}
@@ -244,6 +247,8 @@ class ZaloChannel:
         if not 8 <= len(secret) <= 256:
             raise ConfigError("zalo.webhook_secret", f"must be 8 to 256 characters (also {ZALO_WEBHOOK_SECRET_ENV})")
         self._secret = secret.encode()
+        from aiohttp import web  # webhook mode only: polling starts without it
+
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/" + zalo.webhook_path.strip("/"), self._on_webhook)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -257,6 +262,8 @@ class ZaloChannel:
             log.info("Zalo webhook set")
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self._secret):
             return web.Response(status=403)

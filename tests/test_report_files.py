@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from bot.config import ReportSection, Settings
 from bot.reports.build import FORMATS, ReportFiles, build_report
 from bot.reports.report_files import exports_dir
+from bot.reports.report_xlsx import Sheet, Strong, write_workbook
 from storage import Database
 from tests.test_report_data import DIALOGUE, ENTRIES, NOW, Commune
 
@@ -87,6 +88,18 @@ async def test_the_summary_sheet_counts_each_topic_and_hamlet(database: Database
     health = next(r for r in matrix if r[0] == "Y tế, thẻ bảo hiểm y tế")
     assert health[1:6] == (1, 0, 1, 1, 3)
     assert next(r for r in matrix if r[0] == "Tổng cộng")[1:6] == (1, 1, 1, 2, 5)
+
+
+def test_a_workbook_keeps_words_as_words_and_drops_what_excel_cannot_store(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "y-kien.xlsx", [Sheet("Ý kiến", [
+        ["Họ tên", "Nội dung"], ["Nguyễn Văn Bình", "=HYPERLINK(\"http://x\")"], [Strong("Tổng\x07"), 2]])])
+
+    sheet = load_workbook(path)["Ý kiến"]
+
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["Họ tên", "Nội dung"], ["Nguyễn Văn Bình", '=HYPERLINK("http://x")'], ["Tổng", 2]]
+    assert sheet["B2"].data_type == "s" and sheet["A3"].font.bold and not sheet["A2"].font.bold
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 # ---- CSV ---------------------------------------------------------------------------------------------------------

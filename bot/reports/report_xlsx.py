@@ -89,12 +89,12 @@ class _CellMaker:
 
     def row(self, worksheet: Any, values: Sequence[object], *, bold: bool) -> list[object]:
         # one search per row: characters Excel cannot store are rare (input is cleaned on the way in)
-        clean = not self._illegal.search("\x1f".join(v for v in values if isinstance(v, str)).replace("\x1f", " "))
+        clean = not self._illegal.search(" ".join(v for v in values if isinstance(v, str)))
         return [self._cell(worksheet, value, bold, clean) for value in values]
 
     def _cell(self, worksheet: Any, value: object, bold: bool, clean: bool = False) -> object:
         if isinstance(value, Strong):
-            return self._cell(worksheet, value.value, True, clean)
+            return self._cell(worksheet, value.value, True)
         if isinstance(value, str):
             if not value and not bold:
                 return None       # an empty cell costs nothing to write
