@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import broadcast, export, form
+from bench import broadcast, export, form, rss, startup
 
 Result = dict[str, Any]
 
@@ -34,6 +34,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "export": Benchmark(export.bench_export, export.add_arguments, export.report, "the report of 50,000 entries"),
     "broadcast": Benchmark(broadcast.bench_broadcast, broadcast.add_arguments, broadcast.report,
                            "one announcement to 3,000 households at a 300/s limit"),
+    "rss": Benchmark(rss.bench_rss, rss.add_arguments, rss.report, "memory with 10,000 households mid-form"),
+    "startup": Benchmark(startup.bench_startup, startup.add_arguments, startup.report, "start to ready"),
 }
 
 # Columns of the summary table when every benchmark runs: the first of these each result has.

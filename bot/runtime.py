@@ -16,8 +16,11 @@ from bot.config import Settings
 from bot.digest import DigestScheduler
 from bot.engine import Engine
 from bot.events import Events
+from bot.exports_cleanup import remove_sent_exports
 from bot.outbox import Transport
 from bot.reminders import ReminderScheduler
+from bot.reports.delivery import send_deadline_reports
+from bot.reports.report_files import exports_dir
 from bot.sender import ChannelLimits, Sender
 from storage import Database
 from storage.conversations import forget_events_before
@@ -69,10 +72,24 @@ class Services:
         await self.reminders.start()
         await self.digests.start()
         await self.broadcasts.start()
-        await self.prune_events()
-        self.reminders.scheduler.add_job(self.prune_events, "interval", hours=6, id="prune-events",
-                                         replace_existing=True)
+        await self.housekeeping()
+        await self.deadline_reports()
+        jobs = self.reminders.scheduler
+        jobs.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", replace_existing=True)
+        jobs.add_job(self.deadline_reports, "interval", minutes=5, id="deadline-reports", replace_existing=True)
         log.info("ready: channels %s", ", ".join(transports) or "none")
+
+    async def deadline_reports(self) -> int:
+        """The committee report to organizers once a dialogue's submission deadline has passed (once each)."""
+        try:
+            return await send_deadline_reports(self.db, self.settings, self.clock(), self.events)
+        except Exception:
+            log.exception("sending the deadline reports failed; will try again in 5 minutes")
+            return 0
+
+    async def housekeeping(self) -> None:
+        await self.prune_events()
+        await remove_sent_exports(self.db, exports_dir(self.settings), self.clock())
 
     async def prune_events(self) -> int:
         """Forget the ids of platform updates handled more than a week ago (redeliveries come within minutes)."""

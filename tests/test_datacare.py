@@ -156,3 +156,23 @@ async def test_backup_command_runs_while_the_database_is_in_use(engine: Engine, 
         await other.identify()
     assert await asyncio.wait_for(process.wait(), 60) == 0
     assert count(target, "SELECT COUNT(*) FROM submissions") == 1
+
+
+async def test_exported_files_are_removed_once_sent_but_kept_while_still_queued(engine: Engine, tmp_path: Path
+                                                                                ) -> None:
+    import os
+
+    from bot.exports_cleanup import remove_sent_exports
+    from bot.outbox import OutMessage, Priority, Recipient, enqueue
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    sent, queued = folder / "bao-cao-sent.xlsx", folder / "bao-cao-queued.xlsx"
+    for path in (sent, queued):
+        path.write_bytes(b"x")
+        os.utime(path, (0, 0))
+    async with engine.db.transaction() as conn:
+        await enqueue(conn, key="report:1", recipient=Recipient(None, "telegram", "9001"), kind="report",
+                      message=OutMessage("Báo cáo", document_path=str(queued)), priority=Priority.DIGEST, now=NOW)
+    assert await remove_sent_exports(engine.db, folder, NOW) == 1
+    assert not sent.exists() and queued.exists()
