@@ -10,8 +10,8 @@ Python process so that peaks of memory do not mix:
   python-docx one plain paragraph per submission.
 
 Each child reports its seconds (reading and writing, without the interpreter start) and its peak RSS
-(``ru_maxrss``). The Word report merges similar questions first (``bot.grouping``), which is why it is far
-smaller — and may be faster — than the bare 50,000 paragraphs.
+(``VmHWM``, see bench/memory.py). The Word report merges similar questions first (``bot.grouping``), which is
+why it is far smaller — and may be faster — than the bare 50,000 paragraphs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.memory import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.example.toml"
@@ -158,7 +159,7 @@ def run_job(job: str, db_path: Path, out: Path) -> dict[str, Any]:
         rows = asyncio.run(_read_rows(db_path))
         (_bare_xlsx if job == "bare-xlsx" else _bare_docx)(rows, out)
     seconds = time.perf_counter() - started
-    return {"job": job, "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"job": job, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
             "bytes": out.stat().st_size}
 
 

@@ -1,7 +1,8 @@
 """``python -m bench rss``: memory of the bot with 10,000 households stopped half-way through the form.
 
 State lives in SQLite, so memory should not grow with the number of open conversations. Each figure comes from a
-fresh process (``ru_maxrss``), the baseline being a process that imports the same libraries and does nothing.
+fresh process (``VmHWM``, see bench/memory.py), the baseline being a process that imports the same libraries and
+does nothing.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ import sys
 from typing import Any
 
 CHILD = r"""
-import asyncio, json, resource, sys, tempfile, time
+import asyncio, json, sys, tempfile, time
 import bot.runtime, handlers.telegram, handlers.telegram_transport, handlers.zalo  # what `doithoai run` loads
 from bot.config import DatabaseSection, load_settings
 from bot.engine import Engine
 from bot.types import Incoming, InputKind as K
 from storage import Database
 
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.memory import peak_rss_mb as rss_mb
 
 async def main(households):
     settings = load_settings("config.example.toml")
