@@ -1,0 +1,75 @@
+"""Faults: a database locked for a moment by another process, and one locked for too long."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.engine import Engine
+from storage import Database
+from tests.support import Household
+
+
+def hold_write_lock(path: str, seconds: float, ready: threading.Event) -> None:
+    """Another process (a CLI import, a backup tool) holding SQLite's write lock."""
+    with sqlite3.connect(path, isolation_level=None) as other:
+        other.execute("BEGIN IMMEDIATE")
+        ready.set()
+        time.sleep(seconds)
+        other.execute("COMMIT")
+
+
+async def test_a_database_locked_for_a_moment_loses_no_update_and_the_bot_stays_responsive(
+        settings: Settings, tmp_path: Path) -> None:
+    async with Database(settings.database.path) as db:
+        engine = Engine(settings, db)
+        ready = threading.Event()
+        locker = threading.Thread(target=hold_write_lock, args=(settings.database.path, 0.8, ready))
+        locker.start()
+        await asyncio.to_thread(ready.wait)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while locker.is_alive():
+                ticks += 1
+                await asyncio.sleep(0.05)
+
+        households = [Household(engine, str(n)) for n in range(20)]
+        beat = asyncio.create_task(ticker())
+        replies = await asyncio.gather(*(hh.command("start") for hh in households))
+        await beat
+        locker.join()
+        assert all("Nghị định 13/2023" in r[-1].text for r in replies), "every household answered after the lock"
+        assert ticks >= 8, "the event loop kept running while the database was locked"
+        async with db.reading() as conn:
+            assert (await conn.execute_fetchall("SELECT COUNT(*) FROM persons"))[0][0] == 20
+
+
+async def test_a_lock_held_too_long_fails_the_turn_cleanly_and_a_retry_works(settings: Settings) -> None:
+    async with Database(settings.database.path, busy_timeout_ms=200) as db:
+        engine = Engine(settings, db)
+        hh = Household(engine, "1")
+        await hh.identify()
+        before = await _state(db)
+        ready = threading.Event()
+        locker = threading.Thread(target=hold_write_lock, args=(settings.database.path, 1.0, ready))
+        locker.start()
+        await asyncio.to_thread(ready.wait)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await hh.tap("k:question")
+        locker.join()
+        assert await _state(db) == before, "nothing half-written"
+        await hh.tap("k:question")
+        assert hh.prompt.text == "Thuộc lĩnh vực nào?"
+
+
+async def _state(db: Database) -> list[tuple]:
+    async with db.reading() as conn:
+        return [tuple(r) for r in await conn.execute_fetchall("SELECT step, data, version FROM conversations")]
