@@ -162,6 +162,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     chat_id: int | None = None
+    reset: bool = False  # drop the connection without an answer, as a network fault would
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         return self.method == method and (self.chat_id is None or self.chat_id == chat_id)
@@ -363,6 +364,11 @@ class FakeTelegram:
         text = description or DESCRIPTIONS.get(status or 0, "Error").format(retry_after=retry_after)
         for _ in range(times):
             self.faults.append(Fault(method, status, text, retry_after, delay, chat_id))
+
+    def reset(self, method: str, *, chat_id: int | None = None, times: int = 1) -> None:
+        """Drop the connection of the next calls of ``method`` without answering (a connection reset)."""
+        for _ in range(times):
+            self.faults.append(Fault(method, None, "", None, 0.0, chat_id, reset=True))
 
     def slow(self, method: str, delay: float, *, chat_id: int | None = None, times: int = 1) -> None:
         """Answer the next calls of ``method`` normally but only after ``delay`` seconds."""
@@ -583,6 +589,10 @@ class FakeTelegram:
         call = Call(method, params, request.method, time.time())
         self.calls.append(call)
         try:
+            if self._take_reset(method, call.chat_id):
+                call.error = {"reset": True}
+                request.transport.close()  # the client sees the connection drop mid-request
+                raise ConnectionResetError
             await self._apply_fault(method, call.chat_id)
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:
@@ -604,8 +614,14 @@ class FakeTelegram:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         return web.Response(body=stored.content, content_type="application/octet-stream")
 
+    def _take_reset(self, method: str, chat_id: int | None) -> bool:
+        fault = next((f for f in self.faults if f.reset and f.matches(method, chat_id)), None)
+        if fault is not None:
+            self.faults.remove(fault)
+        return fault is not None
+
     async def _apply_fault(self, method: str, chat_id: int | None) -> None:
-        fault = next((f for f in self.faults if f.matches(method, chat_id)), None)
+        fault = next((f for f in self.faults if not f.reset and f.matches(method, chat_id)), None)
         if fault is None:
             return
         self.faults.remove(fault)

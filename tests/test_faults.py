@@ -73,3 +73,34 @@ async def test_a_lock_held_too_long_fails_the_turn_cleanly_and_a_retry_works(set
 async def _state(db: Database) -> list[tuple]:
     async with db.reading() as conn:
         return [tuple(r) for r in await conn.execute_fetchall("SELECT step, data, version FROM conversations")]
+
+
+async def test_a_connection_reset_while_replying_keeps_the_answer_and_the_next_message_is_served(
+        household, fake_telegram, session_of) -> None:
+    from bot.i18n import t
+
+    await household.reach("name")
+    fake_telegram.reset("sendMessage", chat_id=household.user.id)
+    await household.say("Nguyễn Thị Bình")
+    session = await session_of(household)
+    assert (session.step, session.person.full_name) == ("hamlet", "Nguyễn Thị Bình"), "what was typed is kept"
+    replies = await household.command("start")
+    assert replies[-1]["text"] == t("form.ask_unit", kind="ấp")
+
+
+async def test_an_outbox_message_hit_by_a_connection_reset_is_retried_and_arrives_once(
+        fake_telegram, telegram_app, database, clock) -> None:
+    from bot.outbox import OutMessage, Priority, Recipient, enqueue
+    from bot.sender import ChannelLimits, Sender
+    from handlers.telegram_transport import TelegramTransport
+
+    user = fake_telegram.user(1501, "Hoa", "Trần Thị")
+    async with database.transaction() as conn:
+        await enqueue(conn, key="notice:reset", recipient=Recipient(None, "telegram", str(user.id)), kind="notice",
+                      message=OutMessage("Thông báo thay đổi địa điểm"), priority=Priority.NOTICE, now=clock())
+    fake_telegram.reset("sendMessage", chat_id=user.id)
+    sender = Sender(database, {"telegram": TelegramTransport(telegram_app.bot)}, clock=clock,
+                    limits={"telegram": ChannelLimits(rate=100, per_chat_interval=0, base_backoff=0.0)})
+    outcome = await sender.drain_once()
+    assert (outcome.get("retried"), outcome.get("sent")) == (1, 1)
+    assert fake_telegram.texts(user.id) == ["Thông báo thay đổi địa điểm"]
