@@ -355,9 +355,6 @@ BROADCAST_STEPS: tuple[Step, ...] = (Compose(), AudienceStep(), HamletStep(), Ca
 async def cmd_broadcast(turn: Turn, args: str) -> None:
     """``/broadcast [text]``: start a new announcement (an unfinished draft of this organizer is dropped)."""
     person = turn.session.person
-    if person.consent_at is None:
-        turn.say("broadcast.need_start")
-        return
     old = await current(turn)
     if old is not None:
         await broadcast.cancel(turn.conn, old.id)
