@@ -12,6 +12,7 @@ from bot.cli_common import CONFIG_OPTION, load_or_exit
 from bot.clock import iso, system_clock
 from bot.i18n import t
 from storage import Database
+from storage import staff as staff_repo
 
 CHANNELS = click.Choice(["telegram", "zalo", "console"])
 
@@ -61,10 +62,9 @@ def list_(config_path: Path) -> None:
     """Everyone with a role."""
     settings = load_or_exit(config_path)
 
-    async def go() -> list[tuple]:
+    async def go() -> list[tuple[str, str, str, str | None]]:
         async with Database(settings.database.path) as db, db.reading() as conn:
-            async with conn.execute("SELECT channel, external_id, role, full_name FROM staff ORDER BY role") as cur:
-                return [tuple(r) for r in await cur.fetchall()]
+            return await staff_repo.list_by_role(conn)
 
     for admin in settings.bot.admins:
         click.echo(f"telegram:{admin}\tadmin\t(config)")

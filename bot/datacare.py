@@ -19,8 +19,7 @@ import aiosqlite
 
 from bot.clock import iso
 from storage import Database
-
-PERSON_TABLES = ("identities", "conversations", "submissions", "registrations")
+from storage import datacare as repo
 
 
 @dataclass(slots=True)
@@ -36,25 +35,15 @@ class PurgeReport:
 async def find_person(conn: aiosqlite.Connection, *, channel: str | None = None, external_id: str | None = None,
                       phone: str | None = None) -> int | None:
     if channel and external_id:
-        sql, params = "SELECT person_id FROM identities WHERE channel = ? AND external_id = ?", (channel, external_id)
-    elif phone:
-        sql, params = "SELECT id FROM persons WHERE phone = ? ORDER BY id LIMIT 1", (phone,)
-    else:
-        return None
-    rows = await conn.execute_fetchall(sql, params)
-    return rows[0][0] if rows else None
+        return await repo.person_by_identity(conn, channel, external_id)
+    if phone:
+        return await repo.person_by_phone(conn, phone)
+    return None
 
 
 async def person_data(conn: aiosqlite.Connection, person_id: int) -> dict[str, Any] | None:
     """Everything the bot holds about one person, as plain data (for ``doithoai export-person``)."""
-    rows = await conn.execute_fetchall("SELECT * FROM persons WHERE id = ?", (person_id,))
-    if not rows:
-        return None
-    data: dict[str, Any] = {"person": dict(rows[0])}
-    for table in PERSON_TABLES:
-        found = await conn.execute_fetchall(f"SELECT * FROM {table} WHERE person_id = ?", (person_id,))
-        data[table] = [dict(row) for row in found]
-    return data
+    return await repo.person_data(conn, person_id)
 
 
 async def purge_before(db: Database, before: datetime, now: datetime) -> PurgeReport:
@@ -62,49 +51,16 @@ async def purge_before(db: Database, before: datetime, now: datetime) -> PurgeRe
     report = PurgeReport()
     cutoff = iso(before)
     async with db.transaction() as conn:
-        past = [r[0] for r in await conn.execute_fetchall(
-            "SELECT id FROM dialogues WHERE starts_at IS NOT NULL AND starts_at < ?", (cutoff,))]
+        past = await repo.dialogues_before(conn, cutoff)
         report.dialogues = len(past)
         for dialogue_id in past:
-            await _keep_counts(conn, dialogue_id, now)
-            report.registrations += await _delete(conn, "DELETE FROM registrations WHERE dialogue_id = ?", dialogue_id)
-            report.roster_entries += await _delete(conn, "DELETE FROM roster_entries WHERE dialogue_id = ?",
-                                                   dialogue_id)
-        cur = await conn.execute(
-            "UPDATE submissions SET person_id = NULL, content = NULL, media_kind = NULL, media_file_id = NULL,"
-            " answer = NULL WHERE created_at < ? AND (person_id IS NOT NULL OR content IS NOT NULL"
-            " OR media_file_id IS NOT NULL OR answer IS NOT NULL)", (cutoff,))
-        report.submissions = cur.rowcount
-        report.outbox_rows = await _delete(conn, "DELETE FROM outbox WHERE created_at < ? AND status != 'pending'",
-                                           cutoff)
-        report.persons = await _delete(
-            conn,
-            "DELETE FROM persons WHERE created_at < ?"
-            " AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.person_id = persons.id)"
-            " AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.person_id = persons.id)"
-            " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.person_id = persons.id AND c.updated_at >= ?)",
-            cutoff, cutoff,
-        )
+            await repo.keep_counts(conn, dialogue_id, iso(now))
+            report.registrations += await repo.delete_registrations(conn, dialogue_id)
+            report.roster_entries += await repo.delete_roster(conn, dialogue_id)
+        report.submissions = await repo.anonymise_submissions(conn, cutoff)
+        report.outbox_rows = await repo.delete_outbox_before(conn, cutoff)
+        report.persons = await repo.delete_idle_persons(conn, cutoff)
     return report
-
-
-async def _keep_counts(conn: aiosqlite.Connection, dialogue_id: str, now: datetime) -> None:
-    await conn.execute(
-        "INSERT OR REPLACE INTO dialogue_stats (dialogue_id, hamlet_id, registered, waitlisted, checked_in,"
-        " purged_at) SELECT h.dialogue_id, h.hamlet_id,"
-        " COUNT(r.id) FILTER (WHERE r.status = 'registered'), COUNT(r.id) FILTER (WHERE r.status = 'waitlisted'),"
-        " COUNT(r.id) FILTER (WHERE r.checked_in_at IS NOT NULL), ?"
-        " FROM dialogue_hamlets h LEFT JOIN registrations r"
-        " ON r.dialogue_id = h.dialogue_id AND r.hamlet_id = h.hamlet_id"
-        " WHERE h.dialogue_id = ? AND NOT EXISTS (SELECT 1 FROM dialogue_stats s WHERE s.dialogue_id = ?"
-        " AND s.hamlet_id = h.hamlet_id) GROUP BY h.hamlet_id",
-        (iso(now), dialogue_id, dialogue_id),
-    )
-
-
-async def _delete(conn: aiosqlite.Connection, sql: str, *params: object) -> int:
-    cur = await conn.execute(sql, params)
-    return cur.rowcount
 
 
 async def backup(db_path: str | Path, target: str | Path) -> int:
@@ -132,8 +88,8 @@ def check_backup(path: str | Path) -> list[str]:
         return [f"{path}: no such file"]
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            integrity = repo.integrity(conn)
+            tables = repo.table_names(conn)
     except sqlite3.DatabaseError as exc:
         return [f"{path}: not an SQLite database ({exc})"]
     problems = [] if integrity == "ok" else [f"integrity check: {integrity}"]

@@ -40,7 +40,9 @@ from bot.reports.report_files import exports_dir, private_output
 from bot.reports.report_xlsx import Sheet, write_workbook
 from bot.text import one_line, shorten
 from bot.vntime import vn_date, vn_datetime
-from storage import Database
+from storage import Database, digests, jobs, people, submissions
+from storage import staff as staff_repo
+from storage.digests import Entry
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +72,6 @@ class StaffMember:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
-    """A submission as the digest shows it."""
-
-    id: int
-    code: str
-    created_at: str
-    person_id: int | None
-    name: str | None
-    hamlet_id: str | None
-    category: str | None
-    kind: str
-    field_id: str
-    topic_id: str
-    content: str
-    media_kind: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class NewEntries:
     entries: list[Entry]
     after: int               # the watermark they were read above
@@ -109,48 +93,31 @@ class DigestFiles:
 async def staff_members(conn: aiosqlite.Connection, settings: Settings) -> list[StaffMember]:
     """Everyone with a role (the staff table) and the configured administrators (on Telegram, chat id = user id)."""
     wanted = {("telegram", str(admin)) for admin in settings.bot.admins}
-    async with conn.execute("SELECT channel, external_id FROM staff") as cur:
-        wanted |= {(row[0], row[1]) for row in await cur.fetchall()}
+    wanted |= set(await staff_repo.staff_ids(conn))
     return [await _member(conn, settings, channel, external_id) for channel, external_id in sorted(wanted)]
 
 
 async def _member(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> StaffMember:
-    async with conn.execute(
-        "SELECT i.chat_id, i.person_id, p.language, i.blocked_at FROM identities i"
-        " JOIN persons p ON p.id = i.person_id WHERE i.channel = ? AND i.external_id = ?",
-        (channel, external_id),
-    ) as cur:
-        row = await cur.fetchone()
-    if row is None:  # never wrote to the bot: a private chat's id is the user's id
+    chat = await people.identity_chat(conn, channel, external_id)
+    if chat is None:  # never wrote to the bot: a private chat's id is the user's id
         return StaffMember(channel, external_id, external_id, None, settings.bot.language, False)
-    return StaffMember(channel, external_id, row[0], row[1], row[2], row[3] is not None)
+    return StaffMember(channel, external_id, chat.chat_id, chat.person_id, chat.language, chat.blocked)
 
 
 async def read_mark(conn: aiosqlite.Connection, channel: str, external_id: str) -> tuple[int, datetime | None]:
     """(the last submission id covered by a daily digest, when that digest was done); (0, None) before the first."""
-    async with conn.execute(
-        "SELECT last_submission_id, sent_at FROM digest_marks WHERE channel = ? AND external_id = ?",
-        (channel, external_id),
-    ) as cur:
-        row = await cur.fetchone()
-    return (row[0], datetime.fromisoformat(row[1])) if row else (0, None)
+    mark = await digests.get_mark(conn, channel, external_id)
+    return (mark[0], datetime.fromisoformat(mark[1])) if mark else (0, None)
 
 
 async def new_entries(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> NewEntries:
     """The submissions in this person's scope above their watermark (withdrawn ones left out)."""
     after, since = await read_mark(conn, channel, external_id)
     scope = await roles.scope_of(conn, settings, channel, external_id)
-    async with conn.execute(
-        "SELECT s.id, s.code, s.created_at, s.person_id, p.full_name, s.hamlet_id, s.category, s.kind, s.field_id,"
-        " s.topic_id, COALESCE(s.content, ''), s.media_kind FROM submissions s"
-        " LEFT JOIN persons p ON p.id = s.person_id WHERE s.id > ? AND s.status != 'withdrawn' ORDER BY s.id",
-        (after,),
-    ) as cur:
-        rows = [Entry(*row) for row in await cur.fetchall()]
-    async with conn.execute("SELECT MAX(id) FROM submissions") as cur:
-        (highest,) = await cur.fetchone()
+    rows = await digests.entries_after(conn, after)
+    highest = await submissions.highest_id(conn)
     entries = [e for e in rows if scope.allows(e.field_id, e.topic_id, e.hamlet_id)]
-    return NewEntries(entries, after, max(after, highest or 0), since)
+    return NewEntries(entries, after, max(after, highest), since)
 
 
 # ---- the text -----------------------------------------------------------------------------------------------------
@@ -375,19 +342,20 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
     """The day's digest for one person, once; True when messages were queued."""
     key = job_key(member, now, settings)
     async with db.reading() as conn:
-        if await _is_done(conn, key):
+        if await jobs.is_done(conn, key):
             return False
         found = await new_entries(conn, settings, member.channel, member.external_id)
     files = await make_files(found.entries, settings, member.language, now) if found.entries else None
     async with db.transaction() as conn:
-        if await _is_done(conn, key) or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
+        done = await jobs.is_done(conn, key)
+        if done or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
             return False  # another run did it meanwhile
         if files is not None:
             messages = [("text", OutMessage(daily_text(found, settings, member.language, now))),
                         *file_messages(files, len(found.entries), member.language)]
             await queue_messages(conn, member.recipient, messages, key, now, f"digest:{local_day(now, settings)}")
-        await _write_mark(conn, member, found.upto, now)
-        await conn.execute("INSERT OR IGNORE INTO jobs_done (job_key, done_at) VALUES (?, ?)", (key, iso(now)))
+        await digests.set_mark(conn, member.channel, member.external_id, found.upto, iso(now))
+        await jobs.mark_done(conn, key, iso(now))
     log.info("digest %s: %d new entr(y/ies)", key, len(found.entries))
     return files is not None
 
@@ -408,20 +376,6 @@ async def send_digests(db: Database, settings: Settings, now: datetime, events: 
         await events.emit(OUTBOX_QUEUED)
     await asyncio.to_thread(prune_exports, settings)
     return sent
-
-
-async def _is_done(conn: aiosqlite.Connection, key: str) -> bool:
-    async with conn.execute("SELECT 1 FROM jobs_done WHERE job_key = ?", (key,)) as cur:
-        return await cur.fetchone() is not None
-
-
-async def _write_mark(conn: aiosqlite.Connection, member: StaffMember, upto: int, now: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO digest_marks (channel, external_id, last_submission_id, sent_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT(channel, external_id) DO UPDATE SET last_submission_id = excluded.last_submission_id,"
-        " sent_at = excluded.sent_at",
-        (member.channel, member.external_id, upto, iso(now)),
-    )
 
 
 # ---- scheduling ---------------------------------------------------------------------------------------------------

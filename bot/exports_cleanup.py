@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from storage import Database
+from storage import Database, outbox
 
 log = logging.getLogger(__name__)
 KEEP_FOR = timedelta(days=1)
@@ -18,9 +18,7 @@ KEEP_FOR = timedelta(days=1)
 
 async def remove_sent_exports(db: Database, folder: Path, now: datetime) -> int:
     async with db.reading() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT payload FROM outbox WHERE status IN ('pending', 'sending')")
-    needed = "\n".join(row[0] for row in rows)
+        needed = "\n".join(await outbox.unsent_payloads(conn))
     cutoff = (now - KEEP_FOR).timestamp()
     removed = await asyncio.to_thread(_remove, folder, needed, cutoff)
     if removed:

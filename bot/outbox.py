@@ -17,6 +17,9 @@ from typing import Protocol
 import aiosqlite
 
 from bot.clock import iso
+from storage import outbox_queue as queue
+from storage import people
+from storage.outbox_queue import NewRow
 
 
 class Priority(IntEnum):
@@ -88,25 +91,16 @@ async def enqueue(
     priority: Priority, now: datetime, not_before: datetime | None = None, group_key: str | None = None,
 ) -> bool:
     """Queue one message; returns False when a message with this key was queued before (nothing is doubled)."""
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO outbox (dedupe_key, channel, chat_id, person_id, kind, priority, payload,"
-        " not_before, group_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (key, recipient.channel, recipient.chat_id, recipient.person_id, kind, int(priority), message.to_json(),
-         iso(not_before or now), group_key, iso(now)),
-    )
-    return cur.rowcount == 1
+    return await queue.insert(conn, NewRow(
+        key, recipient.channel, recipient.chat_id, recipient.person_id, kind, int(priority), message.to_json(),
+        iso(not_before or now), group_key, iso(now),
+    ))
 
 
 async def recipient_for_person(conn: aiosqlite.Connection, person_id: int) -> Recipient | None:
     """Where to reach a person: their most recent identity that has not blocked the bot."""
-    async with conn.execute(
-        "SELECT i.channel, i.chat_id, p.language FROM identities i JOIN persons p ON p.id = i.person_id"
-        " WHERE i.person_id = ? AND i.blocked_at IS NULL AND p.active = 1"
-        " ORDER BY i.created_at DESC, i.rowid DESC LIMIT 1",
-        (person_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    return Recipient(person_id, row[0], row[1], row[2]) if row else None
+    chat = await people.person_chat(conn, person_id)
+    return Recipient(person_id, chat.channel, chat.chat_id, chat.language) if chat else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +124,12 @@ async def enqueue_many(conn: aiosqlite.Connection, rows: Sequence[Queued]) -> in
     """
     payloads: dict[int, str] = {}  # a broadcast's rows share one message: serialise it once
 
-    def values(q: Queued) -> tuple[object, ...]:
+    def values(q: Queued) -> NewRow:
         payload = payloads.get(id(q.message))
         if payload is None:
             payload = payloads[id(q.message)] = q.message.to_json()
         r = q.recipient
-        return (q.key, r.channel, r.chat_id, r.person_id, q.kind, int(q.priority), payload,
-                iso(q.not_before or q.now), q.group_key, iso(q.now))
+        return NewRow(q.key, r.channel, r.chat_id, r.person_id, q.kind, int(q.priority), payload,
+                      iso(q.not_before or q.now), q.group_key, iso(q.now))
 
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT OR IGNORE INTO outbox (dedupe_key, channel, chat_id, person_id, kind, priority, payload,"
-        " not_before, group_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [values(q) for q in rows],
-    )
-    return conn.total_changes - before
+    return await queue.insert_many(conn, [values(q) for q in rows])

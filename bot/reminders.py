@@ -29,7 +29,7 @@ from bot.events import DIALOGUE_CHANGED, OUTBOX_QUEUED, Events
 from bot.i18n import t
 from bot.outbox import OutMessage, Priority, enqueue, recipient_for_person
 from bot.vntime import vn_datetime
-from storage import Database
+from storage import Database, jobs
 from storage import dialogues as repo
 from storage.dialogues import Dialogue, Registration
 from storage.submissions import count_for_person
@@ -131,15 +131,6 @@ def nudge_message(dialogue: Dialogue, settings: Settings, lang: str) -> OutMessa
                         deadline=vn_datetime(dialogue.deadline, settings.tz)))
 
 
-async def _is_done(conn: aiosqlite.Connection, job_key: str) -> bool:
-    async with conn.execute("SELECT 1 FROM jobs_done WHERE job_key = ?", (job_key,)) as cur:
-        return await cur.fetchone() is not None
-
-
-async def _mark_done(conn: aiosqlite.Connection, job_key: str, now: datetime) -> None:
-    await conn.execute("INSERT OR IGNORE INTO jobs_done (job_key, done_at) VALUES (?, ?)", (job_key, iso(now)))
-
-
 async def _still_due(conn: aiosqlite.Connection, wave: Wave, now: datetime) -> Dialogue | None:
     """The dialogue, if the database still plans this wave and it is due (time, status and deadline re-read)."""
     dialogue = await repo.get_dialogue(conn, wave.dialogue_id)
@@ -182,13 +173,13 @@ async def _send_wave(conn: aiosqlite.Connection, settings: Settings, wave: Wave,
 async def run_wave(db: Database, settings: Settings, wave: Wave, now: datetime, events: Events) -> int:
     """Send one wave if the database still says it is due and it was not done; returns how many were queued."""
     async with db.transaction() as conn:
-        if await _is_done(conn, wave.job_key):
+        if await jobs.is_done(conn, wave.job_key):
             return 0
         dialogue = await _still_due(conn, wave, now)
         if dialogue is None:
             return 0
         queued = await _send_wave(conn, settings, wave, dialogue, now)
-        await _mark_done(conn, wave.job_key, now)
+        await jobs.mark_done(conn, wave.job_key, iso(now))
     log.info("wave %s: %d message(s) queued", wave.job_key, queued)
     if queued:
         await events.emit(OUTBOX_QUEUED)

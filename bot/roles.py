@@ -9,6 +9,7 @@ import aiosqlite
 
 from bot.config import Settings
 from bot.i18n import t
+from storage import staff as staff_repo
 
 RANK = {"officer": 1, "organizer": 2, "admin": 3}
 CHANNELS = ("telegram", "zalo", "console")
@@ -17,11 +18,7 @@ CHANNELS = ("telegram", "zalo", "console")
 async def role_of(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> str | None:
     if is_config_admin(settings, channel, external_id):
         return "admin"
-    async with conn.execute(
-        "SELECT role FROM staff WHERE channel = ? AND external_id = ?", (channel, external_id)
-    ) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
+    return await staff_repo.get_role(conn, channel, external_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +79,7 @@ async def scope_of(conn: aiosqlite.Connection, settings: Settings, channel: str,
     role = await role_of(conn, settings, channel, external_id)
     if role != "officer":
         return EVERYTHING
-    async with conn.execute(
-        "SELECT scope FROM staff WHERE channel = ? AND external_id = ?", (channel, external_id)
-    ) as cur:
-        row = await cur.fetchone()
-    return Scope.from_json(row[0] if row else None)
+    return Scope.from_json(await staff_repo.get_scope(conn, channel, external_id))
 
 
 def allows(role: str | None, needed: str) -> bool:
@@ -97,14 +90,8 @@ async def grant(conn: aiosqlite.Connection, channel: str, external_id: str, role
                 now: str, scope: Scope = EVERYTHING) -> None:
     if role not in RANK:
         raise ValueError(f"unknown role {role!r}")
-    await conn.execute(
-        "INSERT INTO staff (channel, external_id, role, full_name, scope, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(channel, external_id) DO UPDATE SET role = excluded.role, scope = excluded.scope,"
-        " full_name = COALESCE(excluded.full_name, staff.full_name)",
-        (channel, external_id, role, full_name, scope.to_json(), now),
-    )
+    await staff_repo.save_staff(conn, channel, external_id, role, full_name, scope.to_json(), now)
 
 
 async def revoke(conn: aiosqlite.Connection, channel: str, external_id: str) -> bool:
-    cur = await conn.execute("DELETE FROM staff WHERE channel = ? AND external_id = ?", (channel, external_id))
-    return cur.rowcount == 1
+    return await staff_repo.delete_staff(conn, channel, external_id)

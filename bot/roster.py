@@ -37,7 +37,6 @@ from storage import dialogues as repo
 from storage.dialogues import RosterEntry
 
 MAX_BYTES = 20 * 1024 * 1024
-BATCH = 5000
 HEADER_SEARCH_ROWS = 20  # a title row ("DANH SÁCH HỘ DỰ KIẾN THOÁT NGHÈO...") may come before the header
 FIELDS = ("name", "code", "hamlet", "category", "phone")
 REQUIRED = ("name", "code", "hamlet")
@@ -411,20 +410,8 @@ def _phones_taken(rows: list[_Row], existing: dict[str, RosterEntry], lang: str,
 
 
 async def _existing(conn: aiosqlite.Connection, dialogue_id: str) -> dict[str, RosterEntry]:
-    async with conn.execute(
-        "SELECT id, dialogue_id, household_code, full_name, hamlet_id, category, phone FROM roster_entries"
-        " WHERE dialogue_id = ?", (dialogue_id,),
-    ) as cur:
-        return {row[2].casefold(): RosterEntry(*row) for row in await cur.fetchall()}
-
-
-async def _upsert(conn: aiosqlite.Connection, dialogue_id: str, rows: list[tuple], now: str) -> None:
-    sql = ("INSERT INTO roster_entries (dialogue_id, household_code, full_name, hamlet_id, category, phone,"
-           " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dialogue_id, household_code) DO UPDATE SET"
-           " full_name = excluded.full_name, hamlet_id = excluded.hamlet_id, category = excluded.category,"
-           " phone = excluded.phone, imported_at = excluded.imported_at")
-    for start in range(0, len(rows), BATCH):
-        await conn.executemany(sql, [(dialogue_id, code, *values, now) for code, *values in rows[start:start + BATCH]])
+    """The dialogue's roster by household code, case folded."""
+    return {e.household_code.casefold(): e for e in await repo.roster_entries(conn, dialogue_id)}
 
 
 async def _write(conn: aiosqlite.Connection, dialogue_id: str, rows: list[_Row], existing: dict[str, RosterEntry],
@@ -439,7 +426,7 @@ async def _write(conn: aiosqlite.Connection, dialogue_id: str, rows: list[_Row],
             unchanged += 1
         else:
             changed.append((old.household_code, *row.values))
-    await _upsert(conn, dialogue_id, added + changed, iso(now))
+    await repo.upsert_roster(conn, dialogue_id, added + changed, iso(now))
     return len(added), len(changed), unchanged
 
 

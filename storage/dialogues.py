@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,8 @@ _DIALOGUE_COLS = ("id, title, starts_at, place, map_url, status, deadline_days, 
                   " contact")
 _REG_COLS = ("id, dialogue_id, person_id, hamlet_id, status, code, attending, roster_id, created_at,"
              " checked_in_at")
+_ROSTER_COLS = "id, dialogue_id, household_code, full_name, hamlet_id, category, phone"
+_ROSTER_BATCH = 5000
 
 
 @dataclass(slots=True)
@@ -252,3 +255,22 @@ async def roster_match(
 async def roster_size(conn: aiosqlite.Connection, dialogue_id: str) -> int:
     async with conn.execute("SELECT COUNT(*) FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,)) as cur:
         return int((await cur.fetchone())[0])
+
+
+async def roster_entries(conn: aiosqlite.Connection, dialogue_id: str) -> list[RosterEntry]:
+    async with conn.execute(
+        f"SELECT {_ROSTER_COLS} FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,),
+    ) as cur:
+        return [RosterEntry(*row) for row in await cur.fetchall()]
+
+
+async def upsert_roster(conn: aiosqlite.Connection, dialogue_id: str,
+                        rows: Sequence[tuple[str, str, str, str | None, str | None]], now: str) -> None:
+    """Rows of (household code, name, hamlet, category, phone), matched on (dialogue, household code)."""
+    sql = ("INSERT INTO roster_entries (dialogue_id, household_code, full_name, hamlet_id, category, phone,"
+           " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dialogue_id, household_code) DO UPDATE SET"
+           " full_name = excluded.full_name, hamlet_id = excluded.hamlet_id, category = excluded.category,"
+           " phone = excluded.phone, imported_at = excluded.imported_at")
+    for start in range(0, len(rows), _ROSTER_BATCH):
+        await conn.executemany(sql, [(dialogue_id, code, *values, now)
+                                     for code, *values in rows[start:start + _ROSTER_BATCH]])

@@ -203,6 +203,12 @@ async def tally_by_group(conn: aiosqlite.Connection) -> dict[str, dict[str, int]
     return groups
 
 
+async def unsent_payloads(conn: aiosqlite.Connection) -> list[str]:
+    """The payloads of the rows still to go out (pending, or being sent now)."""
+    async with conn.execute("SELECT payload FROM outbox WHERE status IN ('pending', 'sending')") as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
 async def get_row_status(conn: aiosqlite.Connection, key: str) -> tuple[str, int, str | None] | None:
     """(status, attempts, last_error) of the row with this de-duplication key."""
     async with conn.execute("SELECT status, attempts, last_error FROM outbox WHERE dedupe_key = ?", (key,)) as cur:

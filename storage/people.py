@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -11,6 +12,17 @@ from storage.records import Person
 PROFILE_COLUMNS = frozenset({"full_name", "hamlet_id", "category", "phone", "phone_verified", "language"})
 _PERSON_COLS = "p.id, p.language, p.consent_at, p.full_name, p.hamlet_id, p.category, p.phone, " \
     "p.phone_verified, p.active"
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """Where an identity is written to, whose it is and in which language."""
+
+    channel: str
+    chat_id: str
+    person_id: int
+    language: str
+    blocked: bool
 
 
 def person_from_row(row: aiosqlite.Row | tuple) -> Person:
@@ -63,6 +75,28 @@ async def mark_chat_reachable(conn: aiosqlite.Connection, channel: str, external
         " AND (blocked_at IS NOT NULL OR chat_id != ?)",
         (chat_id, channel, external_id, chat_id),
     )
+
+
+async def identity_chat(conn: aiosqlite.Connection, channel: str, external_id: str) -> Chat | None:
+    async with conn.execute(
+        "SELECT i.channel, i.chat_id, i.person_id, p.language, i.blocked_at IS NOT NULL FROM identities i"
+        " JOIN persons p ON p.id = i.person_id WHERE i.channel = ? AND i.external_id = ?",
+        (channel, external_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return Chat(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+
+async def person_chat(conn: aiosqlite.Connection, person_id: int) -> Chat | None:
+    """The person's most recent identity that has not blocked the bot, if the person is active."""
+    async with conn.execute(
+        "SELECT i.channel, i.chat_id, i.person_id, p.language FROM identities i JOIN persons p ON p.id = i.person_id"
+        " WHERE i.person_id = ? AND i.blocked_at IS NULL AND p.active = 1"
+        " ORDER BY i.created_at DESC, i.rowid DESC LIMIT 1",
+        (person_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return Chat(row[0], row[1], row[2], row[3], False) if row else None
 
 
 async def mark_blocked(conn: aiosqlite.Connection, channel: str, chat_id: str, when: str) -> None:

@@ -86,12 +86,3 @@ async def identity_contact(conn: aiosqlite.Connection, channel: str, external_id
     ) as cur:
         row = await cur.fetchone()
     return StaffContact(*row) if row else None
-
-
-async def job_done(conn: aiosqlite.Connection, job_key: str) -> bool:
-    async with conn.execute("SELECT 1 FROM jobs_done WHERE job_key = ?", (job_key,)) as cur:
-        return await cur.fetchone() is not None
-
-
-async def mark_job_done(conn: aiosqlite.Connection, job_key: str, now: str) -> None:
-    await conn.execute("INSERT OR IGNORE INTO jobs_done (job_key, done_at) VALUES (?, ?)", (job_key, now))

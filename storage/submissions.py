@@ -53,3 +53,10 @@ async def count_for_person(conn: aiosqlite.Connection, person_id: int) -> int:
 async def all_submissions(conn: aiosqlite.Connection) -> list[Submission]:
     async with conn.execute(f"SELECT {_COLS} FROM submissions ORDER BY id") as cur:
         return [_from_row(row) for row in await cur.fetchall()]
+
+
+async def highest_id(conn: aiosqlite.Connection) -> int:
+    """The highest submission id (0 when there is none)."""
+    async with conn.execute("SELECT MAX(id) FROM submissions") as cur:
+        (highest,) = await cur.fetchone()
+    return highest or 0

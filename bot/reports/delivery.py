@@ -20,7 +20,7 @@ from bot.outbox import OutMessage, Priority, Recipient, enqueue
 from bot.reports.build import ReportFiles, build_report
 from bot.reports.report_files import exports_dir
 from bot.vntime import vn_datetime
-from storage import Database
+from storage import Database, jobs
 from storage import dialogues as dialogue_repo
 from storage import reports as repo
 from storage.dialogues import Dialogue
@@ -76,7 +76,7 @@ async def send_deadline_reports(db: Database, settings: Settings, now: datetime,
     """
     async with db.reading() as conn:
         due = [d for d in await dialogue_repo.list_dialogues(conn, ACTIVE)
-               if d.deadline is not None and d.deadline <= now and not await repo.job_done(conn, deadline_key(d))]
+               if d.deadline is not None and d.deadline <= now and not await jobs.is_done(conn, deadline_key(d))]
     queued = 0
     for dialogue in due:
         try:
@@ -95,12 +95,12 @@ async def _deadline_report(db: Database, settings: Settings, dialogue: Dialogue,
     deadline = vn_datetime(dialogue.deadline, settings.tz)
     queued = 0
     async with db.transaction() as conn:
-        if await repo.job_done(conn, key):
+        if await jobs.is_done(conn, key):
             return 0
         for recipient in await organizer_recipients(conn, settings):
             note = t("report.deadline_note", recipient.language, deadline=deadline, title=dialogue.title)
             queued += await queue_files(conn, files, recipient, key=f"{key}:{recipient.channel}:{recipient.chat_id}",
                                         now=now, note=note)
-        await repo.mark_job_done(conn, key, iso(now))
+        await jobs.mark_done(conn, key, iso(now))
     log.info("deadline report %s: %d message(s) queued", key, queued)
     return queued
