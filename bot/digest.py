@@ -394,12 +394,14 @@ class DigestScheduler:
     on an earlier day is not sent late: the next digest covers its entries (the watermark has not moved).
     """
 
-    def __init__(self, db: Database, settings: Settings, events: Events, clock: Clock = system_clock) -> None:
+    def __init__(self, db: Database, settings: Settings, events: Events, clock: Clock = system_clock, *,
+                 scheduler: AsyncIOScheduler | None = None) -> None:
         self.db = db
         self.settings = settings
         self.events = events
         self.clock = clock
-        self.scheduler = AsyncIOScheduler(timezone=settings.tz)
+        self._owns_scheduler = scheduler is None  # given one, the process shares it (bot/runtime.py owns it)
+        self.scheduler = scheduler or AsyncIOScheduler(timezone=settings.tz)
         self._running = False
 
     def trigger(self) -> CronTrigger:
@@ -414,14 +416,15 @@ class DigestScheduler:
         sent = await self.run()
         self.scheduler.add_job(self._fire, self.trigger(), id=JOB_ID, name=JOB_ID, replace_existing=True,
                                coalesce=True, max_instances=1, misfire_grace_time=None)
-        self.scheduler.start()
+        if not self.scheduler.running:
+            self.scheduler.start()
         return sent
 
     def shutdown(self) -> None:
         if not self._running:
             return
         self._running = False
-        if self.scheduler.running:
+        if self._owns_scheduler and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
     async def run(self) -> int:

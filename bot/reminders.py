@@ -194,13 +194,14 @@ class ReminderScheduler:
     """
 
     def __init__(self, db: Database, settings: Settings, events: Events, clock: Clock = system_clock,
-                 *, safety_minutes: float = SAFETY_MINUTES) -> None:
+                 *, safety_minutes: float = SAFETY_MINUTES, scheduler: AsyncIOScheduler | None = None) -> None:
         self.db = db
         self.settings = settings
         self.events = events
         self.clock = clock
         self.safety_minutes = safety_minutes
-        self.scheduler = AsyncIOScheduler(timezone=settings.tz)
+        self._owns_scheduler = scheduler is None  # given one, the process shares it (bot/runtime.py owns it)
+        self.scheduler = scheduler or AsyncIOScheduler(timezone=settings.tz)
         self._running = False
 
     async def start(self) -> int:
@@ -209,7 +210,8 @@ class ReminderScheduler:
         sent = await self.replan_all()
         self.scheduler.add_job(self._safety, "interval", minutes=self.safety_minutes, id=SAFETY_JOB_ID,
                                replace_existing=True, coalesce=True, max_instances=1)
-        self.scheduler.start()
+        if not self.scheduler.running:
+            self.scheduler.start()
         self.events.subscribe(DIALOGUE_CHANGED, self._on_dialogue_changed)
         return sent
 
@@ -218,7 +220,7 @@ class ReminderScheduler:
         if not self._running:
             return
         self._running = False
-        if self.scheduler.running:
+        if self._owns_scheduler and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
     def planned(self, dialogue_id: str | None = None) -> list[Wave]:

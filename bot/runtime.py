@@ -9,6 +9,8 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot import dialogues
 from bot.broadcast_jobs import BroadcastJobs
 from bot.clock import Clock, iso, system_clock
@@ -54,8 +56,9 @@ class Services:
         self.clock = clock
         self.events = Events()
         self.engine = Engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
-        self.reminders = ReminderScheduler(db, settings, self.events, clock=clock)
-        self.digests = DigestScheduler(db, settings, self.events, clock=clock)
+        self.scheduler = AsyncIOScheduler(timezone=settings.tz)  # one for the process: it only wakes the bot up
+        self.reminders = ReminderScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
+        self.digests = DigestScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
         self.broadcasts = BroadcastJobs(db, settings, self.events, clock=clock)
         self.sender: Sender | None = None
 
@@ -74,7 +77,7 @@ class Services:
         await self.broadcasts.start()
         await self.housekeeping()
         await self.deadline_reports()
-        jobs = self.reminders.scheduler
+        jobs = self.scheduler
         jobs.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", replace_existing=True)
         jobs.add_job(self.deadline_reports, "interval", minutes=5, id="deadline-reports", replace_existing=True)
         log.info("ready: channels %s", ", ".join(transports) or "none")
@@ -102,6 +105,8 @@ class Services:
     async def stop(self) -> None:
         self.digests.shutdown()
         self.reminders.shutdown()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.broadcasts.stop()
         if self.sender is not None:
             await self.sender.stop()
