@@ -219,8 +219,19 @@ async def choose_audience(turn: Turn, value: str) -> None:
         turn.goto("bc_preview")
 
 
-class HamletStep(Step):
+class _AudienceDetail(Step):
+    """A second question about the audience (which hamlet, which category): back returns to the audience list."""
+
     staff = True
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        if value == "back":
+            turn.goto("bc_audience")
+        else:
+            await choose_audience(turn, value)
+
+
+class HamletStep(_AudienceDetail):
     name = "bc_hamlet"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -230,15 +241,9 @@ class HamletStep(Step):
         back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
         return Reply(turn.t("broadcast.ask_hamlet"), (*choices, *back), columns=2)
 
-    async def on_choice(self, turn: Turn, value: str) -> None:
-        if value == "back":
-            turn.goto("bc_audience")
-        else:
-            await choose_audience(turn, value)
 
 
-class CategoryStep(Step):
-    staff = True
+class CategoryStep(_AudienceDetail):
     name = "bc_category"
 
     async def prompt(self, turn: Turn) -> Reply:
@@ -246,11 +251,6 @@ class CategoryStep(Step):
         back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
         return Reply(turn.t("broadcast.ask_category"), (*choices, *back))
 
-    async def on_choice(self, turn: Turn, value: str) -> None:
-        if value == "back":
-            turn.goto("bc_audience")
-        else:
-            await choose_audience(turn, value)
 
 
 class PreviewStep(Step):
