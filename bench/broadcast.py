@@ -1,6 +1,6 @@
 """``python -m bench broadcast``: one announcement to N households against a Bot API that enforces a rate limit.
 
-The real pieces do the work: ``bot.broadcast`` queues it (audience: everyone, one ``enqueue_many``), the outbox
+The real pieces do the work: ``bot.broadcast.service`` queues it (audience: everyone, one ``enqueue_many``), the outbox
 ``Sender`` paces it (``ChannelLimits(rate=L)``), ``TelegramTransport`` sends each message through
 python-telegram-bot over HTTP to the tests' fake Bot API server, extended here to enforce the limit: over L
 messages/s overall (a token bucket holding one second of messages) or over one message a second to one chat, it answers
@@ -34,12 +34,12 @@ import httpx
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot import broadcast
-from bot.broadcast import Audience
-from bot.clock import iso, system_clock
-from bot.config import DatabaseSection, load_settings
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport
+from bot.broadcast import service as broadcast
+from bot.broadcast.service import Audience
+from bot.core.clock import iso, system_clock
+from bot.core.config import DatabaseSection, load_settings
+from bot.outbox.sender import ChannelLimits, Sender
+from handlers.telegram.transport import TelegramTransport
 from storage import Database, outbox
 from tests.fake_telegram import DEFAULT_TOKEN, ApiError, FakeTelegram
 

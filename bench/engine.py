@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.config import DatabaseSection, load_settings
-from bot.engine import Engine
-from bot.types import Incoming, InputKind
+from bot.core.config import DatabaseSection, load_settings
+from bot.core.engine import Engine
+from bot.core.types import Incoming, InputKind
 from storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent

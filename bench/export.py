@@ -10,7 +10,7 @@ Python process so that peaks of memory do not mix:
   python-docx one plain paragraph per submission.
 
 Each child reports its seconds (reading and writing, without the interpreter start) and its peak RSS
-(``VmHWM``, see bench/memory.py). The Word report merges similar questions first (``bot.grouping``), which is
+(``VmHWM``, see bench/memory.py). The Word report merges similar questions first (``bot.digest.grouping``), which is
 why it is far smaller — and may be faster — than the bare 50,000 paragraphs.
 """
 
@@ -125,7 +125,7 @@ def fill_database(path: Path, settings: Any, submissions: int, seed: int = 20230
 
 
 async def _seed(db: Any, settings: Any) -> None:
-    from bot.dialogues import seed_from_config
+    from bot.dialogues.service import seed_from_config
 
     async with db:
         async with db.transaction() as conn:
@@ -133,7 +133,7 @@ async def _seed(db: Any, settings: Any) -> None:
 
 
 def load_settings_for(db_path: Path, config: Path = DEFAULT_CONFIG) -> Any:
-    from bot.config import DatabaseSection, load_settings
+    from bot.core.config import DatabaseSection, load_settings
 
     return load_settings(config).model_copy(update={"database": DatabaseSection(path=str(db_path))})
 

@@ -1,6 +1,6 @@
 """``python -m bench form``: N simulated households fill in the whole request form through the Telegram adapter.
 
-Every update goes through ``Application.process_update`` of the real application (``handlers.telegram``), whose
+Every update goes through ``Application.process_update`` of the real application (``handlers.telegram.channel``), whose
 bot talks to an in-process fake Bot API (``bench.fakebot``) and whose engine writes a real SQLite file on disk.
 Households are interleaved step by step (everyone's /start, then everyone's consent...), so the database sees
 1,000 open conversations at once. Buttons are tapped by reading the keyboard the fake Bot API really received,
@@ -31,11 +31,11 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bench.fakebot import FakeRequest
-from bot.config import DatabaseSection, Settings, TelegramSection, load_settings
-from bot.engine import Engine
-from bot.i18n import t
-from bot.types import decode_callback
-from handlers.telegram import build_application
+from bot.core.config import DatabaseSection, Settings, TelegramSection, load_settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.types import decode_callback
+from handlers.telegram.channel import build_application
 from storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent

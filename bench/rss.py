@@ -16,9 +16,9 @@ from typing import Any
 CHILD = r"""
 import asyncio, json, sys, tempfile, time
 import bot.runtime, handlers.telegram, handlers.telegram_transport, handlers.zalo  # what `doithoai run` loads
-from bot.config import DatabaseSection, load_settings
-from bot.engine import Engine
-from bot.types import Incoming, InputKind as K
+from bot.core.config import DatabaseSection, load_settings
+from bot.core.engine import Engine
+from bot.core.types import Incoming, InputKind as K
 from storage import Database
 
 from bench.memory import peak_rss_mb as rss_mb

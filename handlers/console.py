@@ -7,8 +7,8 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TextIO
 
-from bot.engine import Engine
-from bot.types import Incoming, Reply
+from bot.core.engine import Engine
+from bot.core.types import Incoming, Reply
 from handlers.text_render import render_text, typed_incoming
 
 CHANNEL = "console"

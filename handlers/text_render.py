@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.i18n import t
-from bot.types import Incoming, InputKind, Reply
+from bot.core.i18n import t
+from bot.core.types import Incoming, InputKind, Reply
 
 
 def terminal_qr(qr: str) -> str:

@@ -15,8 +15,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.clock import iso
-from bot.outbox import OutMessage
+from bot.core.clock import iso
+from bot.outbox.enqueue import OutMessage
 
 STATUSES = ("pending", "sending", "sent", "failed", "blocked", "uncertain", "skipped")
 OVERFETCH = 2  # claim reads this many rows per wanted row: a chat's rows beyond its first are passed over

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
-from bot.clock import FrozenClock
-from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
-from bot.engine import Engine
-from bot.i18n import t
-from handlers.telegram import start_telegram, stop_telegram
+from bot.core.clock import FrozenClock
+from bot.core.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from handlers.telegram.channel import start_telegram, stop_telegram
 from storage import Database
 from storage.conversations import load_session
 from storage.records import Session
@@ -124,8 +124,8 @@ def session_of(database: Database) -> Callable[[Chat], Awaitable[Session]]:
 
 # ---- Zalo -------------------------------------------------------------------------------------------------------
 
-from bot.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ZaloSection  # noqa: E402
-from handlers.zalo import ZaloChannel, start_zalo, stop_zalo  # noqa: E402
+from bot.core.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ZaloSection  # noqa: E402
+from handlers.zalo.channel import ZaloChannel, start_zalo, stop_zalo  # noqa: E402
 from tests.fake_zalo import FakeZalo  # noqa: E402
 
 
@@ -157,8 +157,8 @@ async def zalo_channel(zalo_settings: Settings, engine: Engine, fake_zalo: FakeZ
 
 # ---- staff roles ------------------------------------------------------------------------------------------------
 
-from bot import roles  # noqa: E402
-from bot.roles import EVERYTHING, Scope  # noqa: E402
+from bot.staff import roles  # noqa: E402
+from bot.staff.roles import EVERYTHING, Scope  # noqa: E402
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.engine import Engine
-from bot.types import Incoming, InputKind, Reply
+from bot.core.engine import Engine
+from bot.core.types import Incoming, InputKind, Reply
 
 
 @dataclass

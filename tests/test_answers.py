@@ -8,15 +8,15 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot import dialogues
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.i18n import t
-from bot.outbox import Priority
-from bot.roles import Scope
-from bot.runtime import seed_dialogues
-from bot.types import InputKind
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.types import InputKind
+from bot.dialogues import service as dialogues
+from bot.outbox.enqueue import Priority
+from bot.staff.roles import Scope
 from storage import Database
 from tests.support import Household
 

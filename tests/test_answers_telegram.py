@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 import pytest
 from telegram.ext import Application
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.i18n import t
-from bot.roles import Scope
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.i18n import t
+from bot.outbox.sender import ChannelLimits, Sender
+from bot.staff.roles import Scope
+from handlers.telegram.transport import TelegramTransport
 from storage import Database
 from tests.fake_telegram import Chat, FakeTelegram, buttons
 

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from bot import broadcast, dialogues
-from bot.broadcast import Audience
-from bot.broadcast_jobs import BroadcastJobs
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.dialogues import DialogueError
-from bot.events import OUTBOX_QUEUED, Events
-from bot.i18n import t
-from bot.outbox import OutMessage, Priority, Queued, Recipient, enqueue_many
+from bot.broadcast import service as broadcast
+from bot.broadcast.jobs import BroadcastJobs
+from bot.broadcast.service import Audience
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.events import OUTBOX_QUEUED, Events
+from bot.core.i18n import t
+from bot.dialogues import service as dialogues
+from bot.dialogues.service import DialogueError
+from bot.outbox.enqueue import OutMessage, Priority, Queued, Recipient, enqueue_many
 from storage import Database, outbox
 from storage import dialogues as dialogue_repo
 from storage.submissions import create_submission

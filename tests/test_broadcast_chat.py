@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot import dialogues, roles
-from bot.clock import FrozenClock, iso
-from bot.conversation import Step
-from bot.engine import Engine
-from bot.i18n import t
-from bot.outbox import OutMessage
-from bot.types import InputKind
+from bot.core.clock import FrozenClock, iso
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.turn import Step
+from bot.core.types import InputKind
+from bot.dialogues import service as dialogues
+from bot.outbox.enqueue import OutMessage
+from bot.staff import roles
 from storage import Database
 from tests.support import Household
 from tests.test_broadcast_support import ORGANIZER_ID, add_households, outbox_rows

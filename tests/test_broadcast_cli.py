@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot import dialogues
 from bot.cli import main
-from bot.config import load_settings
-from bot.i18n import t
+from bot.core.config import load_settings
+from bot.core.i18n import t
+from bot.dialogues import service as dialogues
 from storage import Database
 from tests.test_broadcast_support import add_households, outbox_rows
 

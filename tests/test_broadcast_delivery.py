@@ -11,17 +11,18 @@ from datetime import timedelta
 import pytest
 from telegram.ext import Application
 
-from bot import broadcast, dialogues
-from bot.broadcast import Audience
-from bot.broadcast_jobs import BroadcastJobs
-from bot.clock import FrozenClock, iso, system_clock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.events import OUTBOX_QUEUED
-from bot.i18n import t
-from bot.reminders import plan, run_wave
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport
+from bot.broadcast import service as broadcast
+from bot.broadcast.jobs import BroadcastJobs
+from bot.broadcast.service import Audience
+from bot.core.clock import FrozenClock, iso, system_clock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.events import OUTBOX_QUEUED
+from bot.core.i18n import t
+from bot.dialogues import service as dialogues
+from bot.dialogues.reminders import plan, run_wave
+from bot.outbox.sender import ChannelLimits, Sender
+from handlers.telegram.transport import TelegramTransport
 from storage import Database, outbox
 from storage import dialogues as dialogue_repo
 from tests.fake_telegram import FakeTelegram, find_button

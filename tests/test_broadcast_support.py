@@ -7,8 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot import roles
-from bot.clock import iso
+from bot.core.clock import iso
+from bot.staff import roles
 from storage import Database
 from storage.people import create_person_with_identity, mark_blocked, set_consent, update_profile
 

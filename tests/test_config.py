@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from bot.config import ConfigError, load_settings, parse_settings
+from bot.core.config import ConfigError, load_settings, parse_settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import tomli_w
 
-from bot import dialogues
-from bot.config import TOKEN_ENV, load_settings
-from bot.dialogues import DialogueSpec
-from bot.i18n import t
+from bot.core.config import TOKEN_ENV, load_settings
+from bot.core.i18n import t
+from bot.dialogues import service as dialogues
+from bot.dialogues.service import DialogueSpec
 from storage import Database, people
 from tests.fake_telegram import FakeTelegram, buttons
 

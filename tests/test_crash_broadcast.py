@@ -14,8 +14,8 @@ from pathlib import Path
 
 import tomli_w
 
-from bot import broadcast
-from bot.config import TOKEN_ENV, load_settings
+from bot.broadcast import service as broadcast
+from bot.core.config import TOKEN_ENV, load_settings
 from storage import Database, outbox
 from tests.fake_telegram import FakeTelegram
 from tests.test_broadcast_support import add_households

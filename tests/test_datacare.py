@@ -14,10 +14,11 @@ from pathlib import Path
 
 import tomli_w
 
-from bot import datacare, dialogues
-from bot.config import Settings
-from bot.dialogues import DialogueSpec
-from bot.engine import Engine
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.datacare import service as datacare
+from bot.dialogues import service as dialogues
+from bot.dialogues.service import DialogueSpec
 from storage import Database
 from tests.support import Household
 
@@ -162,8 +163,8 @@ async def test_exported_files_are_removed_once_sent_but_kept_while_still_queued(
                                                                                 ) -> None:
     import os
 
-    from bot.exports_cleanup import remove_sent_exports
-    from bot.outbox import OutMessage, Priority, Recipient, enqueue
+    from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+    from bot.reports.cleanup import remove_sent_exports
 
     folder = tmp_path / "exports"
     folder.mkdir()

@@ -13,14 +13,14 @@ from datetime import timedelta
 import pytest
 from telegram.ext import Application
 
-from bot import roles
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.i18n import t
-from bot.reminders import ReminderScheduler
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.dialogues.reminders import ReminderScheduler
+from bot.outbox.sender import ChannelLimits, Sender
+from bot.staff import roles
+from handlers.telegram.transport import TelegramTransport
 from storage import Database
 from tests.fake_telegram import Chat, FakeTelegram
 

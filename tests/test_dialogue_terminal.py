@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from bot import roles
-from bot.clock import FrozenClock
-from bot.config import DatabaseSection, Settings, load_settings
-from bot.engine import Engine
-from bot.roster import import_roster
-from bot.runtime import seed_dialogues
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import DatabaseSection, Settings, load_settings
+from bot.core.engine import Engine
+from bot.dialogues.roster import import_roster
+from bot.staff import roles
 from storage import Database
 from storage import dialogues as repo
 from tests.support import Household

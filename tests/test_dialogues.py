@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import dialogues
-from bot.config import Settings, load_settings, parse_settings
-from bot.dialogues import CheckIn, DialogueError, DialogueSpec
+from bot.core.config import Settings, load_settings, parse_settings
+from bot.dialogues import service as dialogues
+from bot.dialogues.service import CheckIn, DialogueError, DialogueSpec
 from storage import Database, people
 from storage import dialogues as repo
 

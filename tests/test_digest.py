@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot import roles
-from bot.clock import FrozenClock, iso
-from bot.config import Settings, parse_settings
-from bot.digest import JOB_ID, DigestScheduler, send_digests
-from bot.engine import Engine
-from bot.events import OUTBOX_QUEUED, Events
-from bot.i18n import t
-from bot.outbox import OutMessage, Priority
-from bot.roles import Scope
+from bot.core.clock import FrozenClock, iso
+from bot.core.config import Settings, parse_settings
+from bot.core.engine import Engine
+from bot.core.events import OUTBOX_QUEUED, Events
+from bot.core.i18n import t
+from bot.digest.service import JOB_ID, DigestScheduler, send_digests
+from bot.outbox.enqueue import OutMessage, Priority
+from bot.staff import roles
+from bot.staff.roles import Scope
 from storage import Database
 from storage.people import create_person_with_identity, mark_blocked, set_consent, update_profile
 from storage.submissions import create_submission
@@ -289,7 +289,7 @@ async def test_a_digest_turned_off_in_the_config_is_not_sent(commune: Commune, s
 
 
 def test_a_wrong_digest_time_names_the_key() -> None:
-    from bot.config import ConfigError
+    from bot.core.config import ConfigError
     from tests.test_config import example
 
     data = example()

@@ -11,11 +11,11 @@ from openpyxl import load_workbook
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.roles import Scope
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.outbox.sender import ChannelLimits, Sender
+from bot.staff.roles import Scope
+from handlers.telegram.transport import TelegramTransport
 from storage import Database
 from tests.fake_telegram import FakeTelegram, Upload
 from tests.test_digest import JUNE_14_5PM, TAN_HAU_HEAD, Commune

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_settings
-from bot.engine import Engine
-from bot.types import InputKind
+from bot.core.config import Settings, load_settings
+from bot.core.engine import Engine
+from bot.core.types import InputKind
 from storage import Database
 from tests.support import Household
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.engine import Engine
+from bot.core.config import Settings
+from bot.core.engine import Engine
 from storage import Database
 from tests.support import Household
 
@@ -77,7 +77,7 @@ async def _state(db: Database) -> list[tuple]:
 
 async def test_a_connection_reset_while_replying_keeps_the_answer_and_the_next_message_is_served(
         household, fake_telegram, session_of) -> None:
-    from bot.i18n import t
+    from bot.core.i18n import t
 
     await household.reach("name")
     fake_telegram.reset("sendMessage", chat_id=household.user.id)
@@ -90,9 +90,9 @@ async def test_a_connection_reset_while_replying_keeps_the_answer_and_the_next_m
 
 async def test_an_outbox_message_hit_by_a_connection_reset_is_retried_and_arrives_once(
         fake_telegram, telegram_app, database, clock) -> None:
-    from bot.outbox import OutMessage, Priority, Recipient, enqueue
-    from bot.sender import ChannelLimits, Sender
-    from handlers.telegram_transport import TelegramTransport
+    from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+    from bot.outbox.sender import ChannelLimits, Sender
+    from handlers.telegram.transport import TelegramTransport
 
     user = fake_telegram.user(1501, "Hoa", "Trần Thị")
     async with database.transaction() as conn:

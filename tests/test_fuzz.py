@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.config import DatabaseSection, load_settings
-from bot.engine import Engine
-from bot.form import KINDS
-from bot.types import Incoming, InputKind, Reply
-from handlers.telegram import callback_incoming, edited_incoming, message_incoming
+from bot.core.config import DatabaseSection, load_settings
+from bot.core.engine import Engine
+from bot.core.types import Incoming, InputKind, Reply
+from bot.form.steps import KINDS
+from handlers.telegram.channel import callback_incoming, edited_incoming, message_incoming
 from storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.grouping import Item, comparison_key, group_similar
+from bot.digest.grouping import Item, comparison_key, group_similar
 
 HEALTH_CARD = (
     "Xin hỏi khi nào gia đình tôi được cấp thẻ bảo hiểm y tế ạ?",

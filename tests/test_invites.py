@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from telegram.ext import Application
 
-from bot import invites, roles
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.dialogues import DialogueError
-from bot.engine import Engine
-from bot.i18n import t
-from bot.roles import Scope
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.dialogues.service import DialogueError
+from bot.staff import invites, roles
+from bot.staff.roles import Scope
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 from tests.support import Household

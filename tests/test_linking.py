@@ -6,13 +6,13 @@ import re
 
 from telegram.ext import Application
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.i18n import t
-from bot.linking import MAX_FAILS
-from bot.runtime import seed_dialogues
-from handlers.zalo import ZaloChannel
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.staff.linking import MAX_FAILS
+from handlers.zalo.channel import ZaloChannel
 from storage import Database
 from tests.fake_telegram import Chat
 from tests.fake_zalo import FakeZalo

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import dialogues, radio
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.dialogues import DialogueSpec
+from bot.broadcast import radio
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.dialogues import service as dialogues
+from bot.dialogues.service import DialogueSpec
 from storage import Database
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import dialogues, roles
-from bot.clock import FrozenClock
-from bot.config import Settings, load_settings
-from bot.engine import Engine
-from bot.types import InputKind
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings, load_settings
+from bot.core.engine import Engine
+from bot.core.types import InputKind
+from bot.dialogues import service as dialogues
+from bot.staff import roles
 from storage import Database
 from storage import dialogues as repo
 from tests.support import Household

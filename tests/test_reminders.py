@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import dialogues
-from bot.clock import FrozenClock, iso, system_clock
-from bot.config import Settings, load_settings
-from bot.dialogues import DialogueSpec
-from bot.events import DIALOGUE_CHANGED, OUTBOX_QUEUED, Events
-from bot.outbox import OutMessage
-from bot.reminders import ReminderScheduler, plan, run_wave
+from bot.core.clock import FrozenClock, iso, system_clock
+from bot.core.config import Settings, load_settings
+from bot.core.events import DIALOGUE_CHANGED, OUTBOX_QUEUED, Events
+from bot.dialogues import service as dialogues
+from bot.dialogues.reminders import ReminderScheduler, plan, run_wave
+from bot.dialogues.service import DialogueSpec
+from bot.outbox.enqueue import OutMessage
 from storage import Database
 from storage.dialogues import Dialogue, Registration
 from storage.people import create_person_with_identity, set_consent, update_profile
@@ -364,6 +364,6 @@ async def test_a_failing_wave_is_logged_and_never_raises_into_the_scheduler(
     async def broken(*_: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("bot.reminders.run_wave", broken)
+    monkeypatch.setattr("bot.dialogues.reminders.run_wave", broken)
     await scheduler._fire(scheduler.planned()[0])
     assert "failed" in caplog.text and "disk full" in caplog.text

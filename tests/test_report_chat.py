@@ -13,15 +13,15 @@ from docx import Document
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.events import OUTBOX_QUEUED, Events
-from bot.i18n import t
-from bot.outbox import Priority
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.events import OUTBOX_QUEUED, Events
+from bot.core.i18n import t
+from bot.outbox.enqueue import Priority
+from bot.outbox.sender import ChannelLimits, Sender
 from bot.reports.delivery import send_deadline_reports
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_transport import TelegramTransport
+from handlers.telegram.transport import TelegramTransport
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 from tests.support import Household

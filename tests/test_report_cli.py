@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from bot.cli import main
-from bot.config import Settings
+from bot.core.config import Settings
 from storage import Database
 from tests.conftest import EXAMPLE_CONFIG
 from tests.test_report_data import DIALOGUE, Commune

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.dialogues import DialogueSpec, create
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.dialogues.service import DialogueSpec, create
 from bot.reports.report_data import load_report
-from bot.runtime import seed_dialogues
 from storage import Database, answers, people, submissions
 
 DIALOGUE = "tan-thuan-tay-2027"          # config.example.toml: Tân Dân 10, Tân Hùng 10, Tân Chủ 10, Tân Hậu 20

@@ -15,7 +15,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
-from bot.config import ReportSection, Settings
+from bot.core.config import ReportSection, Settings
 from bot.reports.build import FORMATS, ReportFiles, build_report
 from bot.reports.report_files import exports_dir
 from bot.reports.report_xlsx import Sheet, Strong, write_workbook

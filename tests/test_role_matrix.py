@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot import roles
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.features import STAFF_COMMANDS
-from bot.i18n import t
-from bot.roles import Scope
-from bot.runtime import seed_dialogues
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.registry import STAFF_COMMANDS
+from bot.staff import roles
+from bot.staff.roles import Scope
 from storage import Database
 from tests.support import Household
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot import audit, roles
-from bot.audit import Actor
 from bot.cli import main
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.engine import Engine
-from bot.i18n import t
-from bot.roles import Scope
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.staff import audit, roles
+from bot.staff.audit import Actor
+from bot.staff.roles import Scope
 from storage import Database
 from tests.conftest import EXAMPLE_CONFIG
 from tests.support import Household

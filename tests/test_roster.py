@@ -20,9 +20,8 @@ import pytest
 import tomli_w
 from openpyxl import Workbook
 
-from bot.config import DatabaseSection, Settings, load_settings
-from bot.dialogues import DialogueError, DialogueSpec, create
-from bot.roster import (
+from bot.core.config import DatabaseSection, Settings, load_settings
+from bot.dialogues.roster import (
     MAX_BYTES,
     HamletIndex,
     ImportReport,
@@ -31,6 +30,7 @@ from bot.roster import (
     import_roster,
     match_household,
 )
+from bot.dialogues.service import DialogueError, DialogueSpec, create
 from storage import Database
 from storage.dialogues import roster_size
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import tomli_w
 
-from bot import dialogues
-from bot.config import TOKEN_ENV, load_settings
-from bot.dialogues import DialogueSpec
+from bot.core.config import TOKEN_ENV, load_settings
+from bot.dialogues import service as dialogues
+from bot.dialogues.service import DialogueSpec
 from storage import Database, people
 from tests.fake_telegram import FakeTelegram
 

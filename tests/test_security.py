@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import dialogues, roles
-from bot.config import Settings
-from bot.dialogues import DialogueSpec
-from bot.engine import Engine
-from bot.roster import import_roster
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.dialogues import service as dialogues
+from bot.dialogues.roster import import_roster
+from bot.dialogues.service import DialogueSpec
+from bot.staff import roles
 from tests.support import Household
 
 INJECTIONS = [

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FrozenClock, iso
-from bot.events import OUTBOX_QUEUED, Events
-from bot.outbox import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue, recipient_for_person
-from bot.sender import ChannelLimits, Sender
+from bot.core.clock import FrozenClock, iso
+from bot.core.events import OUTBOX_QUEUED, Events
+from bot.outbox.enqueue import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue, recipient_for_person
+from bot.outbox.sender import ChannelLimits, Sender
 from storage import outbox
 from storage.db import Database
 from storage.people import create_person_with_identity
@@ -331,7 +331,7 @@ async def test_crash_mid_send_marks_row_uncertain_and_never_resends(
 
 CRASHING_SENDER = textwrap.dedent("""
     import asyncio, sys
-    from bot.sender import ChannelLimits, Sender
+    from bot.outbox.sender import ChannelLimits, Sender
     from storage.db import Database
 
     class Hanging:

@@ -82,8 +82,8 @@ async def test_a_redelivered_update_is_handled_once_and_old_ids_are_forgotten(tm
 
 
 async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, tmp_path: Path) -> None:
-    from bot.engine import Engine
-    from bot.types import Incoming, InputKind
+    from bot.core.engine import Engine
+    from bot.core.types import Incoming, InputKind
 
     async with Database(tmp_path / "e.sqlite3") as db:
         engine = Engine(settings, db)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.i18n import t
+from bot.core.i18n import t
 from storage import Database
 from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, find_button

@@ -10,11 +10,11 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRem
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
-from bot.config import ConfigError, Settings, TelegramSection
-from bot.engine import Engine
-from bot.i18n import t
-from bot.types import Choice, Incoming, InputKind, Reply
-from handlers.telegram import build_application, render, split_text, start_telegram, stop_telegram, utf16_len
+from bot.core.config import ConfigError, Settings, TelegramSection
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.types import Choice, Incoming, InputKind, Reply
+from handlers.telegram.channel import build_application, render, split_text, start_telegram, stop_telegram, utf16_len
 from storage import Database
 from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, buttons
@@ -191,7 +191,7 @@ async def test_token_never_reaches_the_logs(
     await household.say("Tân Hùng")
     secret = fake_telegram.token.split(":")[1]
     assert all(secret not in r.getMessage() and secret not in (r.exc_text or "") for r in caplog.records)
-    ours = [r for r in caplog.records if r.name == "handlers.telegram" and r.levelno >= logging.WARNING]
+    ours = [r for r in caplog.records if r.name == "handlers.telegram.channel" and r.levelno >= logging.WARNING]
     assert ours and all("Nguyễn Thị Bình" not in r.getMessage() for r in ours)  # logged, not what was written
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
 

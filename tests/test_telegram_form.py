@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.i18n import t
+from bot.core.i18n import t
 from storage import Database, submissions
 from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, buttons

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from telegram.ext import Application
 
-from bot.engine import Engine
-from bot.i18n import t
-from bot.types import Incoming, InputKind
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.types import Incoming, InputKind
 from storage import Database, submissions
 from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, buttons

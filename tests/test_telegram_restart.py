@@ -7,11 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from bot.clock import FrozenClock
-from bot.config import TOKEN_ENV, Settings
-from bot.engine import Engine
-from bot.i18n import t
-from handlers.telegram import start_telegram, stop_telegram
+from bot.core.clock import FrozenClock
+from bot.core.config import TOKEN_ENV, Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from handlers.telegram.channel import start_telegram, stop_telegram
 from storage import Database, submissions
 from tests.fake_telegram import FakeTelegram, PathStep, find_button
 
@@ -21,9 +21,9 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 # A separate bot process: the example config with the database and the server of this test, token from the env.
 BOT_PROCESS = """
 import asyncio, sys
-from bot.config import DatabaseSection, TelegramSection, load_settings
-from bot.engine import Engine
-from handlers.telegram import start_telegram, stop_telegram
+from bot.core.config import DatabaseSection, TelegramSection, load_settings
+from bot.core.engine import Engine
+from handlers.telegram.channel import start_telegram, stop_telegram
 from storage import Database
 
 async def main() -> None:

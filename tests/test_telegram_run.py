@@ -8,8 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import TOKEN_ENV, Settings
-from bot.i18n import t
+from bot.core.config import TOKEN_ENV, Settings
+from bot.core.i18n import t
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 
@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RUN_BOT = """
 import sys
-from bot.config import DatabaseSection, TelegramSection, load_settings
-from bot.engine import Engine
-from handlers.telegram import run_telegram
+from bot.core.config import DatabaseSection, TelegramSection, load_settings
+from bot.core.engine import Engine
+from handlers.telegram.channel import run_telegram
 from storage import Database
 
 config, db_path, base_url, base_file_url = sys.argv[1:5]

@@ -14,12 +14,12 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter
 from telegram.request import HTTPXRequest
 
-from bot.clock import FrozenClock, iso
-from bot.outbox import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue
-from bot.qr import qr_png
-from bot.sender import ChannelLimits, Sender
-from handlers.telegram_format import retry_after_seconds
-from handlers.telegram_transport import TelegramTransport
+from bot.core.clock import FrozenClock, iso
+from bot.core.qr import qr_png
+from bot.outbox.enqueue import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue
+from bot.outbox.sender import ChannelLimits, Sender
+from handlers.telegram.format import retry_after_seconds
+from handlers.telegram.transport import TelegramTransport
 from storage import outbox
 from storage.db import Database
 from storage.people import create_person_with_identity

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram.ext import Application
 
-from bot.config import Settings, TelegramSection
-from bot.engine import Engine
-from bot.i18n import t
-from handlers.telegram import start_telegram, stop_telegram
+from bot.core.config import Settings, TelegramSection
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from handlers.telegram.channel import start_telegram, stop_telegram
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.choices import match_choice
-from bot.i18n import LANGUAGES, catalogue, placeholders
-from bot.phone import normalize_phone
-from bot.text import clean, fold
-from bot.types import Choice, decode_callback, encode_callback
-from bot.vntime import vn_datetime
+from bot.core.choices import match_choice
+from bot.core.i18n import LANGUAGES, catalogue, placeholders
+from bot.core.phone import normalize_phone
+from bot.core.text import clean, fold
+from bot.core.types import Choice, decode_callback, encode_callback
+from bot.core.vntime import vn_datetime
 from handlers.text_render import split_text
 
 

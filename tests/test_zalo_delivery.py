@@ -9,17 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.events import Events
-from bot.i18n import t
-from bot.outbox import OutMessage, Priority, Recipient, SendStatus, enqueue, recipient_for_person
-from bot.reminders import plan, run_wave
-from bot.runtime import seed_dialogues
-from bot.sender import ChannelLimits, Sender
-from handlers.zalo import ZaloChannel
-from handlers.zalo_client import ZaloClient
-from handlers.zalo_transport import TOKEN_PAUSE, ZaloTransport, zalo_limits
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.events import Events
+from bot.core.i18n import t
+from bot.dialogues.reminders import plan, run_wave
+from bot.outbox.enqueue import OutMessage, Priority, Recipient, SendStatus, enqueue, recipient_for_person
+from bot.outbox.sender import ChannelLimits, Sender
+from handlers.zalo.channel import ZaloChannel
+from handlers.zalo.client import ZaloClient
+from handlers.zalo.transport import TOKEN_PAUSE, ZaloTransport, zalo_limits
 from storage import Database, outbox
 from storage import dialogues as dialogue_repo
 from tests.fake_zalo import FakeZalo, ZaloChat

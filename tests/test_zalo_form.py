@@ -5,15 +5,15 @@ Zalo has no buttons: every choice is a numbered list, answered by its number or 
 
 from __future__ import annotations
 
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.i18n import t
-from bot.runtime import seed_dialogues
-from bot.types import Choice, Reply
+from bot.cli.runtime import seed_dialogues
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.i18n import t
+from bot.core.types import Choice, Reply
 from handlers.console import render as console_render
 from handlers.text_render import split_text, typed_incoming
-from handlers.zalo import ZaloChannel
-from handlers.zalo import render as zalo_render
+from handlers.zalo.channel import ZaloChannel
+from handlers.zalo.channel import render as zalo_render
 from storage import Database
 from tests.fake_zalo import FakeZalo, ZaloChat
 

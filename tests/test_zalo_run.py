@@ -11,8 +11,8 @@ from pathlib import Path
 
 import tomli_w
 
-from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV
-from bot.i18n import t
+from bot.core.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV
+from bot.core.i18n import t
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo

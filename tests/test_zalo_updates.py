@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import FrozenClock
-from bot.config import Settings, ZaloSection
-from bot.engine import Engine
-from bot.i18n import t
-from bot.outbox import OutMessage, SendStatus
-from handlers.zalo import ZaloChannel, start_zalo, stop_zalo
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings, ZaloSection
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.outbox.enqueue import OutMessage, SendStatus
+from handlers.zalo.channel import ZaloChannel, start_zalo, stop_zalo
 from storage import Database
 from tests.fake_telegram import Chat
 from tests.fake_zalo import FakeZalo
@@ -154,7 +154,7 @@ async def test_quota_exceeded_on_polling_backs_off_then_polls_again(
     refused = [i for i, c in enumerate(polls) if c.error and c.error["error_code"] in (429, 502)]
     assert len(refused) == 2
     assert all(polls[i + 1].at - polls[i].at >= 0.04 for i in refused)  # backed off (50 ms, then 100 ms)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.zalo"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.zalo.channel"]
     assert any("429" in w for w in warnings) and any("502" in w for w in warnings)
     assert all(fake_zalo.token not in r.getMessage() for r in caplog.records)
 

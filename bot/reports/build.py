@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.reports.report_data import Progress, ReportData, load_report, no_progress
 from storage import Database
 

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.clock import iso
-from bot.config import Settings
-from bot.events import OUTBOX_QUEUED, Events
-from bot.i18n import t
-from bot.outbox import OutMessage, Priority, Recipient, enqueue
+from bot.core.clock import iso
+from bot.core.config import Settings
+from bot.core.events import OUTBOX_QUEUED, Events
+from bot.core.i18n import t
+from bot.core.vntime import vn_datetime
+from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
 from bot.reports.build import ReportFiles, build_report
 from bot.reports.report_files import exports_dir
-from bot.vntime import vn_datetime
 from storage import Database, jobs
 from storage import dialogues as dialogue_repo
 from storage import reports as repo

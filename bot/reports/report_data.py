@@ -13,10 +13,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from bot.config import Settings
-from bot.dialogues import DialogueError, when_text
-from bot.grouping import Item
-from bot.i18n import catalogue, t
+from bot.core.config import Settings
+from bot.core.i18n import catalogue, t
+from bot.dialogues.service import DialogueError, when_text
+from bot.digest.grouping import Item
 from storage import Database
 from storage import dialogues as dialogue_repo
 from storage import reports as repo
@@ -158,7 +158,7 @@ class ReportData:
         return [r for r in self.rows if r.status in OUTSTANDING]
 
     def items(self, rows: list[ReportRow] | None = None) -> list[Item]:
-        """The entries as ``bot.grouping`` reads them."""
+        """The entries as ``bot.digest.grouping`` reads them."""
         return [Item(r.id, r.content or "", self.person(r), r.hamlet_id, r.field_id, r.topic_id, r.kind, r.status,
                      r.media_kind) for r in (self.rows if rows is None else rows)]
 

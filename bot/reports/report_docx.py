@@ -2,8 +2,9 @@
 
 Heading table (issuing body and number left; national title and motto right; place and date), the kind "BÁO CÁO"
 and its summary centred in bold, Times New Roman 13 pt on A4 with 20/20/30/15 mm margins, sections per field
-(I., II., ...) and topic (1., 2., ...) naming the agency that answers, similar questions merged (``bot.grouping``)
-with their count, kind, hamlets and households, the hamlet × topic table and chart, what is still unanswered, then
+(I., II., ...) and topic (1., 2., ...) naming the agency that answers, similar questions merged
+(``bot.digest.grouping``) with their count, kind, hamlets and households, the hamlet × topic table and chart,
+what is still unanswered, then
 "Nơi nhận:" and the signature block. 50,000 entries stay a readable document because similar ones are merged and
 long lists are cut (the Excel file has every entry).
 """
@@ -15,12 +16,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bot.charts import questions_chart_png
-from bot.grouping import Group, group_similar
+from bot.core.text import shorten
+from bot.core.vntime import vn_datetime
+from bot.digest.charts import questions_chart_png
+from bot.digest.grouping import Group, group_similar
 from bot.reports.report_data import Progress, ReportData, no_progress
 from bot.reports.report_files import private_output
-from bot.text import shorten
-from bot.vntime import vn_datetime
 from storage.reports import ReportRow
 
 FONT = "Times New Roman"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.config import Settings
+from bot.core.config import Settings
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700

@@ -1,0 +1,419 @@
+"""``/broadcast`` in the chat: an organizer composes an announcement, picks who gets it, sees it as households will,
+and confirms it once (now or at a time); ``/broadcasts`` lists past ones with their tallies; ``/radio`` writes the
+loudspeaker script of a broadcast or a dialogue.
+
+The draft lives in the ``broadcasts`` table (its id in the organizer's conversation data), so the flow survives a
+restart like any other step. The confirm button moves the conversation on: a second tap on it is an old keyboard
+and is answered as such; the draft's status moves in the same transaction, so even a race cannot send it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from bot.broadcast import radio
+from bot.broadcast import service as broadcast
+from bot.broadcast.service import BROADCAST_CHANGED, Audience
+from bot.core.events import OUTBOX_QUEUED
+from bot.core.i18n import t
+from bot.core.text import clean, shorten
+from bot.core.turn import Step, Turn
+from bot.core.types import Choice, Reply
+from bot.core.vntime import parse_vn_datetime, vn_datetime
+from bot.dialogues.organizer_chat import Handler, pick_dialogue
+from bot.dialogues.service import DialogueError
+from bot.form.steps import CATEGORIES
+from storage import broadcasts as repo
+from storage import dialogues as dialogue_repo
+from storage.broadcasts import BroadcastRow
+
+LIST_LIMIT = 10
+FILES_DIR = "broadcast-files"
+
+
+# ---- the draft in the conversation ----------------------------------------------------------------------------------
+
+
+async def current(turn: Turn) -> BroadcastRow | None:
+    """The draft this organizer is composing, if it is still a draft."""
+    broadcast_id = turn.data.get("bc_id")
+    row = await repo.get(turn.conn, broadcast_id) if isinstance(broadcast_id, int) else None
+    return row if row is not None and row.status == "draft" else None
+
+
+def leave(turn: Turn) -> None:
+    turn.data.pop("bc_id", None)
+    turn.goto(turn.data.pop("bc_return", "menu"))
+
+
+async def abandon(turn: Turn) -> None:
+    row = await current(turn)
+    if row is not None:
+        await broadcast.cancel(turn.conn, row.id)
+    turn.say("broadcast.abandoned")
+    leave(turn)
+
+
+def gone(turn: Turn) -> Reply:
+    return Reply(turn.t("broadcast.draft_gone"), (turn.choice("leave", "broadcast.to_menu"),))
+
+
+def after_content(turn: Turn, row: BroadcastRow) -> None:
+    turn.goto("bc_preview" if Audience.from_json(row.audience) else "bc_audience")
+
+
+async def refused(turn: Turn, exc: DialogueError) -> None:
+    turn.say_text(exc.text(turn.lang))
+
+
+# ---- steps ----------------------------------------------------------------------------------------------------------
+
+
+class Compose(Step):
+    """The announcement: typed text, or a photo with its caption (a document: see ``on_document``)."""
+
+    staff = True
+    name = "bc_compose"
+    free_text = True
+
+    async def prompt(self, turn: Turn) -> Reply:
+        row = await current(turn)
+        if row is None:
+            return gone(turn)
+        text = turn.t("broadcast.ask_text", limit=f"{broadcast.MAX_TEXT:,}".replace(",", "."))
+        note = broadcast.attachment_note(row, turn.lang)
+        if note:
+            text += "\n\n" + turn.t("broadcast.attached", what=note)
+        back = (turn.choice("back", "form.back"),) if row.text else ()
+        return Reply(text, (*back, turn.choice("cancel", "form.cancel")))
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        row = await current(turn)
+        if value == "cancel":
+            await abandon(turn)
+        elif row is None:
+            leave(turn)
+        else:
+            after_content(turn, row)
+
+    async def on_text(self, turn: Turn, text: str) -> None:
+        await take_text(turn, text)
+
+    async def on_media(self, turn: Turn) -> None:
+        row = await current(turn)
+        if row is None:
+            return
+        if turn.msg.media_kind != "photo":
+            turn.say("broadcast.photo_only")
+            return
+        caption = clean(turn.msg.text)
+        try:
+            text = broadcast.check_text(caption) if caption else row.text
+        except DialogueError as exc:
+            await refused(turn, exc)
+            return
+        row = await broadcast.edit(turn.conn, row.id, photo=turn.msg.media_id, photo_path="", document_id="",
+                                   document_path="", document_name="", text=text)
+        if text:
+            turn.say("broadcast.photo_received")
+            after_content(turn, row)
+        else:
+            turn.say("broadcast.photo_received_ask_text")
+            turn.touch()
+
+    async def on_document(self, turn: Turn) -> None:
+        """A file to attach (the engine routes an organizer's document here while this step is open)."""
+        row = await current(turn)
+        if row is None:
+            return
+        fetch = turn.engine.file_fetchers.get(turn.msg.channel)
+        if fetch is None:
+            turn.say("broadcast.document_no_download")
+            return
+        name = Path(turn.msg.file_name or "").name or "tep-dinh-kem"
+        caption = clean(turn.msg.text)
+        try:
+            text = broadcast.check_text(caption) if caption else row.text
+        except DialogueError as exc:
+            await refused(turn, exc)
+            return
+        row = await broadcast.edit(turn.conn, row.id, document_id=turn.msg.media_id, document_name=name,
+                                   document_path="", photo="", photo_path="", text=text)
+        turn.say("broadcast.document_received", name=name)
+        if text:
+            after_content(turn, row)
+        else:
+            turn.touch()
+        engine, media_id, lang, broadcast_id = turn.engine, turn.msg.media_id, turn.lang, row.id
+        folder = Path(turn.settings.database.path).parent / FILES_DIR
+
+        async def download() -> list[Reply]:
+            try:
+                data = await fetch(media_id)
+            except Exception:  # too large for the platform's download, or the network failed
+                data = b""
+            if not data or len(data) > broadcast.MAX_DOCUMENT_BYTES:
+                async with engine.db.transaction() as conn:
+                    await repo.update(conn, broadcast_id, document_id="", document_name="")
+                return [Reply(t("broadcast.document_failed", lang, name=name))]
+            path = folder / f"{broadcast_id}-{_safe(name)}"
+            await asyncio.to_thread(_write, path, data)
+            async with engine.db.transaction() as conn:
+                await repo.update(conn, broadcast_id, document_path=str(path))
+            return []
+
+        turn.after_commit.append(download)
+
+
+async def take_text(turn: Turn, text: str) -> None:
+    """The announcement's text, typed at the compose step or after /broadcast; refused if empty or too long."""
+    row = await current(turn)
+    if row is None:
+        return
+    try:
+        row = await broadcast.edit(turn.conn, row.id, text=broadcast.check_text(text))
+    except DialogueError as exc:
+        await refused(turn, exc)
+        return
+    after_content(turn, row)
+
+
+class AudienceStep(Step):
+    staff = True
+    name = "bc_audience"
+
+    async def prompt(self, turn: Turn) -> Reply:
+        if await current(turn) is None:
+            return gone(turn)
+        choices = [turn.choice("a:everyone", "broadcast.aud_everyone")]
+        for dialogue in await dialogue_repo.list_dialogues(turn.conn, broadcast.CURRENT_DIALOGUES):
+            choices += [turn.choice(f"a:dialogue:{dialogue.id}", "broadcast.aud_dialogue", id=dialogue.id),
+                        turn.choice(f"a:waitlist:{dialogue.id}", "broadcast.aud_waitlist_of", id=dialogue.id)]
+        choices += [turn.choice("hamlet", "broadcast.pick_hamlet"), turn.choice("category", "broadcast.pick_category"),
+                    turn.choice("a:no-question", "broadcast.aud_no_question"),
+                    turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel")]
+        return Reply(turn.t("broadcast.ask_audience"), tuple(choices))
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        moves = {"hamlet": "bc_hamlet", "category": "bc_category", "back": "bc_compose"}
+        if value in moves:
+            turn.goto(moves[value])
+        else:
+            await choose_audience(turn, value)
+
+
+async def choose_audience(turn: Turn, value: str) -> None:
+    """A tapped audience (``a:<kind>[:<ref>]``), or cancel / leave."""
+    row = await current(turn)
+    if value == "cancel":
+        await abandon(turn)
+    elif row is None:
+        leave(turn)
+    elif value.startswith("a:"):
+        try:
+            await broadcast.set_audience(turn.conn, turn.settings, row.id, Audience.parse(value[2:]))
+        except DialogueError as exc:
+            await refused(turn, exc)
+            return
+        turn.goto("bc_preview")
+
+
+class _AudienceDetail(Step):
+    """A second question about the audience (which hamlet, which category): back returns to the audience list."""
+
+    staff = True
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        if value == "back":
+            turn.goto("bc_audience")
+        else:
+            await choose_audience(turn, value)
+
+
+class HamletStep(_AudienceDetail):
+    name = "bc_hamlet"
+
+    async def prompt(self, turn: Turn) -> Reply:
+        units = [u for u in turn.settings.iter_units() if not (len(turn.settings.units) == 1
+                                                               and u is turn.settings.units[0])]
+        choices = [Choice(f"a:hamlet:{u.id}", u.name) for u in units]
+        back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
+        return Reply(turn.t("broadcast.ask_hamlet"), (*choices, *back), columns=2)
+
+
+
+class CategoryStep(_AudienceDetail):
+    name = "bc_category"
+
+    async def prompt(self, turn: Turn) -> Reply:
+        choices = [turn.choice(f"a:category:{c}", f"form.category_{c}") for c in CATEGORIES]
+        back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
+        return Reply(turn.t("broadcast.ask_category"), (*choices, *back))
+
+
+
+class PreviewStep(Step):
+    """The text exactly as households will see it, who gets it and how many; then send, schedule, change."""
+
+    staff = True
+    name = "bc_preview"
+
+    async def prompt(self, turn: Turn) -> Reply:
+        row = await current(turn)
+        audience = Audience.from_json(row.audience) if row else None
+        if row is None or audience is None:
+            return gone(turn)
+        try:
+            counts = await broadcast.preview(turn.conn, turn.settings, row)
+        except DialogueError:  # the dialogue it named is gone
+            counts = broadcast.Preview(0, 0, 0)
+        when = vn_datetime(row.scheduled_at, turn.settings.tz) if row.scheduled_at else turn.t("broadcast.now")
+        text = turn.t("broadcast.preview", text=row.text, audience=broadcast.audience_label(
+            turn.settings, audience, turn.lang), count=counts.recipients, when=when)
+        note = broadcast.attachment_note(row, turn.lang)
+        if note:
+            text += "\n" + turn.t("broadcast.attached", what=note)
+        if counts.already or counts.blocked:
+            text += "\n" + turn.t("broadcast.preview_excluded", already=counts.already, blocked=counts.blocked)
+        change = (turn.choice("edit", "broadcast.edit_text"), turn.choice("audience", "broadcast.change_audience"),
+                  turn.choice("cancel", "form.cancel"))
+        if counts.recipients == 0:
+            return Reply(text + "\n\n" + turn.t("broadcast.nobody"), change)
+        if row.scheduled_at:
+            send = (turn.choice("send", "broadcast.confirm_schedule"), turn.choice("now", "broadcast.unschedule"))
+        else:
+            send = (turn.choice("send", "broadcast.send_now", count=counts.recipients),
+                    turn.choice("when", "broadcast.schedule"))
+        return Reply(text, (*send, *change))
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        row = await current(turn)
+        moves = {"when": "bc_when", "edit": "bc_compose", "audience": "bc_audience"}
+        if value == "cancel":
+            await abandon(turn)
+        elif row is None:
+            leave(turn)
+        elif value in moves:
+            turn.goto(moves[value])
+        elif value == "now":
+            await broadcast.set_time(turn.conn, row.id, None, turn.now)
+            turn.touch()
+        elif value == "send":
+            await self._send(turn, row)
+
+    async def _send(self, turn: Turn, row: BroadcastRow) -> None:
+        try:
+            sent = await broadcast.confirm(turn.conn, turn.settings, row.id, turn.now)
+        except DialogueError as exc:
+            await refused(turn, exc)
+            turn.touch()
+            return
+        if sent.status == "scheduled" and sent.scheduled_at is not None:
+            turn.say("broadcast.scheduled", id=sent.id, when=vn_datetime(sent.scheduled_at, turn.settings.tz))
+        else:
+            turn.say("broadcast.started", id=sent.id, count=sent.recipients)
+            turn.emit(OUTBOX_QUEUED)
+        turn.emit(BROADCAST_CHANGED)
+        leave(turn)
+
+
+class WhenStep(Step):
+    staff = True
+    name = "bc_when"
+    free_text = True
+
+    async def prompt(self, turn: Turn) -> Reply:
+        return Reply(turn.t("broadcast.ask_when"), (turn.choice("back", "form.back"),))
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        turn.goto("bc_preview")
+
+    async def on_text(self, turn: Turn, text: str) -> None:
+        row = await current(turn)
+        if row is None:
+            return
+        when = parse_vn_datetime(text, turn.settings.tz)
+        if when is None:
+            turn.say("broadcast.bad_time", text=shorten(text, 40))
+            return
+        try:
+            await broadcast.set_time(turn.conn, row.id, when, turn.now)
+        except DialogueError as exc:
+            await refused(turn, exc)
+            return
+        turn.goto("bc_preview")
+
+
+BROADCAST_STEPS: tuple[Step, ...] = (Compose(), AudienceStep(), HamletStep(), CategoryStep(), PreviewStep(),
+                                     WhenStep())
+
+
+# ---- commands -------------------------------------------------------------------------------------------------------
+
+
+async def cmd_broadcast(turn: Turn, args: str) -> None:
+    """``/broadcast [text]``: start a new announcement (an unfinished draft of this organizer is dropped)."""
+    person = turn.session.person
+    old = await current(turn)
+    if old is not None:
+        await broadcast.cancel(turn.conn, old.id)
+    broadcast_id = await broadcast.new_draft(turn.conn, created_by=f"{turn.msg.channel}:{turn.msg.user_id}",
+                                             creator_person_id=person.id, now=turn.now)
+    if not turn.session.step.startswith("bc_"):
+        turn.data["bc_return"] = turn.session.step or "menu"
+    turn.data["bc_id"] = broadcast_id
+    turn.show_prompt = True
+    turn.goto("bc_compose")
+    if args.strip():
+        await take_text(turn, args)
+
+
+async def cmd_broadcasts(turn: Turn, args: str) -> None:
+    rows = await repo.recent(turn.conn, LIST_LIMIT)
+    if not rows:
+        turn.say("broadcast.none_yet")
+        return
+    items = [broadcast.summary(row, await broadcast.report(turn.conn, row), turn.settings, turn.lang) for row in rows]
+    turn.say_text("\n\n".join([turn.t("broadcast.list_head", count=len(rows)), *items]))
+
+
+async def cmd_cancelbroadcast(turn: Turn, args: str) -> None:
+    number = args.strip().lstrip("#")
+    if not number.isdigit():
+        turn.say("broadcast.cancel_usage")
+        return
+    skipped = await broadcast.cancel(turn.conn, int(number))
+    turn.say("broadcast.cancelled", id=int(number), count=skipped)
+    turn.emit(BROADCAST_CHANGED)
+
+
+async def cmd_radio(turn: Turn, args: str) -> None:
+    """``/radio [broadcast number | dialogue id]``: the loudspeaker script (the only current dialogue by default)."""
+    number = args.strip().lstrip("#")
+    if number.isdigit():
+        row = await broadcast.require(turn.conn, int(number))
+        script = radio.broadcast_script(turn.settings, row.text)
+    else:
+        dialogue, _ = await pick_dialogue(turn, args)
+        script = await radio.dialogue_script(turn.conn, turn.settings, dialogue.id)
+    turn.say("broadcast.radio_intro")
+    turn.say_text(script)
+
+
+BROADCAST_COMMANDS: dict[str, tuple[str, Handler]] = {
+    "broadcast": ("organizer", cmd_broadcast),
+    "broadcasts": ("organizer", cmd_broadcasts),
+    "cancelbroadcast": ("organizer", cmd_cancelbroadcast),
+    "radio": ("officer", cmd_radio),
+}
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name)[:80] or "tep"
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

@@ -1,0 +1,3 @@
+from bot.cli.root import main
+
+main()

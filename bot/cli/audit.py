@@ -1,0 +1,33 @@
+"""``doithoai audit``: the last entries of the audit log, one per line (tab-separated, times in UTC)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from bot.cli.common import CONFIG_OPTION, load_or_exit
+from bot.core.i18n import t
+from storage import Database
+from storage.audit import AuditEntry, last_entries
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many of the newest entries to show.")
+def audit(config_path: Path, limit: int) -> None:
+    """Who did what: answers, status changes, views, invites, roles, check-ins, exports."""
+    settings = load_or_exit(config_path)
+
+    async def read() -> list[AuditEntry]:
+        async with Database(settings.database.path) as db, db.reading() as conn:
+            return await last_entries(conn, limit)
+
+    entries = asyncio.run(read())
+    if not entries:
+        click.echo(t("roles.audit_empty", settings.bot.language))
+    for e in entries:
+        click.echo("\t".join((e.at, f"{e.actor_channel}:{e.actor_id}", e.role or "-", e.action, e.target or "-",
+                              e.detail)))

@@ -1,0 +1,108 @@
+"""``doithoai backup | restore | purge | export-person``: care of people's data from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import UTC
+from pathlib import Path
+
+import click
+
+from bot.cli.common import CONFIG_OPTION, load_or_exit
+from bot.core.clock import system_clock
+from bot.core.i18n import t
+from bot.core.phone import normalize_phone
+from bot.core.vntime import parse_vn_datetime
+from bot.datacare import service as datacare
+from storage import Database
+
+
+@click.command()
+@CONFIG_OPTION
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup(config_path: Path, target: Path) -> None:
+    """Copy the database to TARGET while the bot keeps running (SQLite online backup; owner-only file)."""
+    settings = load_or_exit(config_path)
+    size = asyncio.run(datacare.backup(settings.database.path, target))
+    click.echo(t("cli.backup_done", settings.bot.language, path=target, size=f"{size / 1024:,.0f}"))
+
+
+@click.command()
+@CONFIG_OPTION
+@click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
+    """Replace the database with BACKUP_FILE. Stop the bot first; the current file is kept aside."""
+    settings = load_or_exit(config_path)
+    lang = settings.bot.language
+    problems = datacare.check_backup(backup_file)
+    if problems:
+        click.echo(t("cli.restore_bad", lang, problems="; ".join(problems)), err=True)
+        sys.exit(1)
+    if not yes:
+        click.confirm(t("cli.restore_confirm", lang, db=settings.database.path), abort=True)
+    kept = datacare.restore(backup_file, settings.database.path, system_clock())
+    click.echo(t("cli.restore_done", lang, db=settings.database.path, kept=kept or "—"))
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--before", "before_text", required=True, help='A date: "1/1/2024" (local time, start of the day).')
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge(config_path: Path, before_text: str, yes: bool) -> None:
+    """Remove personal data of dialogues held before the date and of older submissions; keep anonymous counts."""
+    settings = load_or_exit(config_path)
+    lang = settings.bot.language
+    before = parse_vn_datetime(f"0:00 {before_text}", settings.tz) or parse_vn_datetime(before_text, settings.tz)
+    if before is None:
+        raise click.BadParameter(t("cli.bad_date", lang, text=before_text), param_hint="--before")
+    if not yes:
+        click.confirm(t("cli.purge_confirm", lang, date=before_text), abort=True)
+
+    async def go() -> datacare.PurgeReport:
+        async with Database(settings.database.path) as db:
+            return await datacare.purge_before(db, before.astimezone(UTC), system_clock())
+
+    report = asyncio.run(go())
+    click.echo(t("cli.purge_done", lang, dialogues=report.dialogues, registrations=report.registrations,
+                 roster=report.roster_entries, submissions=report.submissions, persons=report.persons,
+                 outbox=report.outbox_rows))
+
+
+@click.command("export-person")
+@CONFIG_OPTION
+@click.option("--channel", type=click.Choice(["telegram", "zalo", "console"]), default="telegram", show_default=True)
+@click.option("--id", "external_id", default=None, help="The person's user id on that channel.")
+@click.option("--phone", default=None, help="Or their phone number, in any common form.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON here (owner-only) instead of standard output.")
+def export_person(config_path: Path, channel: str, external_id: str | None, phone: str | None,
+                  out: Path | None) -> None:
+    """Everything the bot holds about one household, as JSON (its right of access)."""
+    settings = load_or_exit(config_path)
+    lang = settings.bot.language
+
+    async def go() -> dict | None:
+        async with Database(settings.database.path) as db, db.reading() as conn:
+            person_id = await datacare.find_person(conn, channel=channel, external_id=external_id,
+                                                   phone=normalize_phone(phone or "") if phone else None)
+            return await datacare.person_data(conn, person_id) if person_id else None
+
+    data = asyncio.run(go())
+    if data is None:
+        click.echo(t("cli.person_unknown", lang), err=True)
+        sys.exit(1)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        click.echo(text)
+        return
+    fd = os.open(out, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    click.echo(t("cli.person_written", lang, path=out))
+
+
+COMMANDS = (backup, restore, purge, export_person)

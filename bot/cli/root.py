@@ -1,0 +1,177 @@
+"""The ``doithoai`` command: the composition root, the only place that wires handlers, bot and storage together."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.cli.common import CONFIG_OPTION, load_or_exit
+from bot.core.config import Settings
+from bot.core.i18n import t
+
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from bot.cli.runtime import Services
+    from bot.outbox.enqueue import Transport
+    from bot.outbox.sender import ChannelLimits
+
+
+@click.group()
+@click.version_option(package_name="doithoai")
+def main() -> None:
+    """doithoai — đối thoại chính sách giảm nghèo, lao động, việc làm."""
+
+
+@main.command()
+@CONFIG_OPTION
+def check(config_path: Path) -> None:
+    """Validate the config and print what it sets up."""
+    settings = load_or_exit(config_path)
+    lang = settings.bot.language
+    click.echo(t("cli.config_ok", lang, path=config_path, hamlets=len(settings.hamlets()),
+                 topics=sum(len(f.topics) for f in settings.fields), db=settings.database.path))
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--user", "user_id", default="local", show_default=True, help="Who you are in this terminal chat.")
+def console(config_path: Path, user_id: str) -> None:
+    """Chat with the bot in the terminal as a household (one message per line; piped input works)."""
+    from bot.cli.runtime import seed_dialogues
+    from bot.core.engine import Engine
+    from handlers.console import chat, stdin_lines
+    from storage import Database
+
+    settings = load_or_exit(config_path)
+    interactive = sys.stdin.isatty()
+
+    async def session() -> None:
+        async with Database(settings.database.path) as db:
+            await seed_dialogues(db, settings)
+            engine = Engine(settings, db, button_channels=(), contact_channels=())
+            if interactive:
+                click.echo(t("cli.console_intro", settings.bot.language))
+            await chat(engine, stdin_lines(), user_id=user_id, greet=interactive, prompt="> " if interactive else "")
+
+    asyncio.run(session())
+
+
+@main.command()
+@CONFIG_OPTION
+def run(config_path: Path) -> None:
+    """Start the configured channels (Telegram, Zalo), the outbox sender and the reminders."""
+    from bot.core.logs import setup_logging
+
+    settings = load_or_exit(config_path)
+    setup_logging(settings)
+    if not settings.telegram.resolved_token() and not settings.zalo.configured:
+        click.echo(t("cli.no_channel", settings.bot.language), err=True)
+        sys.exit(2)
+    asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> None:
+    """Run every configured channel in this one process until SIGINT or SIGTERM; a SIGKILL loses nothing either
+    (every change is committed as it happens). Stops in reverse: sender and reminders, channels, database."""
+    import signal
+    from contextlib import AsyncExitStack
+
+    from bot.cli.runtime import Services
+    from storage import Database
+
+    services = Services(settings, Database(settings.database.path))
+    await services.open()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(services.db.close)
+        transports, limits = await _start_channels(settings, services, stack)
+        stack.push_async_callback(services.stop)
+        await services.start(transports, limits)
+        await stop.wait()
+
+
+async def _start_channels(settings: Settings, services: Services, stack: AsyncExitStack,
+                          ) -> tuple[dict[str, Transport], dict[str, ChannelLimits]]:
+    """Telegram if its token is set, Zalo if its token is set; each one's stop is pushed on ``stack``."""
+    from bot.cli.runtime import channel_limits
+
+    transports: dict[str, Transport] = {}
+    limits = channel_limits(settings)
+    if settings.telegram.resolved_token():
+        from handlers.telegram.channel import start_telegram, stop_telegram
+        from handlers.telegram.transport import TelegramTransport
+
+        app = await start_telegram(settings, services.engine)
+        stack.push_async_callback(stop_telegram, app)
+        transports["telegram"] = TelegramTransport(app.bot)
+    if settings.zalo.configured:
+        from handlers.zalo.channel import start_zalo, stop_zalo
+        from handlers.zalo.transport import zalo_limits
+
+        zalo = await start_zalo(settings, services.engine)
+        stack.push_async_callback(stop_zalo, zalo)
+        transports["zalo"], limits["zalo"] = zalo.transport, zalo_limits(settings)
+    return transports, limits
+
+
+def _register_groups() -> None:
+    from bot.cli.audit import audit
+    from bot.cli.broadcast import register as register_broadcast
+    from bot.cli.datacare import COMMANDS as DATACARE
+    from bot.cli.dialogues import dialogue
+    from bot.cli.export import export
+    from bot.cli.staff import staff
+
+    main.add_command(audit)
+    main.add_command(dialogue)
+    for command in DATACARE:
+        main.add_command(command)
+    main.add_command(staff)
+    main.add_command(export)
+    register_broadcast(main)
+
+
+_register_groups()
+
+
+@main.command("import-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dialogue", "dialogue_id", required=True, help="The dialogue id, e.g. tan-thuan-tay-2023.")
+@CONFIG_OPTION
+def import_roster_command(file: Path, dialogue_id: str, config_path: Path) -> None:
+    """Import the roster of invited households (CSV or XLSX); bad rows are listed, the rest imported."""
+    from bot.core.clock import system_clock
+    from bot.dialogues.roster import ImportReport, RosterError, import_roster, progress_bar
+    from bot.dialogues.service import DialogueError
+    from storage import Database
+
+    settings = load_or_exit(config_path)
+    lang = settings.bot.language
+
+    async def load() -> ImportReport:
+        async with Database(settings.database.path) as db:
+            with progress_bar(t("roster.progress", lang)) as progress:
+                return await import_roster(db, settings, dialogue_id, file, now=system_clock(), progress=progress,
+                                           lang=lang)
+
+    try:
+        report = asyncio.run(load())
+    except (RosterError, DialogueError) as exc:
+        click.echo(exc.text(lang), err=True)
+        sys.exit(1)
+    click.echo(report.summary(lang))
+    for error in report.errors:
+        click.echo(error.text(lang))
+    sys.exit(0 if report.imported else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Running the bot: the engine, the outbox sender and the reminder scheduler, started and stopped together.
+
+Channels (handlers/) are started by the composition root around it and hand in their transports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.broadcast.jobs import BroadcastJobs
+from bot.core.clock import Clock, iso, system_clock
+from bot.core.config import Settings
+from bot.core.engine import Engine
+from bot.core.events import Events
+from bot.dialogues import service as dialogues
+from bot.dialogues.reminders import ReminderScheduler
+from bot.digest.service import DigestScheduler
+from bot.outbox.enqueue import Transport
+from bot.outbox.sender import ChannelLimits, Sender
+from bot.reports.cleanup import remove_sent_exports
+from bot.reports.delivery import send_deadline_reports
+from bot.reports.report_files import exports_dir
+from storage import Database
+from storage.conversations import forget_events_before
+
+log = logging.getLogger(__name__)
+EVENT_MEMORY = timedelta(days=7)
+
+
+async def seed_dialogues(db: Database, settings: Settings, clock: Clock = system_clock) -> list[str]:
+    """Create the dialogues planned in the config that the database does not have yet."""
+    async with db.transaction() as conn:
+        created = await dialogues.seed_from_config(conn, settings, clock())
+    if created:
+        log.info("dialogues created from the config: %s", ", ".join(created))
+    return created
+
+
+def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
+    tg = settings.telegram
+    return {"telegram": ChannelLimits(rate=tg.send_rate, per_chat_interval=tg.per_chat_interval,
+                                      max_attempts=tg.max_attempts)}
+
+
+class Services:
+    """Everything but the channels: build, ``await start(transports)``, ``await stop()``."""
+
+    def __init__(self, settings: Settings, db: Database, *, clock: Clock = system_clock,
+                 button_channels: tuple[str, ...] = ("telegram",)) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.events = Events()
+        self.engine = Engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
+        self.scheduler = AsyncIOScheduler(timezone=settings.tz)  # one for the process: it only wakes the bot up
+        self.reminders = ReminderScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
+        self.digests = DigestScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
+        self.broadcasts = BroadcastJobs(db, settings, self.events, clock=clock)
+        self.sender: Sender | None = None
+
+    async def open(self) -> None:
+        await self.db.open()
+        await seed_dialogues(self.db, self.settings, self.clock)
+
+    async def start(self, transports: Mapping[str, Transport], limits: Mapping[str, ChannelLimits] | None = None,
+                    ) -> None:
+        await self.open()
+        self.sender = Sender(self.db, transports, clock=self.clock, events=self.events,
+                             limits=limits if limits is not None else channel_limits(self.settings))
+        await self.sender.start()
+        await self.reminders.start()
+        await self.digests.start()
+        await self.broadcasts.start()
+        await self.housekeeping()
+        await self.deadline_reports()
+        jobs = self.scheduler
+        jobs.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", replace_existing=True)
+        jobs.add_job(self.deadline_reports, "interval", minutes=5, id="deadline-reports", replace_existing=True)
+        log.info("ready: channels %s", ", ".join(transports) or "none")
+
+    async def deadline_reports(self) -> int:
+        """The committee report to organizers once a dialogue's submission deadline has passed (once each)."""
+        try:
+            return await send_deadline_reports(self.db, self.settings, self.clock(), self.events)
+        except Exception:
+            log.exception("sending the deadline reports failed; will try again in 5 minutes")
+            return 0
+
+    async def housekeeping(self) -> None:
+        await self.prune_events()
+        await remove_sent_exports(self.db, exports_dir(self.settings), self.clock())
+
+    async def prune_events(self) -> int:
+        """Forget the ids of platform updates handled more than a week ago (redeliveries come within minutes)."""
+        async with self.db.transaction() as conn:
+            pruned = await forget_events_before(conn, iso(self.clock() - EVENT_MEMORY))
+        if pruned:
+            log.info("forgot %d handled update ids", pruned)
+        return pruned
+
+    async def stop(self) -> None:
+        self.digests.shutdown()
+        self.reminders.shutdown()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.broadcasts.stop()
+        if self.sender is not None:
+            await self.sender.stop()

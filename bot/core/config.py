@@ -1,0 +1,430 @@
+"""Configuration: TOML validated by pydantic.
+
+A bad config must stop the start with one message that names the key (e.g. ``units[0].children[2].id``),
+so an officer editing the file by hand can find the line. Secrets come from the environment first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from datetime import datetime
+from datetime import time as time_of_day
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+TOKEN_ENV = "DOITHOAI_TELEGRAM_TOKEN"
+WEBHOOK_SECRET_ENV = "DOITHOAI_WEBHOOK_SECRET"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+
+
+class ConfigError(Exception):
+    """Raised with a message that names the offending key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(_Strict):
+    name: str = "Đối thoại chính sách giảm nghèo"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Literal["vi", "en"] = "vi"
+    admins: list[int] = Field(default_factory=list)
+    max_text_length: int = Field(default=3000, ge=100, le=4000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class DatabaseSection(_Strict):
+    path: str = "doithoai.sqlite3"
+
+
+class DigestSection(_Strict):
+    """The daily digest of new questions to officers, organizers and administrators."""
+
+    enabled: bool = True
+    time: str = "17:00"             # local time, "HH:MM"
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> str:
+        if isinstance(value, time_of_day):  # TOML's own local time: time = 17:00:00
+            return f"{value.hour:02d}:{value.minute:02d}"
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError('write the time like "17:00" (hours 0-23, minutes 00-59)')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
+class TelegramSection(_Strict):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_path: str = "telegram"
+    webhook_secret: SecretStr | None = None
+    poll_timeout: int = Field(default=10, ge=0, le=60)
+    send_rate: float = Field(default=30.0, gt=0, le=1000)          # messages per second, whole bot
+    per_chat_interval: float = Field(default=1.0, ge=0, le=60)     # seconds between two messages to one chat
+    max_attempts: int = Field(default=5, ge=1, le=50)              # before a message is given up as failed
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSection:
+        if self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("webhook mode needs telegram.webhook_url")
+        return self
+
+    def resolved_token(self) -> str | None:
+        env = os.environ.get(TOKEN_ENV, "").strip()
+        if env:
+            return env
+        return self.token.get_secret_value() if self.token else None
+
+    def resolved_webhook_secret(self) -> str | None:
+        env = os.environ.get(WEBHOOK_SECRET_ENV, "").strip()
+        if env:
+            return env
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
+
+ZALO_TOKEN_ENV = "DOITHOAI_ZALO_TOKEN"
+ZALO_WEBHOOK_SECRET_ENV = "DOITHOAI_ZALO_WEBHOOK_SECRET"
+
+
+class ZaloSection(_Strict):
+    """The Zalo Bot Platform channel (see docs/zalo.md); it runs when enabled and a token is set."""
+
+    enabled: bool = True
+    token: SecretStr | None = None
+    base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8444, ge=1, le=65535)
+    webhook_path: str = "zalo"
+    webhook_secret: SecretStr | None = None
+    poll_timeout: int = Field(default=30, ge=1, le=60)
+    send_rate: float = Field(default=10.0, gt=0, le=1000)         # messages per second, whole bot
+    per_chat_interval: float = Field(default=1.0, ge=0, le=60)    # seconds between two messages to one chat
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("Zalo needs a webhook secret of 8 to 256 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> ZaloSection:
+        if self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("webhook mode needs zalo.webhook_url")
+        return self
+
+    def resolved_token(self) -> str | None:
+        env = os.environ.get(ZALO_TOKEN_ENV, "").strip()
+        if env:
+            return env
+        return self.token.get_secret_value() if self.token else None
+
+    def resolved_webhook_secret(self) -> str | None:
+        env = os.environ.get(ZALO_WEBHOOK_SECRET_ENV, "").strip()
+        if env:
+            return env
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
+    @property
+    def configured(self) -> bool:
+        return self.enabled and bool(self.resolved_token())
+
+
+class Unit(_Strict):
+    """An administrative unit: province, district, commune, hamlet... levels are not fixed."""
+
+    id: str
+    name: str
+    kind: str = ""
+    children: list[Unit] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be lowercase letters, digits, '-' or '_' (used in links), e.g. 'tan-dan'")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+
+class Topic(_Strict):
+    id: str
+    name: str
+    agency: str = ""
+
+    _slug = field_validator("id")(Unit._slug.__func__)  # type: ignore[attr-defined]
+
+
+class Field_(_Strict):
+    """A field of policy (lĩnh vực) grouping topics."""
+
+    id: str
+    name: str
+    topics: list[Topic] = Field(min_length=1)
+
+    _slug = field_validator("id")(Unit._slug.__func__)  # type: ignore[attr-defined]
+
+
+class DialogueConfig(_Strict):
+    """A dialogue planned in the config; seeded into the database once (afterwards managed from chat or CLI)."""
+
+    id: str
+    title: str
+    starts_at: datetime | None = None
+    place: str = ""
+    map_url: str | None = None
+    status: Literal["draft", "open", "closed", "held", "cancelled"] = "open"
+    deadline_days: int = Field(default=5, ge=0, le=60)
+    reminders: list[str] = Field(default_factory=lambda: ["3d", "1d", "2h"])
+    requires_roster: bool = False
+    contact: str = ""
+    units: list[str] = Field(default_factory=list)
+    seats_per_hamlet: int | None = Field(default=None, ge=1)
+    quotas: dict[str, int] = Field(default_factory=dict)
+
+    _slug = field_validator("id")(Unit._slug.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _vietnamese_time(cls, value: object) -> object:
+        if isinstance(value, str):
+            from bot.core.vntime import parse_vn_datetime
+
+            parsed = parse_vn_datetime(value, ZoneInfo("UTC"))
+            if parsed is None:
+                raise ValueError("write the time like \"15:30 20/6/2027\" or 2027-06-20T15:30:00")
+            return parsed.replace(tzinfo=None)
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _offsets(cls, value: list[str]) -> list[str]:
+        from bot.core.vntime import parse_offset
+
+        for item in value:
+            parse_offset(item)
+        return value
+
+    @field_validator("quotas")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for hamlet, quota in value.items():
+            if quota < 1:
+                raise ValueError(f"the quota of {hamlet!r} must be 1 or more")
+        return value
+
+    def reminder_minutes(self) -> list[int]:
+        from bot.core.vntime import parse_offset
+
+        return sorted({parse_offset(r) for r in self.reminders}, reverse=True)
+
+
+class ReportSection(_Strict):
+    """The committee report's heading and signature; empty values are derived from the top unit."""
+
+    issuer: str = ""                # e.g. "UBND XÃ TÂN THUẬN TÂY"
+    signer_title: str = ""          # e.g. "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
+    signer_name: str = ""           # e.g. "Phạm Thanh Sang"
+    place: str = ""                 # e.g. "Tân Thuận Tây" (the place before the date)
+    recipients: list[str] = Field(default_factory=list)   # "Nơi nhận:" lines
+
+
+class Settings(_Strict):
+    bot: BotSection = Field(default_factory=BotSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    telegram: TelegramSection = Field(default_factory=TelegramSection)
+    zalo: ZaloSection = Field(default_factory=ZaloSection)
+    digest: DigestSection = Field(default_factory=DigestSection)
+    units: list[Unit] = Field(min_length=1)
+    fields: list[Field_] = Field(min_length=1)
+    dialogues: list[DialogueConfig] = Field(default_factory=list)
+    report: ReportSection = Field(default_factory=ReportSection)
+
+    def dialogue_quotas(self, dialogue: DialogueConfig) -> dict[str, int]:
+        """Seats per hamlet: every hamlet under the listed units gets seats_per_hamlet; quotas override."""
+        seats: dict[str, int] = {}
+        for unit_id in dialogue.units:
+            unit = self.unit(unit_id)
+            leaves = [unit] if unit and unit.is_leaf else [u for u in self._leaves(unit)]
+            for leaf in leaves:
+                if dialogue.seats_per_hamlet:
+                    seats[leaf.id] = dialogue.seats_per_hamlet
+        for unit_id, quota in dialogue.quotas.items():
+            unit = self.unit(unit_id)
+            for leaf in [unit] if unit and unit.is_leaf else self._leaves(unit):
+                seats[leaf.id] = quota
+        return seats
+
+    @staticmethod
+    def _leaves(unit: Unit | None) -> list[Unit]:
+        if unit is None:
+            return []
+        if unit.is_leaf:
+            return [unit]
+        return [leaf for child in unit.children for leaf in Settings._leaves(child)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Settings:
+        seen: set[str] = set()
+        for unit in self.iter_units():
+            if unit.id in seen:
+                raise ValueError(f"unit id {unit.id!r} is used twice")
+            seen.add(unit.id)
+        topic_ids: set[str] = set()
+        for fld in self.fields:
+            for topic in fld.topics:
+                if topic.id in topic_ids:
+                    raise ValueError(f"topic id {topic.id!r} is used twice")
+                topic_ids.add(topic.id)
+        return self
+
+    @model_validator(mode="after")
+    def _dialogue_hamlets_exist(self) -> Settings:
+        for dialogue in self.dialogues:
+            for unit_id in [*dialogue.units, *dialogue.quotas]:
+                unit = self.unit(unit_id)
+                if unit is None:
+                    raise ValueError(f"dialogue {dialogue.id!r} names unknown unit {unit_id!r}")
+            if not self.dialogue_quotas(dialogue):
+                raise ValueError(f"dialogue {dialogue.id!r} needs quotas or units with seats_per_hamlet")
+        return self
+
+    def iter_units(self) -> Iterator[Unit]:
+        stack = list(reversed(self.units))
+        while stack:
+            unit = stack.pop()
+            yield unit
+            stack.extend(reversed(unit.children))
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return next((u for u in self.iter_units() if u.id == unit_id), None)
+
+    def hamlets(self) -> list[Unit]:
+        return [u for u in self.iter_units() if u.is_leaf]
+
+    def unit_path(self, unit_id: str) -> list[Unit]:
+        """The chain of units from the top down to ``unit_id`` (empty if unknown)."""
+
+        def walk(units: list[Unit], trail: list[Unit]) -> list[Unit]:
+            for u in units:
+                if u.id == unit_id:
+                    return [*trail, u]
+                found = walk(u.children, [*trail, u])
+                if found:
+                    return found
+            return []
+
+        return walk(self.units, [])
+
+    def field(self, field_id: str) -> Field_ | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def topic(self, topic_id: str) -> tuple[Field_, Topic] | None:
+        for fld in self.fields:
+            for topic in fld.topics:
+                if topic.id == topic_id:
+                    return fld, topic
+        return None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+
+def _key_of(loc: tuple[int | str, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key or "(top level)"
+
+
+def _first_error(exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check its spelling)"
+    elif err["type"] == "missing":
+        msg = "is required but missing"
+    return ConfigError(_key_of(loc), msg)
+
+
+def parse_settings(data: dict) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a TOML config; relative database paths are resolved against the config's folder."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(p), f"cannot read the file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(p), f"not valid TOML: {exc}") from None
+    settings = parse_settings(data)
+    db_path = Path(settings.database.path)
+    if not db_path.is_absolute():
+        resolved = (p.parent / db_path).resolve()
+        settings = settings.model_copy(update={"database": DatabaseSection(path=str(resolved))})
+    return settings

@@ -1,0 +1,116 @@
+"""Care of people's data (Nghị định 13/2023): a person's own data, purging past dialogues, backup and restore.
+
+Purging keeps anonymous counts (submissions by hamlet, topic and kind; seats and arrivals per hamlet) so the
+commune's reports still add up, and removes names, phones, texts, voice notes, answers and the chat ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.core.clock import iso
+from storage import Database
+from storage import datacare as repo
+
+
+@dataclass(slots=True)
+class PurgeReport:
+    dialogues: int = 0
+    registrations: int = 0
+    roster_entries: int = 0
+    submissions: int = 0
+    persons: int = 0
+    outbox_rows: int = 0
+
+
+async def find_person(conn: aiosqlite.Connection, *, channel: str | None = None, external_id: str | None = None,
+                      phone: str | None = None) -> int | None:
+    if channel and external_id:
+        return await repo.person_by_identity(conn, channel, external_id)
+    if phone:
+        return await repo.person_by_phone(conn, phone)
+    return None
+
+
+async def person_data(conn: aiosqlite.Connection, person_id: int) -> dict[str, Any] | None:
+    """Everything the bot holds about one person, as plain data (for ``doithoai export-person``)."""
+    return await repo.person_data(conn, person_id)
+
+
+async def purge_before(db: Database, before: datetime, now: datetime) -> PurgeReport:
+    """Remove the personal data of dialogues that took place before ``before`` and of older submissions."""
+    report = PurgeReport()
+    cutoff = iso(before)
+    async with db.transaction() as conn:
+        past = await repo.dialogues_before(conn, cutoff)
+        report.dialogues = len(past)
+        for dialogue_id in past:
+            await repo.keep_counts(conn, dialogue_id, iso(now))
+            report.registrations += await repo.delete_registrations(conn, dialogue_id)
+            report.roster_entries += await repo.delete_roster(conn, dialogue_id)
+        report.submissions = await repo.anonymise_submissions(conn, cutoff)
+        report.outbox_rows = await repo.delete_outbox_before(conn, cutoff)
+        report.persons = await repo.delete_idle_persons(conn, cutoff)
+    return report
+
+
+async def backup(db_path: str | Path, target: str | Path) -> int:
+    """Copy the live database with SQLite's online backup (safe while the bot runs); returns its size in bytes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(_backup_sync, str(db_path), target)
+    return target.stat().st_size
+
+
+def _backup_sync(source: str, target: Path) -> None:
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)  # owner-only from the first byte
+    os.close(fd)
+    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
+        src.backup(dst, pages=1024)
+    os.replace(partial, target)
+
+
+def check_backup(path: str | Path) -> list[str]:
+    """Problems that make a file unfit to restore (empty when it is a sound doithoai database)."""
+    path = Path(path)
+    if not path.is_file():
+        return [f"{path}: no such file"]
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            integrity = repo.integrity(conn)
+            tables = repo.table_names(conn)
+    except sqlite3.DatabaseError as exc:
+        return [f"{path}: not an SQLite database ({exc})"]
+    problems = [] if integrity == "ok" else [f"integrity check: {integrity}"]
+    missing = {"persons", "submissions", "schema_migrations"} - tables
+    if missing:
+        problems.append(f"not a doithoai database (missing tables: {', '.join(sorted(missing))})")
+    return problems
+
+
+def restore(backup_file: str | Path, db_path: str | Path, now: datetime) -> Path | None:
+    """Put a backup in place of the database (the bot must be stopped). The current file, if any, is kept aside
+    as ``<name>.before-restore-<time>``; returns that path."""
+    db_path = Path(db_path)
+    kept = None
+    if db_path.exists():
+        kept = db_path.with_name(f"{db_path.name}.before-restore-{now.strftime('%Y%m%dT%H%M%S')}")
+        _backup_sync(str(db_path), kept)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    temporary = db_path.with_name(db_path.name + ".restoring")
+    shutil.copyfile(backup_file, temporary)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, db_path)
+    return kept

@@ -1,0 +1,482 @@
+"""The eligibility roster (danh sách hộ dự kiến thoát nghèo, hộ được mời) imported from CSV or Excel.
+
+Seed 002: only households on the local list of those expected to escape poverty this year attend. The commune
+keeps that list in a spreadsheet; this module reads it (CSV in UTF-8 with ``,`` or ``;``, or the first sheet of an
+.xlsx), checks every row, and upserts the good rows on (dialogue, household code) in one transaction. Bad rows are
+reported with the row number the spreadsheet shows and a reason; the rest are imported. Importing the same file
+twice changes nothing. Phones are normalised because a household is matched to the roster by its phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import NoReturn
+from xml.etree.ElementTree import ParseError
+
+import aiosqlite
+
+from bot.core.clock import iso
+from bot.core.config import Settings, Unit
+from bot.core.i18n import t
+from bot.core.phone import display_phone, normalize_phone
+from bot.core.text import fold, one_line
+from bot.dialogues.service import require
+from storage import Database
+from storage import dialogues as repo
+from storage.dialogues import RosterEntry
+
+MAX_BYTES = 20 * 1024 * 1024
+HEADER_SEARCH_ROWS = 20  # a title row ("DANH SÁCH HỘ DỰ KIẾN THOÁT NGHÈO...") may come before the header
+FIELDS = ("name", "code", "hamlet", "category", "phone")
+REQUIRED = ("name", "code", "hamlet")
+ALIASES: dict[str, tuple[str, ...]] = {  # folded header texts (see bot.text.fold)
+    "name": ("ho va ten", "ho ten", "ho va ten chu ho", "ho ten chu ho", "ten chu ho", "chu ho", "full name",
+             "name", "ho ten nguoi dai dien", "nguoi dai dien"),
+    "code": ("ma ho", "ma so ho", "ma ho gia dinh", "ma hgd", "ma so", "household code", "household id", "code"),
+    "hamlet": ("ap", "ap khom", "khom ap", "khom", "ten ap", "thon", "thon ap", "to dan pho", "khu pho", "hamlet"),
+    "category": ("loai ho", "phan loai", "phan loai ho", "doi tuong", "category"),
+    "phone": ("so dien thoai", "sdt", "so dt", "dien thoai", "so dien thoai lien he", "dien thoai lien he",
+              "phone", "phone number", "mobile"),
+}
+CATEGORIES = {
+    "ngheo": "poor", "hn": "poor", "poor": "poor",
+    "can ngheo": "near_poor", "hcn": "near_poor", "near poor": "near_poor", "near_poor": "near_poor",
+    "moi thoat ngheo": "escaped", "thoat ngheo": "escaped", "escaped": "escaped",
+}
+HAMLET_PREFIXES = sorted(("ap", "khom", "thon", "xom", "ban", "buon", "to", "to dan pho", "khu pho", "khu"),
+                         key=len, reverse=True)
+Progress = Callable[[int, int], None]
+_FLOAT_ZERO = re.compile(r"(?<=\d)\.0$")  # 912345678.0: a number column exported as float
+
+
+class RosterError(Exception):
+    """A problem with the whole file: nothing is imported. ``text(lang)`` explains it to the officer."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return t(self.key, lang, **self.values)
+
+
+class MissingColumns(RosterError):
+    def __init__(self, missing: Sequence[str], found: Sequence[str], line: int) -> None:
+        self.missing, self.found, self.line = tuple(missing), tuple(found), line
+        super().__init__("roster.missing_columns")
+
+    def text(self, lang: str) -> str:
+        names = ", ".join(t(f"roster.column_{name}", lang) for name in self.missing)
+        found = ", ".join(f"\"{h}\"" for h in self.found if h) or t("roster.nothing_found", lang)
+        return t(self.key, lang, missing=names, found=found, line=self.line)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    reason: str
+
+    def text(self, lang: str) -> str:
+        return t("roster.row_error", lang, line=self.line, reason=self.reason)
+
+
+@dataclass(slots=True)
+class ImportReport:
+    total_rows: int
+    added: int
+    updated: int
+    unchanged: int
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def summary(self, lang: str) -> str:
+        return t("roster.summary", lang, total=self.total_rows, added=self.added, updated=self.updated,
+                 unchanged=self.unchanged, bad=len(self.errors))
+
+    def text(self, lang: str, max_errors: int = 20) -> str:
+        """The summary and the first bad rows, short enough for one chat message."""
+        lines = [self.summary(lang), *(e.text(lang) for e in self.errors[:max_errors])]
+        if len(self.errors) > max_errors:
+            lines.append(t("roster.more_errors", lang, count=len(self.errors) - max_errors))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A data row as read: its row number in the spreadsheet and the text of each known column."""
+
+    line: int
+    cells: dict[str, str]
+
+    def __getitem__(self, name: str) -> str:
+        return self.cells.get(name, "")
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    code: str
+    name: str
+    hamlet_id: str
+    category: str | None
+    phone: str | None
+
+    @property
+    def key(self) -> str:
+        return self.code.casefold()
+
+    @property
+    def values(self) -> tuple[str, str, str | None, str | None]:
+        return self.name, self.hamlet_id, self.category, self.phone
+
+
+# --- reading the file -------------------------------------------------------------------------------------------
+
+
+def _load(path: Path | None, data: bytes | None, name: str) -> bytes:
+    if data is None:
+        if path is None:
+            raise ValueError("import_roster needs a path or data")
+        try:
+            size = path.stat().st_size
+            if size > MAX_BYTES:
+                raise RosterError("roster.too_large", size=_mb(size), limit=_mb(MAX_BYTES))
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RosterError("roster.unreadable", name=name, detail=exc.strerror or exc) from None
+    if len(data) > MAX_BYTES:
+        raise RosterError("roster.too_large", size=_mb(len(data)), limit=_mb(MAX_BYTES))
+    if not data.strip():
+        raise RosterError("roster.empty", name=name)
+    return data
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def _kind(data: bytes, name: str) -> str:
+    suffix = Path(name).suffix.casefold()
+    if suffix == ".xls" or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterError("roster.old_excel", name=name)
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".csv", ".txt", ".tsv", ""):
+        return "xlsx" if data.startswith(b"PK\x03\x04") else "csv"
+    raise RosterError("roster.unsupported", name=name)
+
+
+def _csv_table(data: bytes, name: str) -> tuple[list[list[str]], int]:
+    try:
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RosterError("roster.not_utf8") from None
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max((";", ",", "\t"), key=first.count) if any(d in first for d in ";,\t") else ","
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise RosterError("roster.unreadable", name=name, detail=exc) from None
+    return rows, len(rows)
+
+
+def _xlsx_table(data: bytes, name: str) -> tuple[Iterator[Sequence[object]], int]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+    except (zipfile.BadZipFile, KeyError, IndexError, OSError, ValueError, ParseError) as exc:
+        raise RosterError("roster.unreadable", name=name, detail=exc) from None
+    size = sheet.max_row or 0
+    sheet.reset_dimensions()  # some programs write a wrong used range; read every row that is there
+
+    def rows() -> Iterator[Sequence[object]]:
+        try:
+            yield from sheet.iter_rows(values_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, ParseError) as exc:
+            raise RosterError("roster.unreadable", name=name, detail=exc) from None
+        finally:
+            book.close()
+
+    return rows(), size
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a phone or code typed as a number: 912345678.0
+    if isinstance(value, datetime | date):
+        value = value.strftime("%d/%m/%Y")
+    text = str(value)
+    if text.isprintable() and "  " not in text and unicodedata.is_normalized("NFC", text):
+        return text.strip()  # already clean: what one_line would return, without its cost (50,000 rows)
+    return one_line(text)
+
+
+def _header(cells: list[str]) -> dict[str, int]:
+    """Which column holds which field: exact alias first, then a header that starts with an alias."""
+    keys = [fold(c) for c in cells]
+    found: dict[str, int] = {}
+    for name in FIELDS:
+        exact = [i for i, k in enumerate(keys) if k in ALIASES[name] and i not in found.values()]
+        loose = [i for i, k in enumerate(keys) if i not in found.values()
+                 and any(k.startswith(a + " ") for a in ALIASES[name])]
+        if exact or loose:
+            found[name] = (exact or loose)[0]
+    return found
+
+
+class _HeaderSearch:
+    """The header is the first row naming the required columns; a title row or two may come before it."""
+
+    def __init__(self) -> None:
+        self.first_line = 0
+        self.best: tuple[int, int, list[str]] | None = None  # (columns recognised, line, cells)
+
+    def offer(self, line: int, cells: list[str]) -> dict[str, int] | None:
+        header = _header(cells)
+        if all(name in header for name in REQUIRED):
+            return header
+        self.first_line = self.first_line or line
+        if self.best is None or len(header) > self.best[0]:
+            self.best = (len(header), line, cells)
+        if line - self.first_line >= HEADER_SEARCH_ROWS:
+            self.fail()
+        return None
+
+    def fail(self) -> NoReturn:
+        if self.best is None:
+            raise RosterError("roster.no_rows")
+        _, line, cells = self.best
+        found = _header(cells)
+        raise MissingColumns([n for n in REQUIRED if n not in found], cells, line)
+
+
+def _records(rows: Iterable[Sequence[object]], size: int, progress: Progress | None) -> list[Record]:
+    """The rows after the header row; empty rows are skipped."""
+    search = _HeaderSearch()
+    header: dict[str, int] | None = None
+    records: list[Record] = []
+    for line, raw in enumerate(rows, start=1):
+        if header is None:
+            texts = [_cell(v) for v in raw]
+            header = search.offer(line, texts) if any(texts) else None
+            size -= line if header is not None else 0
+            continue
+        cells = {f: _cell(raw[i]) for f, i in header.items() if i < len(raw)}
+        if any(cells.values()):  # a row with only its number (STT) filled in is an unused template row
+            records.append(Record(line, cells))
+            if progress and len(records) % 1000 == 0:
+                progress(len(records), max(size, len(records)))
+    if header is None:
+        search.fail()
+    if not records:
+        raise RosterError("roster.no_rows")
+    return records
+
+
+def read_records(data: bytes, name: str, progress: Progress | None = None) -> list[Record]:
+    """The data rows of a roster file (no database); raises RosterError for a file that cannot be used."""
+    if _kind(data, name) == "xlsx":
+        rows, size = _xlsx_table(data, name)
+        with closing(rows):
+            return _records(rows, size, progress)
+    rows_list, size = _csv_table(data, name)
+    return _records(rows_list, size, progress)
+
+
+# --- checking rows ----------------------------------------------------------------------------------------------
+
+
+def _strip_prefix(key: str) -> str:
+    for prefix in HAMLET_PREFIXES:
+        if key.startswith(prefix + " ") and len(key) > len(prefix) + 1:
+            return key[len(prefix) + 1:]
+    return key
+
+
+class HamletIndex:
+    """Finds a hamlet by id or name, accent-insensitive, with or without "Ấp"/"Khóm"."""
+
+    def __init__(self, hamlets: list[Unit], taking_part: Iterable[str]) -> None:
+        self.taking_part = set(taking_part)
+        self.exact: dict[str, set[str]] = {}
+        self.loose: dict[str, set[str]] = {}
+        for unit in hamlets:
+            for key in {unit.id, fold(unit.id), fold(unit.name)}:
+                self.exact.setdefault(key, set()).add(unit.id)
+            self.loose.setdefault(_strip_prefix(fold(unit.name)), set()).add(unit.id)
+        self._found: dict[str, tuple[str | None, str | None, list[str]]] = {}
+
+    def find(self, text: str) -> tuple[str | None, str | None, list[str]]:
+        """(hamlet id, None, []) or (None, catalogue key of the problem, the hamlet ids it could be)."""
+        if text not in self._found:  # the same few names, thousands of times
+            self._found[text] = self._find(text)
+        return self._found[text]
+
+    def _find(self, text: str) -> tuple[str | None, str | None, list[str]]:
+        key = fold(text)
+        found = self.exact.get(text.strip().casefold()) or self.exact.get(key) or self.loose.get(_strip_prefix(key))
+        if not found:
+            return None, "roster.row_unknown_hamlet", []
+        ours = found & self.taking_part
+        if not ours:
+            return None, "roster.row_hamlet_not_in_dialogue", sorted(found)
+        if len(ours) > 1:
+            return None, "roster.row_ambiguous_hamlet", sorted(ours)
+        return next(iter(ours)), None, []
+
+
+@lru_cache(maxsize=256)
+def _category(text: str) -> tuple[str | None, bool]:
+    if not text:
+        return None, True
+    key = fold(text).removeprefix("ho ").strip()
+    found = CATEGORIES.get(key) or CATEGORIES.get(fold(text))
+    return found, found is not None
+
+
+def _problems(record: Record, hamlets: HamletIndex, lang: str) -> tuple[list[str], _Row]:
+    """What is wrong with a row (in ``lang``) and the row as it would be imported."""
+    problems = [t(key, lang) for key, name in (("roster.row_no_code", "code"), ("roster.row_no_name", "name"))
+                if not record[name]]
+    hamlet_id, problem, ids = hamlets.find(record["hamlet"]) if record["hamlet"] else (None, "roster.row_no_hamlet", [])
+    if problem:
+        problems.append(t(problem, lang, hamlet=record["hamlet"], ids=", ".join(ids)))
+    category, ok = _category(record["category"])
+    if not ok:
+        problems.append(t("roster.row_bad_category", lang, category=record["category"]))
+    phone = normalize_phone(_FLOAT_ZERO.sub("", record["phone"])) if record["phone"] else None
+    if record["phone"] and phone is None:
+        problems.append(t("roster.row_bad_phone", lang, phone=record["phone"]))
+    return problems, _Row(record.line, record["code"], record["name"], hamlet_id or "", category, phone)
+
+
+def check_rows(records: list[Record], hamlets: HamletIndex, lang: str) -> tuple[list[_Row], list[RowError]]:
+    """Good rows and bad rows; a household code or a phone seen on an earlier row makes a later row bad."""
+    rows: list[_Row] = []
+    errors: list[RowError] = []
+    code_lines: dict[str, int] = {}
+    phone_lines: dict[str, int] = {}
+    for record in records:
+        problems, row = _problems(record, hamlets, lang)
+        first_code = code_lines.setdefault(row.key, row.line) if row.code else row.line
+        if problems:
+            errors.append(RowError(row.line, "; ".join(problems)))
+        elif first_code != row.line:
+            errors.append(RowError(row.line, t("roster.row_duplicate_code", lang, code=row.code, first=first_code)))
+        elif row.phone and phone_lines.setdefault(row.phone, row.line) != row.line:
+            errors.append(RowError(row.line, t("roster.row_duplicate_phone", lang, phone=display_phone(row.phone),
+                                               first=phone_lines[row.phone])))
+        else:
+            rows.append(row)
+    return rows, errors
+
+
+def _phones_taken(rows: list[_Row], existing: dict[str, RosterEntry], lang: str,
+                  ) -> tuple[list[_Row], list[RowError]]:
+    """Rows whose phone stays with another household already on the roster (one not re-imported now)."""
+    good = {row.key: row for row in rows}
+    errors: list[RowError] = []
+    while True:
+        kept = {e.phone: e.household_code for key, e in existing.items() if e.phone and key not in good}
+        taken = [row for row in good.values() if row.phone in kept]
+        if not taken:
+            return list(good.values()), errors
+        for row in taken:
+            del good[row.key]
+            errors.append(RowError(row.line, t("roster.row_phone_taken", lang, phone=display_phone(row.phone or ""),
+                                               code=kept[row.phone])))
+
+
+# --- writing ----------------------------------------------------------------------------------------------------
+
+
+async def _existing(conn: aiosqlite.Connection, dialogue_id: str) -> dict[str, RosterEntry]:
+    """The dialogue's roster by household code, case folded."""
+    return {e.household_code.casefold(): e for e in await repo.roster_entries(conn, dialogue_id)}
+
+
+async def _write(conn: aiosqlite.Connection, dialogue_id: str, rows: list[_Row], existing: dict[str, RosterEntry],
+                 now: datetime) -> tuple[int, int, int]:
+    """(added, updated, unchanged); a row equal to what is stored is not touched."""
+    added, changed, unchanged = [], [], 0
+    for row in rows:
+        old = existing.get(row.key)
+        if old is None:
+            added.append((row.code, *row.values))
+        elif (old.full_name, old.hamlet_id, old.category, old.phone) == row.values:
+            unchanged += 1
+        else:
+            changed.append((old.household_code, *row.values))
+    await repo.upsert_roster(conn, dialogue_id, added + changed, iso(now))
+    return len(added), len(changed), unchanged
+
+
+async def import_roster(
+    db: Database, settings: Settings, dialogue_id: str, path: Path | None = None, *, data: bytes | None = None,
+    filename: str = "", now: datetime, progress: Progress | None = None, lang: str = "vi",
+) -> ImportReport:
+    """Read a roster file and upsert its good rows into the dialogue's roster, all in one transaction.
+
+    Raises DialogueError for an unknown dialogue and RosterError when the file cannot be used at all.
+    """
+    name = filename or (path.name if path else "")
+    async with db.reading() as conn:
+        await require(conn, dialogue_id)
+    raw = _load(path, data, name)
+    records = await asyncio.to_thread(read_records, raw, name, progress)
+    async with db.transaction() as conn:
+        await require(conn, dialogue_id)
+        hamlets = HamletIndex(settings.hamlets(), await repo.quotas(conn, dialogue_id))
+        rows, errors = check_rows(records, hamlets, lang)
+        existing = await _existing(conn, dialogue_id)
+        rows, taken = _phones_taken(rows, existing, lang)
+        added, updated, unchanged = await _write(conn, dialogue_id, rows, existing, now)
+    if progress:
+        progress(len(records), len(records))
+    return ImportReport(len(records), added, updated, unchanged, sorted(errors + taken, key=lambda e: e.line))
+
+
+async def match_household(conn: aiosqlite.Connection, dialogue_id: str, *, phone: str | None = None,
+                          household_code: str | None = None) -> RosterEntry | None:
+    """The roster entry of a household, by phone (any common form) or else by household code."""
+    normalized = normalize_phone(phone) if phone else None
+    if normalized:
+        found = await repo.roster_match(conn, dialogue_id, phone=normalized)
+        if found:
+            return found
+    code = one_line(household_code) if household_code else ""
+    return await repo.roster_match(conn, dialogue_id, household_code=code) if code else None
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A tqdm bar on stderr (hidden when stderr is not a terminal), fed by import_roster's progress callback."""
+    from tqdm import tqdm
+
+    with tqdm(desc=label, unit=" dòng", disable=None, leave=False) as bar:
+
+        def update(done: int, total: int) -> None:
+            if total and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        yield update

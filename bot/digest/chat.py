@@ -1,0 +1,53 @@
+"""``/digest``: the new questions of one's scope since the last daily digest, on demand.
+
+It shows what the next daily digest will bring and does not move the watermark: an officer who looks at noon still
+gets the whole day's list (and its Excel file) in the evening, and nothing falls between the two. The text is the
+reply; the chart and the Excel list are made after the turn commits and go through the outbox. Asking twice with
+nothing new in between does not send the same files twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.events import OUTBOX_QUEUED
+from bot.core.i18n import t
+from bot.core.turn import Turn
+from bot.core.types import Reply
+from bot.core.vntime import vn_datetime
+from bot.dialogues.organizer_chat import Handler
+from bot.digest import service as digest
+from bot.outbox.enqueue import Recipient
+
+log = logging.getLogger(__name__)
+
+
+async def cmd_digest(turn: Turn, args: str) -> None:
+    msg = turn.msg
+    found = await digest.new_entries(turn.conn, turn.settings, msg.channel, msg.user_id)
+    if not found.entries:
+        if found.since is None:
+            turn.say("digest.nothing_yet")
+        else:
+            turn.say("digest.nothing_new", since=vn_datetime(found.since, turn.settings.tz))
+        return
+    turn.say_text(digest.on_demand_text(found, turn.settings, turn.lang))
+    recipient = Recipient(turn.session.person.id, msg.channel, msg.chat_id, turn.lang)
+    engine, lang, now = turn.engine, turn.lang, turn.now
+
+    async def queue_files() -> list[Reply]:
+        try:
+            files = await digest.make_files(found.entries, engine.settings, lang, now)
+        except Exception:
+            log.exception("the files of /digest for %s:%s could not be made", msg.channel, msg.user_id)
+            return [Reply(t("digest.files_failed", lang))]
+        async with engine.db.transaction() as conn:
+            queued = await digest.queue_messages(conn, recipient, digest.file_messages(files, len(found.entries), lang),
+                                                 f"digest-now:{msg.channel}:{msg.user_id}:{files.stem}", now)
+        return [] if queued else [Reply(t("digest.files_already", lang))]
+
+    turn.after_commit.append(queue_files)
+    turn.emit(OUTBOX_QUEUED)  # emitted after the after-commit work has queued the files
+
+
+COMMANDS: dict[str, tuple[str, Handler]] = {"digest": ("officer", cmd_digest)}

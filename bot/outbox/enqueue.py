@@ -1,0 +1,135 @@
+"""The outbox: every message the bot sends on its own (reminders, notices, broadcasts, answers, digests).
+
+A row per recipient and message with a unique de-duplication key, written in the same transaction as the change
+that caused it; one sender drains it within each platform's limits (see ``bot/sender.py``). Enqueueing twice with
+the same key is a no-op, which is what makes reminders and broadcasts safe to re-plan after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Protocol
+
+import aiosqlite
+
+from bot.core.clock import iso
+from storage import outbox_queue as queue
+from storage import people
+from storage.outbox_queue import NewRow
+
+
+class Priority(IntEnum):
+    """Lower goes first: a reminder due now is never stuck behind a large broadcast."""
+
+    NOTICE = 1
+    REMINDER = 2
+    ANSWER = 3
+    DIGEST = 4
+    BROADCAST = 5
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    text: str
+    choices: tuple[tuple[str, str], ...] = ()   # (value, label); sent with version 0 (not tied to a step)
+    columns: int = 1
+    photo: str = ""                             # a platform file id or URL
+    photo_path: str = ""                        # a local image to upload (a chart)
+    qr: str = ""                                # text to draw as a QR code image
+    document_path: str = ""                     # a file to attach (reports, exports)
+    document_name: str = ""
+    voice: str = ""                             # a voice note's platform file id (a household's question, replayed)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> OutMessage:
+        data = json.loads(raw)
+        data["choices"] = tuple(tuple(c) for c in data.get("choices", ()))
+        return cls(**data)
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"          # transient: network, 5xx, 429 (with retry_after)
+    BLOCKED = "blocked"      # the person blocked the bot (Telegram 403)
+    BAD_CHAT = "bad_chat"    # chat not found / deactivated (Telegram 400)
+    FAILED = "failed"        # permanent error for this message
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    status: SendStatus
+    retry_after: float | None = None
+    error: str = ""
+
+
+class Transport(Protocol):
+    """What a channel adapter offers the sender: deliver one message to one chat and say how it went."""
+
+    channel: str
+
+    async def send(self, chat_id: str, message: OutMessage) -> SendResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    person_id: int | None
+    channel: str
+    chat_id: str
+    language: str = "vi"
+    extra: dict = field(default_factory=dict)
+
+
+async def enqueue(
+    conn: aiosqlite.Connection, *, key: str, recipient: Recipient, kind: str, message: OutMessage,
+    priority: Priority, now: datetime, not_before: datetime | None = None, group_key: str | None = None,
+) -> bool:
+    """Queue one message; returns False when a message with this key was queued before (nothing is doubled)."""
+    return await queue.insert(conn, NewRow(
+        key, recipient.channel, recipient.chat_id, recipient.person_id, kind, int(priority), message.to_json(),
+        iso(not_before or now), group_key, iso(now),
+    ))
+
+
+async def recipient_for_person(conn: aiosqlite.Connection, person_id: int) -> Recipient | None:
+    """Where to reach a person: their most recent identity that has not blocked the bot."""
+    chat = await people.person_chat(conn, person_id)
+    return Recipient(person_id, chat.channel, chat.chat_id, chat.language) if chat else None
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One message for ``enqueue_many``: the arguments of ``enqueue``."""
+
+    key: str
+    recipient: Recipient
+    kind: str
+    message: OutMessage
+    priority: Priority
+    now: datetime
+    not_before: datetime | None = None
+    group_key: str | None = None
+
+
+async def enqueue_many(conn: aiosqlite.Connection, rows: Sequence[Queued]) -> int:
+    """Queue many messages in one statement (10,000 in about 0.1 s; one by one they hold the lock 2.4 s).
+
+    Returns how many were new: a row whose key was queued before is left as it was, as with ``enqueue``.
+    """
+    payloads: dict[int, str] = {}  # a broadcast's rows share one message: serialise it once
+
+    def values(q: Queued) -> NewRow:
+        payload = payloads.get(id(q.message))
+        if payload is None:
+            payload = payloads[id(q.message)] = q.message.to_json()
+        r = q.recipient
+        return NewRow(q.key, r.channel, r.chat_id, r.person_id, q.kind, int(q.priority), payload,
+                      iso(q.not_before or q.now), q.group_key, iso(q.now))
+
+    return await queue.insert_many(conn, [values(q) for q in rows])

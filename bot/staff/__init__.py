@@ -1,0 +1,1 @@
+"""bot.dialogues.organizer_chat."""

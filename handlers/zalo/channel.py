@@ -1,0 +1,381 @@
+"""The Zalo channel (Zalo Bot Platform): updates in by long polling or webhook, the engine's replies out as text.
+
+Zalo has no buttons: a reply's choices are a numbered list (the same screens as the terminal, ``text_render``), and
+the household answers with the number or the words. Like the Telegram channel, this module only maps an update to
+an ``Incoming`` event and renders ``Reply`` objects; the conversation lives in the engine and its database.
+
+- **Polling**: one update per getUpdates; ``408`` (or an empty result) means nothing yet and the next poll starts
+  at once; network errors and refusals back off. deleteWebhook first: polling and webhook are exclusive.
+- **Webhook**: an aiohttp server; the secret header is compared in constant time (403 and nothing done otherwise);
+  the request is acknowledged at once and the update handled after, in a task.
+- **At least once**: Zalo may deliver an update again. Each update carries ``event_name:message_id`` as its event
+  id, which the engine records in the turn's own transaction: a redelivery is handled once, also after a restart or
+  a crash in the middle of a turn.
+- **One chat at a time**: updates of one chat are handled in the order they came; other chats go in parallel.
+- **Invalid token**: when Zalo answers 401 (here or to the outbox transport) the client logs one line and this
+  channel stops; the other channels keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from bot.core.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ConfigError, Settings
+from bot.core.engine import Engine
+from bot.core.i18n import t
+from bot.core.types import Incoming, InputKind, Reply
+from bot.dialogues.service import parse_checkin
+from handlers.text_render import render_text, split_text, typed_incoming
+from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
+from handlers.zalo.transport import ZaloTransport
+
+CHANNEL = "zalo"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
+CALL_TIMEOUT = 15.0     # seconds, every call but getUpdates (poll timeout + 5 s)
+RETRIES = 2             # a reply refused with 429 or not connected is tried this many more times
+MAX_RETRY_WAIT = 30.0   # seconds; a longer quota wait gives up on this reply
+STOP_GRACE = 10.0       # seconds for the updates in hand to finish at stop
+MAX_MEDIA_URL = 2000
+
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger(__name__)
+Observer = Callable[[dict[str, Any], bool], None]
+
+
+# ---- updates → Incoming -------------------------------------------------------------------------------------------
+
+
+def updates_of(body: Any) -> list[dict[str, Any]]:
+    """The updates in a getUpdates result or a webhook body (``{"ok": true, "result": {...}}`` or bare)."""
+    if isinstance(body, dict) and "event_name" not in body and "result" in body:
+        body = body["result"]
+    items = body if isinstance(body, list) else [body]
+    return [item for item in items if isinstance(item, dict) and isinstance(item.get("event_name"), str)]
+
+
+def update_key(update: dict[str, Any]) -> tuple[str, str] | None:
+    """(event_name, message_id): what a redelivery of the same update repeats."""
+    message, event = update.get("message"), update.get("event_name")
+    message_id = _id(message.get("message_id")) if isinstance(message, dict) else ""
+    return (event, message_id[:200]) if isinstance(event, str) and message_id else None
+
+
+def incoming(update: dict[str, Any]) -> Incoming | None:
+    """A private message as the engine's input, stamped with its event id; None for what the bot ignores (groups,
+    bots, no sender)."""
+    found = _incoming(update)
+    key = update_key(update)
+    return replace(found, event_id=":".join(key)) if found is not None and key is not None else found
+
+
+def _incoming(update: dict[str, Any]) -> Incoming | None:
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    user_id = _id(sender.get("id"))
+    chat_id = _id(chat.get("id")) or user_id
+    if not user_id or sender.get("is_bot") is True or str(chat.get("chat_type") or "PRIVATE").upper() != "PRIVATE":
+        return None
+    name = str(sender.get("display_name") or sender.get("name") or "")
+    event = update.get("event_name")
+    text = message.get("text")
+    if event == TEXT_EVENT and isinstance(text, str) and text.strip():
+        return typed_incoming(CHANNEL, user_id, chat_id, text, name)
+    image = _image_url(message)
+    if event == IMAGE_EVENT and image:
+        caption = message.get("caption")
+        return Incoming(CHANNEL, user_id, chat_id, InputKind.MEDIA, media_kind="photo", media_id=image,
+                        text=caption if isinstance(caption, str) else "", display_name=name)
+    return Incoming(CHANNEL, user_id, chat_id, InputKind.UNSUPPORTED, display_name=name)  # sticker, unsupported
+
+
+def _id(value: object) -> str:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else ""
+
+
+def _image_url(message: dict[str, Any]) -> str:
+    for key in ("photo_url", "photo", "url"):
+        value = message.get(key)
+        if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= MAX_MEDIA_URL:
+            return value
+    return ""
+
+
+# ---- Reply → texts ------------------------------------------------------------------------------------------------
+
+
+def render(reply: Reply, lang: str) -> list[str]:
+    """A reply as Zalo messages: the numbered list like the terminal; the QR code as its check-in code."""
+    text = render_text(reply, lang, lambda qr: t("zalo.checkin_code", lang, code=parse_checkin(qr)))
+    return split_text(text, MAX_TEXT)
+
+
+# ---- the channel --------------------------------------------------------------------------------------------------
+
+
+class ZaloChannel:
+    """``await start()`` … ``await stop()``; ``stopped`` is set when it stops (also by an invalid token)."""
+
+    def __init__(self, settings: Settings, engine: Engine, client: ZaloClient, *, retry_base: float = 1.0,
+                 retry_max: float = 30.0) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.client = client
+        self.lang = settings.bot.language
+        self.transport = ZaloTransport(client, self.lang)
+        self.observers: list[Observer] = []  # told after each update: (update, given to the engine); tests wait
+        self.stopped = asyncio.Event()
+        self._retry_base = retry_base
+        self._retry_max = retry_max
+        self._worker: asyncio.Task[None] | None = None  # the poll loop, or the webhook registration
+        self._runner: web.AppRunner | None = None  # webhook mode only
+        self._secret = b""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._chat_users: Counter[str] = Counter()
+        client.on_token_rejected(self._halt)
+
+    # ---- life cycle ---------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.engine.db.open()
+        if self.settings.zalo.mode == "webhook":
+            await self._serve_webhook()
+            self._worker = asyncio.create_task(self._register_webhook(), name="zalo-webhook")
+        else:
+            self._worker = asyncio.create_task(self._poll(), name="zalo-polling")
+
+    async def stop(self) -> None:
+        """Stop fetching updates, let the updates in hand finish (up to STOP_GRACE), close the client."""
+        self._halt()
+        if self._worker is not None:
+            await asyncio.gather(self._worker, return_exceptions=True)
+        await self._close_server()
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self.client.aclose()
+
+    def _halt(self) -> None:
+        """No more updates: stop polling (from the outside, or because the token was rejected)."""
+        self.stopped.set()
+        worker = self._worker
+        if worker is not None and not worker.done() and worker is not asyncio.current_task():
+            worker.cancel()
+        if self._runner is not None and self.client.token_rejected:
+            self._spawn(self._close_server())
+
+    # ---- polling ------------------------------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        if not await self._until_done("deleteWebhook", {}):
+            return
+        timeout = self.settings.zalo.poll_timeout
+        failures = 0
+        while not self.stopped.is_set():
+            try:
+                result = await self.client.call("getUpdates", {"timeout": timeout}, http_timeout=timeout + 5)
+            except ZaloError as exc:
+                if exc.code == EMPTY_POLL:
+                    failures = 0
+                    continue
+                if exc.code == INVALID_TOKEN:
+                    return
+                failures += 1
+                await self._back_off(failures, exc.retry_after, f"getUpdates refused: error {exc.code}")
+                continue
+            except httpx.HTTPError as exc:
+                failures += 1
+                await self._back_off(failures, None, f"getUpdates failed: {type(exc).__name__}")
+                continue
+            failures = 0
+            for update in updates_of(result):  # an empty result is "nothing yet", like 408
+                self._spawn(self.handle_update(update))
+
+    async def _until_done(self, method: str, params: dict[str, Any]) -> bool:
+        """Call ``method`` until it succeeds (backing off); False if the channel stopped meanwhile."""
+        failures = 0
+        while not self.stopped.is_set():
+            try:
+                await self.client.call(method, params, http_timeout=CALL_TIMEOUT)
+                return True
+            except ZaloError as exc:
+                if exc.code == INVALID_TOKEN:
+                    return False
+                failures += 1
+                await self._back_off(failures, exc.retry_after, f"{method} refused: error {exc.code}")
+            except httpx.HTTPError as exc:
+                failures += 1
+                await self._back_off(failures, None, f"{method} failed: {type(exc).__name__}")
+        return False
+
+    async def _back_off(self, failures: int, retry_after: float | None, why: str) -> None:
+        delay = retry_after if retry_after is not None else self._delay(failures)
+        log.warning("Zalo %s; trying again in %.1f s", why, delay)
+        await asyncio.sleep(delay)
+
+    def _delay(self, failures: int) -> float:
+        return min(self._retry_max, self._retry_base * 2 ** (failures - 1))
+
+    # ---- webhook ------------------------------------------------------------------------------------------------
+
+    async def _serve_webhook(self) -> None:
+        zalo = self.settings.zalo
+        secret = zalo.resolved_webhook_secret()
+        if not secret:
+            log.warning("zalo.webhook_secret is not set: using a random secret for this run")
+            secret = secrets.token_urlsafe(32)
+        if not 8 <= len(secret) <= 256:
+            raise ConfigError("zalo.webhook_secret", f"must be 8 to 256 characters (also {ZALO_WEBHOOK_SECRET_ENV})")
+        self._secret = secret.encode()
+        from aiohttp import web  # webhook mode only: polling starts without it
+
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/" + zalo.webhook_path.strip("/"), self._on_webhook)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        await web.TCPSite(runner, zalo.webhook_listen, zalo.webhook_port).start()
+        self._runner = runner
+
+    async def _register_webhook(self) -> None:
+        params = {"url": self.settings.zalo.webhook_url, "secret_token": self._secret.decode()}
+        if await self._until_done("setWebhook", params):
+            log.info("Zalo webhook set")
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self._secret):
+            return web.Response(status=403)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        for update in updates_of(body):  # acknowledged at once; handled after
+            self._spawn(self.handle_update(update))
+        return web.json_response({"ok": True})
+
+    async def _close_server(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    # ---- one update ---------------------------------------------------------------------------------------------
+
+    async def handle_update(self, update: dict[str, Any]) -> None:
+        """Handle one update: in order within its chat, replies sent (a redelivery gets none: see above)."""
+        msg = incoming(update)
+        try:
+            if msg is not None:
+                async with self._one_at_a_time(msg.chat_id):
+                    await self._send(msg.chat_id, await self._turn(msg))
+        finally:
+            for observer in self.observers:
+                observer(update, msg is not None)
+
+    async def _turn(self, msg: Incoming) -> list[Reply]:
+        try:
+            return await self.engine.handle(msg)
+        except Exception:  # the household's entries so far are saved: tell them, never crash the channel
+            log.exception("handling a Zalo message in chat %s failed", msg.chat_id)
+            return [Reply(t("common.error", self.lang))]
+
+    async def _send(self, chat_id: str, replies: list[Reply]) -> None:
+        """Send a turn's replies in order; stop at the first that cannot go (the rest would not make sense)."""
+        for reply in replies:
+            for text in render(reply, self.lang):
+                if not await self._send_text(chat_id, text):
+                    return
+
+    async def _send_text(self, chat_id: str, text: str) -> bool:
+        for attempt in range(RETRIES + 1):
+            try:
+                await self.client.call("sendMessage", {"chat_id": chat_id, "text": text}, http_timeout=CALL_TIMEOUT)
+                return True
+            except ZaloError as exc:
+                wait = exc.retry_after if exc.retry_after is not None else self._delay(attempt + 1)
+                if exc.code == QUOTA_EXCEEDED and attempt < RETRIES and wait <= MAX_RETRY_WAIT:
+                    log.info("Zalo quota exceeded: waiting %.1f s", wait)
+                    await asyncio.sleep(wait)
+                    continue
+                await self._not_sent(chat_id, exc.code)
+                return False
+            except httpx.HTTPError as exc:
+                if attempt < RETRIES and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # never sent
+                    await asyncio.sleep(self._delay(attempt + 1))
+                    continue
+                log.warning("could not answer Zalo chat %s: %s", chat_id, type(exc).__name__)
+                return False
+        return False
+
+    async def _not_sent(self, chat_id: str, code: int) -> None:
+        if code == 403:
+            log.info("Zalo chat %s refused the bot's message; its replies are dropped", chat_id)
+            await self.engine.note_blocked(CHANNEL, chat_id)
+        elif code != INVALID_TOKEN:  # an invalid token was logged once already
+            log.warning("could not answer Zalo chat %s: error %s", chat_id, code)
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, chat_id: str) -> AsyncIterator[None]:
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        self._chat_users[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._chat_users[chat_id] -= 1
+            if not self._chat_users[chat_id]:
+                del self._chat_users[chat_id]
+                del self._chat_locks[chat_id]
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+# ---- building and running -----------------------------------------------------------------------------------------
+
+
+def build_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> ZaloClient:
+    token = settings.zalo.resolved_token()
+    if not token:
+        raise ConfigError("zalo.token", f"is required to run on Zalo (or set {ZALO_TOKEN_ENV})")
+    return ZaloClient(token, settings.zalo.base_url, timeout=CALL_TIMEOUT, transport=transport)
+
+
+async def start_zalo(settings: Settings, engine: Engine, *, retry_base: float = 1.0,
+                     retry_max: float = 30.0) -> ZaloChannel:
+    """Start the Zalo channel inside a running event loop (next to other channels); stop it with ``stop_zalo``.
+    Its outbox transport is ``channel.transport``. Opens the engine's database; closing it is the caller's."""
+    channel = ZaloChannel(settings, engine, build_client(settings), retry_base=retry_base, retry_max=retry_max)
+    try:
+        await channel.start()
+    except BaseException:
+        await channel.stop()
+        raise
+    return channel
+
+
+async def stop_zalo(channel: ZaloChannel) -> None:
+    await channel.stop()
