@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.cli.wiring import build_engine
 from bot.core.config import DatabaseSection, load_settings
-from bot.core.engine import Engine
 from bot.core.types import Incoming, InputKind
 from storage import Database
 
@@ -32,7 +32,7 @@ async def bench_engine(args: argparse.Namespace) -> dict[str, Any]:
         settings = load_settings(ROOT / "config.example.toml")
         settings = settings.model_copy(update={"database": DatabaseSection(path=f"{folder}/engine.sqlite3")})
         async with Database(settings.database.path) as db:
-            engine = Engine(settings, db)
+            engine = build_engine(settings, db)
             versions = [0] * households
             latencies: list[float] = []
             cpu, wall = time.process_time(), time.perf_counter()

@@ -31,6 +31,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bench.fakebot import FakeRequest
+from bot.cli.wiring import build_engine
 from bot.core.config import DatabaseSection, Settings, TelegramSection, load_settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
@@ -336,7 +337,7 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="doithoai-bench-", dir=args.db_dir) as tmp:
         db_path = Path(tmp) / "bench.sqlite3"
         settings = bench_settings(Path(args.config), db_path)
-        engine = Engine(settings, Database(db_path))
+        engine = build_engine(settings, Database(db_path))
         form, updates, calls = await run_form(settings, engine, households, progress)
         rows = count_rows(db_path)
     base, base_calls = await run_baseline(updates, progress)

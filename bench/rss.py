@@ -17,7 +17,7 @@ CHILD = r"""
 import asyncio, json, sys, tempfile, time
 import bot.runtime, handlers.telegram, handlers.telegram_transport, handlers.zalo  # what `doithoai run` loads
 from bot.core.config import DatabaseSection, load_settings
-from bot.core.engine import Engine
+from bot.cli.wiring import build_engine
 from bot.core.types import Incoming, InputKind as K
 from storage import Database
 
@@ -28,7 +28,7 @@ async def main(households):
     folder = tempfile.mkdtemp()
     settings = settings.model_copy(update={"database": DatabaseSection(path=f"{folder}/rss.sqlite3")})
     async with Database(settings.database.path) as db:
-        engine = Engine(settings, db)
+        engine = build_engine(settings, db)
         before = rss_mb()
         started = time.perf_counter()
         versions = {}

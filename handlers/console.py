@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.core.engine import Engine
-from bot.core.types import Incoming, Reply
+from bot.core.types import Incoming, Message
 from handlers.text_render import render_text, typed_incoming
 
 CHANNEL = "console"
@@ -19,7 +19,7 @@ def parse_line(line: str, user_id: str) -> Incoming:
     return typed_incoming(CHANNEL, user_id, user_id, line.rstrip("\n"))
 
 
-def render(reply: Reply, lang: str) -> str:
+def render(reply: Message, lang: str) -> str:
     return render_text(reply, lang)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core.i18n import t
-from bot.core.types import Incoming, InputKind, Reply
+from bot.core.types import Incoming, InputKind, Message
 
 
 def terminal_qr(qr: str) -> str:
@@ -18,7 +18,7 @@ def terminal_qr(qr: str) -> str:
     return f"[QR] {qr}"
 
 
-def numbered(reply: Reply, hint: str = "") -> str:
+def numbered(reply: Message, hint: str = "") -> str:
     if not reply.choices:
         return reply.text
     lines = [reply.text, ""]
@@ -28,7 +28,7 @@ def numbered(reply: Reply, hint: str = "") -> str:
     return "\n".join(lines)
 
 
-def render_text(reply: Reply, lang: str, qr_line: Callable[[str], str] = terminal_qr) -> str:
+def render_text(reply: Message, lang: str, qr_line: Callable[[str], str] = terminal_qr) -> str:
     """The reply's text, its choices numbered with the "type the number" hint, and the QR code as a line of text."""
     text = numbered(reply, t("form.choose_number", lang) if reply.choices else "")
     return f"{text}\n{qr_line(reply.qr)}" if reply.qr else text

@@ -1,5 +1,5 @@
-"""Storage: SQLite through aiosqlite, the single source of truth. Imports no platform library."""
+"""Storage: SQLite, the single source of truth. Imports nothing from bot/ or handlers/."""
 
-from storage.db import Database
+from storage.db import Connection, Database
 
-__all__ = ["Database"]
+__all__ = ["Connection", "Database"]

@@ -3,8 +3,7 @@ each household of a dialogue asked (SQL only; who may see what is decided in bot
 
 from __future__ import annotations
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.records import Submission
 
 _COLS = (
@@ -13,22 +12,22 @@ _COLS = (
 )
 
 
-async def by_id(conn: aiosqlite.Connection, submission_id: int) -> Submission | None:
+async def by_id(conn: Connection, submission_id: int) -> Submission | None:
     async with conn.execute(f"SELECT {_COLS} FROM submissions s WHERE s.id = ?", (submission_id,)) as cur:
         row = await cur.fetchone()
     return Submission(*row) if row else None
 
 
-async def set_status(conn: aiosqlite.Connection, submission_id: int, status: str) -> None:
+async def set_status(conn: Connection, submission_id: int, status: str) -> None:
     await conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (status, submission_id))
 
 
-async def set_answer(conn: aiosqlite.Connection, submission_id: int, answer: str, status: str, now: str) -> None:
+async def set_answer(conn: Connection, submission_id: int, answer: str, status: str, now: str) -> None:
     await conn.execute("UPDATE submissions SET answer = ?, status = ?, answered_at = ? WHERE id = ?",
                        (answer, status, now, submission_id))
 
 
-async def with_status(conn: aiosqlite.Connection, statuses: tuple[str, ...],
+async def with_status(conn: Connection, statuses: tuple[str, ...],
                       hamlet_ids: tuple[str, ...] | None = None) -> list[Submission]:
     """Submissions in one of ``statuses`` (and in ``hamlet_ids`` when given), oldest first."""
     marks = ", ".join("?" * len(statuses))
@@ -41,13 +40,13 @@ async def with_status(conn: aiosqlite.Connection, statuses: tuple[str, ...],
         return [Submission(*row) for row in await cur.fetchall()]
 
 
-async def dialogue_hamlets(conn: aiosqlite.Connection, dialogue_id: str) -> tuple[str, ...]:
+async def dialogue_hamlets(conn: Connection, dialogue_id: str) -> tuple[str, ...]:
     async with conn.execute("SELECT hamlet_id FROM dialogue_hamlets WHERE dialogue_id = ? ORDER BY hamlet_id",
                             (dialogue_id,)) as cur:
         return tuple(row[0] for row in await cur.fetchall())
 
 
-async def of_dialogue_households(conn: aiosqlite.Connection, dialogue_id: str) -> dict[int, list[Submission]]:
+async def of_dialogue_households(conn: Connection, dialogue_id: str) -> dict[int, list[Submission]]:
     """What each participating household asked for this dialogue: person id → its submissions in the dialogue's
     hamlets since the dialogue was set up (oldest first). Participants are the households with a seat (checked in
     or not) and every household that sent something from one of its hamlets; withdrawn entries are left out."""
@@ -65,7 +64,7 @@ async def of_dialogue_households(conn: aiosqlite.Connection, dialogue_id: str) -
     return grouped
 
 
-async def seated_households(conn: aiosqlite.Connection, dialogue_id: str) -> list[int]:
+async def seated_households(conn: Connection, dialogue_id: str) -> list[int]:
     async with conn.execute(
         "SELECT person_id FROM registrations WHERE dialogue_id = ? AND status = 'registered' ORDER BY id",
         (dialogue_id,),

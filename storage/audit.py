@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.db import Connection
 
 _COLS = "id, at, actor_channel, actor_id, role, action, target, detail"
 
@@ -21,7 +21,7 @@ class AuditEntry:
     detail: str
 
 
-async def insert_entry(conn: aiosqlite.Connection, *, at: str, actor_channel: str, actor_id: str, role: str | None,
+async def insert_entry(conn: Connection, *, at: str, actor_channel: str, actor_id: str, role: str | None,
                        action: str, target: str | None, detail: str) -> int:
     cur = await conn.execute(
         "INSERT INTO audit_log (at, actor_channel, actor_id, role, action, target, detail)"
@@ -31,7 +31,7 @@ async def insert_entry(conn: aiosqlite.Connection, *, at: str, actor_channel: st
     return int(cur.lastrowid or 0)
 
 
-async def last_entries(conn: aiosqlite.Connection, limit: int) -> list[AuditEntry]:
+async def last_entries(conn: Connection, limit: int) -> list[AuditEntry]:
     """The newest ``limit`` entries, oldest first (as a log is read)."""
     async with conn.execute(
         f"SELECT {_COLS} FROM (SELECT {_COLS} FROM audit_log ORDER BY id DESC LIMIT ?) ORDER BY id", (limit,)
@@ -39,7 +39,7 @@ async def last_entries(conn: aiosqlite.Connection, limit: int) -> list[AuditEntr
         return [AuditEntry(*row) for row in await cur.fetchall()]
 
 
-async def entries_for(conn: aiosqlite.Connection, *, action: str | None = None, target: str | None = None
+async def entries_for(conn: Connection, *, action: str | None = None, target: str | None = None
                       ) -> list[AuditEntry]:
     async with conn.execute(
         f"SELECT {_COLS} FROM audit_log WHERE (? IS NULL OR action = ?) AND (? IS NULL OR target = ?) ORDER BY id",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-import aiosqlite
+from storage.db import Connection
 
 _COLS = ("id, created_by, creator_person_id, text, photo, photo_path, document_id, document_path, document_name,"
          " audience, content_hash, status, scheduled_at, recipients, excluded_already, excluded_blocked, progress,"
@@ -80,13 +81,13 @@ class Household:
     already: bool   # received (or is being sent) a broadcast with the same content
 
 
-def _row(raw: aiosqlite.Row | tuple) -> BroadcastRow:
+def _row(raw: Any) -> BroadcastRow:
     values = list(raw)
     values[12] = datetime.fromisoformat(values[12]) if values[12] else None
     return BroadcastRow(*values)
 
 
-async def insert(conn: aiosqlite.Connection, *, created_by: str, creator_person_id: int | None, now: str) -> int:
+async def insert(conn: Connection, *, created_by: str, creator_person_id: int | None, now: str) -> int:
     cur = await conn.execute(
         "INSERT INTO broadcasts (created_by, creator_person_id, created_at) VALUES (?, ?, ?)",
         (created_by, creator_person_id, now),
@@ -95,13 +96,13 @@ async def insert(conn: aiosqlite.Connection, *, created_by: str, creator_person_
     return cur.lastrowid
 
 
-async def get(conn: aiosqlite.Connection, broadcast_id: int) -> BroadcastRow | None:
+async def get(conn: Connection, broadcast_id: int) -> BroadcastRow | None:
     async with conn.execute(f"SELECT {_COLS} FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
         raw = await cur.fetchone()
     return _row(raw) if raw else None
 
 
-async def update(conn: aiosqlite.Connection, broadcast_id: int, **values: object) -> None:
+async def update(conn: Connection, broadcast_id: int, **values: object) -> None:
     unknown = set(values) - EDITABLE
     if unknown:
         raise ValueError(f"not broadcast columns: {sorted(unknown)}")
@@ -110,7 +111,7 @@ async def update(conn: aiosqlite.Connection, broadcast_id: int, **values: object
         await conn.execute(f"UPDATE broadcasts SET {assignments} WHERE id = ?", (*values.values(), broadcast_id))
 
 
-async def move(conn: aiosqlite.Connection, broadcast_id: int, to: str, *, from_: Sequence[str],
+async def move(conn: Connection, broadcast_id: int, to: str, *, from_: Sequence[str],
                **values: object) -> bool:
     """Change the status only if it is one of ``from_`` (a second confirmation finds it moved: False)."""
     unknown = set(values) - EDITABLE
@@ -124,7 +125,7 @@ async def move(conn: aiosqlite.Connection, broadcast_id: int, to: str, *, from_:
     return cur.rowcount == 1
 
 
-async def recent(conn: aiosqlite.Connection, limit: int) -> list[BroadcastRow]:
+async def recent(conn: Connection, limit: int) -> list[BroadcastRow]:
     """The latest confirmed broadcasts (drafts left out), newest first."""
     async with conn.execute(
         f"SELECT {_COLS} FROM broadcasts WHERE status != 'draft' ORDER BY id DESC LIMIT ?", (limit,)
@@ -132,19 +133,19 @@ async def recent(conn: aiosqlite.Connection, limit: int) -> list[BroadcastRow]:
         return [_row(raw) for raw in await cur.fetchall()]
 
 
-async def with_status(conn: aiosqlite.Connection, status: str) -> list[BroadcastRow]:
+async def with_status(conn: Connection, status: str) -> list[BroadcastRow]:
     async with conn.execute(f"SELECT {_COLS} FROM broadcasts WHERE status = ? ORDER BY id", (status,)) as cur:
         return [_row(raw) for raw in await cur.fetchall()]
 
 
-async def next_scheduled(conn: aiosqlite.Connection) -> datetime | None:
+async def next_scheduled(conn: Connection) -> datetime | None:
     async with conn.execute("SELECT MIN(scheduled_at) FROM broadcasts WHERE status = 'scheduled'") as cur:
         (value,) = await cur.fetchone()
     return datetime.fromisoformat(value) if value else None
 
 
 async def households(
-    conn: aiosqlite.Connection, kind: str, refs: Sequence[str], *, content_hash: str, broadcast_id: int,
+    conn: Connection, kind: str, refs: Sequence[str], *, content_hash: str, broadcast_id: int,
 ) -> list[Household]:
     """Consented, active households of an audience, each with where to write and why it might be left out."""
     condition = _AUDIENCES[kind]
@@ -155,7 +156,7 @@ async def households(
         return [Household(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5])) for row in await cur.fetchall()]
 
 
-async def reasons(conn: aiosqlite.Connection, group_key: str, status: str) -> dict[str, int]:
+async def reasons(conn: Connection, group_key: str, status: str) -> dict[str, int]:
     """Why messages of a group ended in ``status`` ('failed', 'skipped'): last error → count, most frequent first."""
     async with conn.execute(
         "SELECT COALESCE(last_error, ''), COUNT(*) FROM outbox WHERE group_key = ? AND status = ?"
@@ -165,7 +166,7 @@ async def reasons(conn: aiosqlite.Connection, group_key: str, status: str) -> di
         return {reason: count for reason, count in await cur.fetchall()}
 
 
-async def uncertain_window(conn: aiosqlite.Connection, group_key: str) -> tuple[datetime, datetime] | None:
+async def uncertain_window(conn: Connection, group_key: str) -> tuple[datetime, datetime] | None:
     """When the messages whose delivery is unknown (the bot was killed while sending them) were claimed."""
     async with conn.execute(
         "SELECT MIN(claimed_at), MAX(claimed_at) FROM outbox WHERE group_key = ? AND status = 'uncertain'"
@@ -176,7 +177,7 @@ async def uncertain_window(conn: aiosqlite.Connection, group_key: str) -> tuple[
     return (datetime.fromisoformat(first), datetime.fromisoformat(last)) if first else None
 
 
-async def skip_pending(conn: aiosqlite.Connection, group_key: str, reason: str) -> int:
+async def skip_pending(conn: Connection, group_key: str, reason: str) -> int:
     """A cancelled broadcast: its messages not yet claimed by the sender are never sent."""
     cur = await conn.execute(
         "UPDATE outbox SET status = 'skipped', last_error = ? WHERE group_key = ? AND status = 'pending'",

@@ -6,8 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.people import person_from_row
 from storage.records import Session
 
@@ -20,7 +19,7 @@ _LOAD = (
 )
 
 
-async def load_session(conn: aiosqlite.Connection, channel: str, external_id: str) -> Session | None:
+async def load_session(conn: Connection, channel: str, external_id: str) -> Session | None:
     rows = await conn.execute_fetchall(_LOAD, (channel, external_id))
     return _session(channel, rows[0]) if rows else None
 
@@ -40,7 +39,7 @@ def first_delivery(conn: sqlite3.Connection, channel: str, event_id: str, now: s
     return cur.rowcount == 1
 
 
-async def forget_events_before(conn: aiosqlite.Connection, before: str) -> int:
+async def forget_events_before(conn: Connection, before: str) -> int:
     cur = await conn.execute("DELETE FROM processed_events WHERE at < ?", (before,))
     return cur.rowcount
 
@@ -70,6 +69,6 @@ def save_state_statement(person_id: int, step: str, data: dict[str, Any], versio
 
 
 async def save_state(
-    conn: aiosqlite.Connection, person_id: int, step: str, data: dict[str, Any], version: int, now: str
+    conn: Connection, person_id: int, step: str, data: dict[str, Any], version: int, now: str
 ) -> None:
     await conn.execute(*save_state_statement(person_id, step, data, version, now))

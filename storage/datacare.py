@@ -6,23 +6,23 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import aiosqlite
+from storage.db import Connection
 
 PERSON_TABLES = ("identities", "conversations", "submissions", "registrations")
 
 
-async def person_by_identity(conn: aiosqlite.Connection, channel: str, external_id: str) -> int | None:
+async def person_by_identity(conn: Connection, channel: str, external_id: str) -> int | None:
     rows = await conn.execute_fetchall(
         "SELECT person_id FROM identities WHERE channel = ? AND external_id = ?", (channel, external_id))
     return rows[0][0] if rows else None
 
 
-async def person_by_phone(conn: aiosqlite.Connection, phone: str) -> int | None:
+async def person_by_phone(conn: Connection, phone: str) -> int | None:
     rows = await conn.execute_fetchall("SELECT id FROM persons WHERE phone = ? ORDER BY id LIMIT 1", (phone,))
     return rows[0][0] if rows else None
 
 
-async def person_data(conn: aiosqlite.Connection, person_id: int) -> dict[str, Any] | None:
+async def person_data(conn: Connection, person_id: int) -> dict[str, Any] | None:
     """The person's row and their rows in ``PERSON_TABLES``, as plain data."""
     rows = await conn.execute_fetchall("SELECT * FROM persons WHERE id = ?", (person_id,))
     if not rows:
@@ -34,14 +34,14 @@ async def person_data(conn: aiosqlite.Connection, person_id: int) -> dict[str, A
     return data
 
 
-async def dialogues_before(conn: aiosqlite.Connection, before: str) -> list[str]:
+async def dialogues_before(conn: Connection, before: str) -> list[str]:
     """Ids of the dialogues that started before this time."""
     rows = await conn.execute_fetchall(
         "SELECT id FROM dialogues WHERE starts_at IS NOT NULL AND starts_at < ?", (before,))
     return [row[0] for row in rows]
 
 
-async def keep_counts(conn: aiosqlite.Connection, dialogue_id: str, now: str) -> None:
+async def keep_counts(conn: Connection, dialogue_id: str, now: str) -> None:
     """Store the dialogue's seats and arrivals per hamlet in ``dialogue_stats`` (counts stored before are kept)."""
     await conn.execute(
         "INSERT OR REPLACE INTO dialogue_stats (dialogue_id, hamlet_id, registered, waitlisted, checked_in,"
@@ -56,17 +56,17 @@ async def keep_counts(conn: aiosqlite.Connection, dialogue_id: str, now: str) ->
     )
 
 
-async def delete_registrations(conn: aiosqlite.Connection, dialogue_id: str) -> int:
+async def delete_registrations(conn: Connection, dialogue_id: str) -> int:
     cur = await conn.execute("DELETE FROM registrations WHERE dialogue_id = ?", (dialogue_id,))
     return cur.rowcount
 
 
-async def delete_roster(conn: aiosqlite.Connection, dialogue_id: str) -> int:
+async def delete_roster(conn: Connection, dialogue_id: str) -> int:
     cur = await conn.execute("DELETE FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,))
     return cur.rowcount
 
 
-async def anonymise_submissions(conn: aiosqlite.Connection, before: str) -> int:
+async def anonymise_submissions(conn: Connection, before: str) -> int:
     """Remove the person, text, media and answer of submissions made before this time; returns how many changed."""
     cur = await conn.execute(
         "UPDATE submissions SET person_id = NULL, content = NULL, media_kind = NULL, media_file_id = NULL,"
@@ -75,13 +75,13 @@ async def anonymise_submissions(conn: aiosqlite.Connection, before: str) -> int:
     return cur.rowcount
 
 
-async def delete_outbox_before(conn: aiosqlite.Connection, before: str) -> int:
+async def delete_outbox_before(conn: Connection, before: str) -> int:
     """Outbox rows created before this time that are no longer pending."""
     cur = await conn.execute("DELETE FROM outbox WHERE created_at < ? AND status != 'pending'", (before,))
     return cur.rowcount
 
 
-async def delete_idle_persons(conn: aiosqlite.Connection, before: str) -> int:
+async def delete_idle_persons(conn: Connection, before: str) -> int:
     """Persons created before this time with no submission, no registration and no conversation since."""
     cur = await conn.execute(
         "DELETE FROM persons WHERE created_at < ?"

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 log = logging.getLogger(__name__)
+Connection = aiosqlite.Connection  # the type every repository takes; no caller names the driver
 T = TypeVar("T")
 Statement = tuple[str, tuple[Any, ...]]
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -6,8 +6,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-import aiosqlite
+from storage.db import Connection
 
 _DIALOGUE_COLS = ("id, title, starts_at, place, map_url, status, deadline_days, reminder_minutes, requires_roster,"
                   " contact")
@@ -70,7 +71,7 @@ class RosterEntry:
     phone: str | None
 
 
-def _dialogue(row: aiosqlite.Row | tuple) -> Dialogue:
+def _dialogue(row: Any) -> Dialogue:
     return Dialogue(
         id=row[0], title=row[1], starts_at=datetime.fromisoformat(row[2]) if row[2] else None, place=row[3],
         map_url=row[4], status=row[5], deadline_days=row[6], reminder_minutes=json.loads(row[7]),
@@ -78,11 +79,11 @@ def _dialogue(row: aiosqlite.Row | tuple) -> Dialogue:
     )
 
 
-def _registration(row: aiosqlite.Row | tuple) -> Registration:
+def _registration(row: Any) -> Registration:
     return Registration(*row)
 
 
-async def insert_dialogue(conn: aiosqlite.Connection, d: Dialogue, now: str) -> None:
+async def insert_dialogue(conn: Connection, d: Dialogue, now: str) -> None:
     await conn.execute(
         f"INSERT INTO dialogues ({_DIALOGUE_COLS}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (d.id, d.title, d.starts_at.isoformat() if d.starts_at else None, d.place, d.map_url, d.status,
@@ -90,13 +91,13 @@ async def insert_dialogue(conn: aiosqlite.Connection, d: Dialogue, now: str) -> 
     )
 
 
-async def get_dialogue(conn: aiosqlite.Connection, dialogue_id: str) -> Dialogue | None:
+async def get_dialogue(conn: Connection, dialogue_id: str) -> Dialogue | None:
     async with conn.execute(f"SELECT {_DIALOGUE_COLS} FROM dialogues WHERE id = ?", (dialogue_id,)) as cur:
         row = await cur.fetchone()
     return _dialogue(row) if row else None
 
 
-async def list_dialogues(conn: aiosqlite.Connection, statuses: tuple[str, ...] | None = None) -> list[Dialogue]:
+async def list_dialogues(conn: Connection, statuses: tuple[str, ...] | None = None) -> list[Dialogue]:
     sql = f"SELECT {_DIALOGUE_COLS} FROM dialogues"
     params: tuple = ()
     if statuses:
@@ -106,7 +107,7 @@ async def list_dialogues(conn: aiosqlite.Connection, statuses: tuple[str, ...] |
         return [_dialogue(row) for row in await cur.fetchall()]
 
 
-async def dialogues_for_hamlet(conn: aiosqlite.Connection, hamlet_id: str, statuses: tuple[str, ...]) -> list[Dialogue]:
+async def dialogues_for_hamlet(conn: Connection, hamlet_id: str, statuses: tuple[str, ...]) -> list[Dialogue]:
     marks = ", ".join("?" * len(statuses))
     async with conn.execute(
         f"SELECT {', '.join('d.' + c.strip() for c in _DIALOGUE_COLS.split(','))} FROM dialogues d"
@@ -117,7 +118,7 @@ async def dialogues_for_hamlet(conn: aiosqlite.Connection, hamlet_id: str, statu
         return [_dialogue(row) for row in await cur.fetchall()]
 
 
-async def update_dialogue(conn: aiosqlite.Connection, dialogue_id: str, now: str, **values: object) -> None:
+async def update_dialogue(conn: Connection, dialogue_id: str, now: str, **values: object) -> None:
     allowed = {"title", "starts_at", "place", "map_url", "status", "deadline_days", "requires_roster", "contact"}
     if set(values) - allowed:
         raise ValueError(f"not dialogue columns: {sorted(set(values) - allowed)}")
@@ -126,7 +127,7 @@ async def update_dialogue(conn: aiosqlite.Connection, dialogue_id: str, now: str
                        (*values.values(), now, dialogue_id))
 
 
-async def set_quota(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str, quota: int) -> None:
+async def set_quota(conn: Connection, dialogue_id: str, hamlet_id: str, quota: int) -> None:
     await conn.execute(
         "INSERT INTO dialogue_hamlets (dialogue_id, hamlet_id, quota) VALUES (?, ?, ?)"
         " ON CONFLICT(dialogue_id, hamlet_id) DO UPDATE SET quota = excluded.quota",
@@ -134,14 +135,14 @@ async def set_quota(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str
     )
 
 
-async def quotas(conn: aiosqlite.Connection, dialogue_id: str) -> dict[str, int]:
+async def quotas(conn: Connection, dialogue_id: str) -> dict[str, int]:
     async with conn.execute(
         "SELECT hamlet_id, quota FROM dialogue_hamlets WHERE dialogue_id = ? ORDER BY rowid", (dialogue_id,)
     ) as cur:
         return {row[0]: row[1] for row in await cur.fetchall()}
 
 
-async def seat_counts(conn: aiosqlite.Connection, dialogue_id: str) -> list[SeatCount]:
+async def seat_counts(conn: Connection, dialogue_id: str) -> list[SeatCount]:
     async with conn.execute(
         "SELECT h.hamlet_id, h.quota,"
         " COUNT(r.id) FILTER (WHERE r.status = 'registered'),"
@@ -155,7 +156,7 @@ async def seat_counts(conn: aiosqlite.Connection, dialogue_id: str) -> list[Seat
         return [SeatCount(*row) for row in await cur.fetchall()]
 
 
-async def count_registered(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str) -> int:
+async def count_registered(conn: Connection, dialogue_id: str, hamlet_id: str) -> int:
     async with conn.execute(
         "SELECT COUNT(*) FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'registered'",
         (dialogue_id, hamlet_id),
@@ -163,7 +164,7 @@ async def count_registered(conn: aiosqlite.Connection, dialogue_id: str, hamlet_
         return int((await cur.fetchone())[0])
 
 
-async def find_registration(conn: aiosqlite.Connection, dialogue_id: str, person_id: int) -> Registration | None:
+async def find_registration(conn: Connection, dialogue_id: str, person_id: int) -> Registration | None:
     async with conn.execute(
         f"SELECT {_REG_COLS} FROM registrations WHERE dialogue_id = ? AND person_id = ?", (dialogue_id, person_id)
     ) as cur:
@@ -171,26 +172,26 @@ async def find_registration(conn: aiosqlite.Connection, dialogue_id: str, person
     return _registration(row) if row else None
 
 
-async def registration_by_id(conn: aiosqlite.Connection, registration_id: int) -> Registration | None:
+async def registration_by_id(conn: Connection, registration_id: int) -> Registration | None:
     async with conn.execute(f"SELECT {_REG_COLS} FROM registrations WHERE id = ?", (registration_id,)) as cur:
         row = await cur.fetchone()
     return _registration(row) if row else None
 
 
-async def registration_by_code(conn: aiosqlite.Connection, code: str) -> Registration | None:
+async def registration_by_code(conn: Connection, code: str) -> Registration | None:
     async with conn.execute(f"SELECT {_REG_COLS} FROM registrations WHERE code = ?", (code,)) as cur:
         row = await cur.fetchone()
     return _registration(row) if row else None
 
 
-async def registrations_of_person(conn: aiosqlite.Connection, person_id: int) -> list[Registration]:
+async def registrations_of_person(conn: Connection, person_id: int) -> list[Registration]:
     async with conn.execute(
         f"SELECT {_REG_COLS} FROM registrations WHERE person_id = ? ORDER BY id", (person_id,)
     ) as cur:
         return [_registration(row) for row in await cur.fetchall()]
 
 
-async def registrations(conn: aiosqlite.Connection, dialogue_id: str, status: str) -> list[Registration]:
+async def registrations(conn: Connection, dialogue_id: str, status: str) -> list[Registration]:
     async with conn.execute(
         f"SELECT {_REG_COLS} FROM registrations WHERE dialogue_id = ? AND status = ? ORDER BY id",
         (dialogue_id, status),
@@ -198,7 +199,7 @@ async def registrations(conn: aiosqlite.Connection, dialogue_id: str, status: st
         return [_registration(row) for row in await cur.fetchall()]
 
 
-async def first_waitlisted(conn: aiosqlite.Connection, dialogue_id: str, hamlet_id: str) -> Registration | None:
+async def first_waitlisted(conn: Connection, dialogue_id: str, hamlet_id: str) -> Registration | None:
     async with conn.execute(
         f"SELECT {_REG_COLS} FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'waitlisted'"
         " ORDER BY created_at, id LIMIT 1",
@@ -209,7 +210,7 @@ async def first_waitlisted(conn: aiosqlite.Connection, dialogue_id: str, hamlet_
 
 
 async def insert_registration(
-    conn: aiosqlite.Connection, *, dialogue_id: str, person_id: int, hamlet_id: str, status: str, code: str,
+    conn: Connection, *, dialogue_id: str, person_id: int, hamlet_id: str, status: str, code: str,
     roster_id: int | None, now: str,
 ) -> Registration:
     cur = await conn.execute(
@@ -220,7 +221,7 @@ async def insert_registration(
     return Registration(cur.lastrowid, dialogue_id, person_id, hamlet_id, status, code, None, roster_id, now, None)
 
 
-async def update_registration(conn: aiosqlite.Connection, registration_id: int, now: str, **values: object) -> None:
+async def update_registration(conn: Connection, registration_id: int, now: str, **values: object) -> None:
     allowed = {"status", "attending", "hamlet_id", "roster_id", "checked_in_at", "checked_in_by", "created_at"}
     if set(values) - allowed:
         raise ValueError(f"not registration columns: {sorted(set(values) - allowed)}")
@@ -229,13 +230,13 @@ async def update_registration(conn: aiosqlite.Connection, registration_id: int, 
                        (*values.values(), now, registration_id))
 
 
-async def code_exists(conn: aiosqlite.Connection, code: str) -> bool:
+async def code_exists(conn: Connection, code: str) -> bool:
     async with conn.execute("SELECT 1 FROM registrations WHERE code = ?", (code,)) as cur:
         return await cur.fetchone() is not None
 
 
 async def roster_match(
-    conn: aiosqlite.Connection, dialogue_id: str, *, phone: str | None = None, household_code: str | None = None,
+    conn: Connection, dialogue_id: str, *, phone: str | None = None, household_code: str | None = None,
 ) -> RosterEntry | None:
     if phone:
         sql, value = "phone = ?", phone
@@ -252,19 +253,19 @@ async def roster_match(
     return RosterEntry(*row) if row else None
 
 
-async def roster_size(conn: aiosqlite.Connection, dialogue_id: str) -> int:
+async def roster_size(conn: Connection, dialogue_id: str) -> int:
     async with conn.execute("SELECT COUNT(*) FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,)) as cur:
         return int((await cur.fetchone())[0])
 
 
-async def roster_entries(conn: aiosqlite.Connection, dialogue_id: str) -> list[RosterEntry]:
+async def roster_entries(conn: Connection, dialogue_id: str) -> list[RosterEntry]:
     async with conn.execute(
         f"SELECT {_ROSTER_COLS} FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,),
     ) as cur:
         return [RosterEntry(*row) for row in await cur.fetchall()]
 
 
-async def upsert_roster(conn: aiosqlite.Connection, dialogue_id: str,
+async def upsert_roster(conn: Connection, dialogue_id: str,
                         rows: Sequence[tuple[str, str, str, str | None, str | None]], now: str) -> None:
     """Rows of (household code, name, hamlet, category, phone), matched on (dialogue, household code)."""
     sql = ("INSERT INTO roster_entries (dialogue_id, household_code, full_name, hamlet_id, category, phone,"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Entry:
     media_kind: str | None
 
 
-async def entries_after(conn: aiosqlite.Connection, after: int) -> list[Entry]:
+async def entries_after(conn: Connection, after: int) -> list[Entry]:
     """The submissions above this id, oldest first, withdrawn ones left out."""
     async with conn.execute(
         "SELECT s.id, s.code, s.created_at, s.person_id, p.full_name, s.hamlet_id, s.category, s.kind, s.field_id,"
@@ -36,7 +36,7 @@ async def entries_after(conn: aiosqlite.Connection, after: int) -> list[Entry]:
         return [Entry(*row) for row in await cur.fetchall()]
 
 
-async def get_mark(conn: aiosqlite.Connection, channel: str, external_id: str) -> tuple[int, str] | None:
+async def get_mark(conn: Connection, channel: str, external_id: str) -> tuple[int, str] | None:
     """(the last submission id covered, when) for this recipient; None before their first daily digest."""
     async with conn.execute(
         "SELECT last_submission_id, sent_at FROM digest_marks WHERE channel = ? AND external_id = ?",
@@ -46,7 +46,7 @@ async def get_mark(conn: aiosqlite.Connection, channel: str, external_id: str) -
     return (row[0], row[1]) if row else None
 
 
-async def set_mark(conn: aiosqlite.Connection, channel: str, external_id: str, last_submission_id: int,
+async def set_mark(conn: Connection, channel: str, external_id: str, last_submission_id: int,
                    now: str) -> None:
     await conn.execute(
         "INSERT INTO digest_marks (channel, external_id, last_submission_id, sent_at) VALUES (?, ?, ?, ?)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.db import Connection
 
 
 @dataclass(slots=True)
@@ -19,14 +19,14 @@ class Invite:
     used_by: str | None
 
 
-async def insert_invite(conn: aiosqlite.Connection, invite: Invite) -> None:
+async def insert_invite(conn: Connection, invite: Invite) -> None:
     await conn.execute(
         "INSERT INTO invites (token_hash, role, scope, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
         (invite.token_hash, invite.role, invite.scope, invite.created_by, invite.created_at, invite.expires_at),
     )
 
 
-async def get_invite(conn: aiosqlite.Connection, token_hash: str) -> Invite | None:
+async def get_invite(conn: Connection, token_hash: str) -> Invite | None:
     async with conn.execute(
         "SELECT token_hash, role, scope, created_by, created_at, expires_at, used_at, used_by FROM invites"
         " WHERE token_hash = ?", (token_hash,)
@@ -35,7 +35,7 @@ async def get_invite(conn: aiosqlite.Connection, token_hash: str) -> Invite | No
     return Invite(*row) if row else None
 
 
-async def mark_used(conn: aiosqlite.Connection, token_hash: str, used_by: str, used_at: str) -> bool:
+async def mark_used(conn: Connection, token_hash: str, used_by: str, used_at: str) -> bool:
     """False when it was used already (the check and the mark are one statement)."""
     cur = await conn.execute(
         "UPDATE invites SET used_at = ?, used_by = ? WHERE token_hash = ? AND used_at IS NULL",
@@ -44,6 +44,6 @@ async def mark_used(conn: aiosqlite.Connection, token_hash: str, used_by: str, u
     return cur.rowcount == 1
 
 
-async def count_open(conn: aiosqlite.Connection, now: str) -> int:
+async def count_open(conn: Connection, now: str) -> int:
     async with conn.execute("SELECT COUNT(*) FROM invites WHERE used_at IS NULL AND expires_at > ?", (now,)) as cur:
         return int((await cur.fetchone())[0])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.db import Connection
 
 
-async def is_done(conn: aiosqlite.Connection, job_key: str) -> bool:
+async def is_done(conn: Connection, job_key: str) -> bool:
     async with conn.execute("SELECT 1 FROM jobs_done WHERE job_key = ?", (job_key,)) as cur:
         return await cur.fetchone() is not None
 
 
-async def mark_done(conn: aiosqlite.Connection, job_key: str, now: str) -> None:
+async def mark_done(conn: Connection, job_key: str, now: str) -> None:
     await conn.execute("INSERT OR IGNORE INTO jobs_done (job_key, done_at) VALUES (?, ?)", (job_key, now))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,7 @@ class LinkCode:
     expires_at: str
 
 
-async def save_code(conn: aiosqlite.Connection, code: LinkCode, now: str) -> None:
+async def save_code(conn: Connection, code: LinkCode, now: str) -> None:
     """Store a new code; the identity's earlier codes and every expired code are dropped."""
     await conn.execute("DELETE FROM link_codes WHERE expires_at <= ? OR (channel = ? AND external_id = ?)",
                        (now, code.channel, code.external_id))
@@ -27,12 +27,12 @@ async def save_code(conn: aiosqlite.Connection, code: LinkCode, now: str) -> Non
     )
 
 
-async def code_taken(conn: aiosqlite.Connection, code: str) -> bool:
+async def code_taken(conn: Connection, code: str) -> bool:
     async with conn.execute("SELECT 1 FROM link_codes WHERE code = ?", (code,)) as cur:
         return await cur.fetchone() is not None
 
 
-async def find_code(conn: aiosqlite.Connection, code: str, now: str) -> LinkCode | None:
+async def find_code(conn: Connection, code: str, now: str) -> LinkCode | None:
     """The code if it exists and has not expired."""
     async with conn.execute(
         "SELECT code, person_id, channel, external_id, expires_at FROM link_codes WHERE code = ? AND expires_at > ?",
@@ -42,22 +42,22 @@ async def find_code(conn: aiosqlite.Connection, code: str, now: str) -> LinkCode
     return LinkCode(row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
-async def delete_code(conn: aiosqlite.Connection, code: str) -> None:
+async def delete_code(conn: Connection, code: str) -> None:
     await conn.execute("DELETE FROM link_codes WHERE code = ?", (code,))
 
 
-async def has_identity_on(conn: aiosqlite.Connection, person_id: int, channel: str) -> bool:
+async def has_identity_on(conn: Connection, person_id: int, channel: str) -> bool:
     async with conn.execute(
         "SELECT 1 FROM identities WHERE person_id = ? AND channel = ?", (person_id, channel)
     ) as cur:
         return await cur.fetchone() is not None
 
 
-async def delete_registration(conn: aiosqlite.Connection, registration_id: int) -> None:
+async def delete_registration(conn: Connection, registration_id: int) -> None:
     await conn.execute("DELETE FROM registrations WHERE id = ?", (registration_id,))
 
 
-async def person_references(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+async def person_references(conn: Connection) -> list[tuple[str, str]]:
     """(table, column) of every foreign key to persons(id), read from the schema: tables added by later migrations
     are merged too, without this module knowing them."""
     async with conn.execute(
@@ -67,7 +67,7 @@ async def person_references(conn: aiosqlite.Connection) -> list[tuple[str, str]]
         return [(row[0], row[1]) for row in await cur.fetchall()]
 
 
-async def merge_persons(conn: aiosqlite.Connection, source_id: int, target_id: int) -> None:
+async def merge_persons(conn: Connection, source_id: int, target_id: int) -> None:
     """Move everything of ``source_id`` to ``target_id``, then delete the source person.
 
     The target's profile keeps its values; a value it lacks is taken from the source. A row that cannot move

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import aiosqlite
+from typing import Any
 
 from bot.core.clock import iso
-from bot.outbox.enqueue import OutMessage
+from bot.core.types import Message
+from storage.db import Connection
 
 STATUSES = ("pending", "sending", "sent", "failed", "blocked", "uncertain", "skipped")
 OVERFETCH = 2  # claim reads this many rows per wanted row: a chat's rows beyond its first are passed over
@@ -30,7 +30,7 @@ class OutboxRow:
     person_id: int | None
     kind: str
     priority: int
-    message: OutMessage
+    message: Message
     attempts: int  # including the attempt this claim is for
     group_key: str | None
 
@@ -43,7 +43,7 @@ class Claim:
 
 
 async def claim_due(
-    conn: aiosqlite.Connection, *, now: datetime, limit: int, channel: str, busy: Collection[str] = (),
+    conn: Connection, *, now: datetime, limit: int, channel: str, busy: Collection[str] = (),
 ) -> Claim:
     """Mark up to ``limit`` due rows of a channel as being sent, most urgent first, at most one per chat.
 
@@ -64,7 +64,7 @@ async def claim_due(
     return claim
 
 
-async def _take(conn: aiosqlite.Connection, raw: aiosqlite.Row, claim: Claim, excluded: set[str], limit: int) -> None:
+async def _take(conn: Connection, raw: Any, claim: Claim, excluded: set[str], limit: int) -> None:
     if raw["blocked"]:
         await _set_status(conn, raw["id"], "skipped", "blocked", from_status="pending")
         claim.skipped += 1
@@ -80,7 +80,7 @@ async def _take(conn: aiosqlite.Connection, raw: aiosqlite.Row, claim: Claim, ex
     claim.rows.append(row)
 
 
-async def _next_priority(conn: aiosqlite.Connection, channel: str, after: int | None) -> int | None:
+async def _next_priority(conn: Connection, channel: str, after: int | None) -> int | None:
     """The next priority with pending rows (an index seek: priorities are few, rows may be many)."""
     sql = "SELECT MIN(priority) FROM outbox WHERE channel = ? AND status = 'pending'"
     params: tuple[object, ...] = (channel,)
@@ -92,8 +92,8 @@ async def _next_priority(conn: aiosqlite.Connection, channel: str, after: int | 
 
 
 async def _due_rows(
-    conn: aiosqlite.Connection, channel: str, priority: int, now: str, limit: int, excluded: Collection[str],
-) -> list[aiosqlite.Row]:
+    conn: Connection, channel: str, priority: int, now: str, limit: int, excluded: Collection[str],
+) -> list[Any]:
     sql = (
         "SELECT o.id, o.channel, o.chat_id, o.person_id, o.kind, o.priority, o.payload, o.attempts, o.group_key,"
         " EXISTS (SELECT 1 FROM identities i WHERE i.channel = o.channel AND i.chat_id = o.chat_id"
@@ -108,9 +108,9 @@ async def _due_rows(
         return list(await cur.fetchall())
 
 
-def _row(raw: aiosqlite.Row) -> OutboxRow | None:
+def _row(raw: Any) -> OutboxRow | None:
     try:
-        message = OutMessage.from_json(raw["payload"])
+        message = Message.from_json(raw["payload"])
     except (ValueError, TypeError):
         return None
     return OutboxRow(
@@ -119,7 +119,7 @@ def _row(raw: aiosqlite.Row) -> OutboxRow | None:
     )
 
 
-async def _mark_sending(conn: aiosqlite.Connection, ids: list[int], now: str) -> None:
+async def _mark_sending(conn: Connection, ids: list[int], now: str) -> None:
     if ids:
         await conn.execute(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
@@ -128,37 +128,37 @@ async def _mark_sending(conn: aiosqlite.Connection, ids: list[int], now: str) ->
         )
 
 
-async def mark_sent(conn: aiosqlite.Connection, row_id: int, now: datetime) -> None:
+async def mark_sent(conn: Connection, row_id: int, now: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ? AND status = 'sending'",
         (iso(now), row_id),
     )
 
 
-async def mark_retry(conn: aiosqlite.Connection, row_id: int, not_before: datetime, error: str) -> None:
+async def mark_retry(conn: Connection, row_id: int, not_before: datetime, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ? AND status = 'sending'",
         (iso(not_before), error, row_id),
     )
 
 
-async def mark_blocked(conn: aiosqlite.Connection, row_id: int, error: str = "blocked") -> None:
+async def mark_blocked(conn: Connection, row_id: int, error: str = "blocked") -> None:
     await _set_status(conn, row_id, "blocked", error)
 
 
-async def mark_failed(conn: aiosqlite.Connection, row_id: int, error: str) -> None:
+async def mark_failed(conn: Connection, row_id: int, error: str) -> None:
     await _set_status(conn, row_id, "failed", error)
 
 
 async def _set_status(
-    conn: aiosqlite.Connection, row_id: int, status: str, error: str, *, from_status: str = "sending",
+    conn: Connection, row_id: int, status: str, error: str, *, from_status: str = "sending",
 ) -> None:
     await conn.execute(
         "UPDATE outbox SET status = ?, last_error = ? WHERE id = ? AND status = ?", (status, error, row_id, from_status)
     )
 
 
-async def in_flight_window(conn: aiosqlite.Connection) -> tuple[str, str] | None:
+async def in_flight_window(conn: Connection) -> tuple[str, str] | None:
     """When the rows now in 'sending' were claimed (first, last), or None if there are none."""
     async with conn.execute(
         "SELECT MIN(claimed_at), MAX(claimed_at), COUNT(*) FROM outbox WHERE status = 'sending'"
@@ -167,7 +167,7 @@ async def in_flight_window(conn: aiosqlite.Connection) -> tuple[str, str] | None
     return (first or "?", last or "?") if count else None
 
 
-async def recover_in_flight(conn: aiosqlite.Connection) -> int:
+async def recover_in_flight(conn: Connection) -> int:
     """At start-up: rows a dead process left in 'sending' may or may not have arrived. Never resend them."""
     cur = await conn.execute(
         "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending' WHERE status = 'sending'"
@@ -175,7 +175,7 @@ async def recover_in_flight(conn: aiosqlite.Connection) -> int:
     return cur.rowcount
 
 
-async def next_due(conn: aiosqlite.Connection, channel: str) -> datetime | None:
+async def next_due(conn: Connection, channel: str) -> datetime | None:
     """The earliest not_before of a pending row on this channel (may be in the past)."""
     async with conn.execute(
         "SELECT MIN(not_before) FROM outbox WHERE channel = ? AND status = 'pending'", (channel,)
@@ -184,7 +184,7 @@ async def next_due(conn: aiosqlite.Connection, channel: str) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def tally(conn: aiosqlite.Connection, group_key: str | None = None) -> dict[str, int]:
+async def tally(conn: Connection, group_key: str | None = None) -> dict[str, int]:
     """Rows by status, every status present (0 when none): of one group (a broadcast, a wave) or of all rows."""
     where, params = ("WHERE group_key = ?", (group_key,)) if group_key is not None else ("", ())
     async with conn.execute(f"SELECT status, COUNT(*) FROM outbox {where} GROUP BY status", params) as cur:
@@ -192,7 +192,7 @@ async def tally(conn: aiosqlite.Connection, group_key: str | None = None) -> dic
     return {status: found.get(status, 0) for status in STATUSES}
 
 
-async def tally_by_group(conn: aiosqlite.Connection) -> dict[str, dict[str, int]]:
+async def tally_by_group(conn: Connection) -> dict[str, dict[str, int]]:
     """Rows by status for every group key (rows without a group are left out)."""
     groups: dict[str, dict[str, int]] = {}
     async with conn.execute(
@@ -203,13 +203,13 @@ async def tally_by_group(conn: aiosqlite.Connection) -> dict[str, dict[str, int]
     return groups
 
 
-async def unsent_payloads(conn: aiosqlite.Connection) -> list[str]:
+async def unsent_payloads(conn: Connection) -> list[str]:
     """The payloads of the rows still to go out (pending, or being sent now)."""
     async with conn.execute("SELECT payload FROM outbox WHERE status IN ('pending', 'sending')") as cur:
         return [row[0] for row in await cur.fetchall()]
 
 
-async def get_row_status(conn: aiosqlite.Connection, key: str) -> tuple[str, int, str | None] | None:
+async def get_row_status(conn: Connection, key: str) -> tuple[str, int, str | None] | None:
     """(status, attempts, last_error) of the row with this de-duplication key."""
     async with conn.execute("SELECT status, attempts, last_error FROM outbox WHERE dedupe_key = ?", (key,)) as cur:
         row = await cur.fetchone()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
+from storage.db import Connection
 from storage.records import Person
 
 PROFILE_COLUMNS = frozenset({"full_name", "hamlet_id", "category", "phone", "phone_verified", "language"})
@@ -25,7 +24,7 @@ class Chat:
     blocked: bool
 
 
-def person_from_row(row: aiosqlite.Row | tuple) -> Person:
+def person_from_row(row: Any) -> Person:
     return Person(
         id=row[0], language=row[1], consent_at=row[2], full_name=row[3], hamlet_id=row[4],
         category=row[5], phone=row[6], phone_verified=bool(row[7]), active=bool(row[8]),
@@ -33,7 +32,7 @@ def person_from_row(row: aiosqlite.Row | tuple) -> Person:
 
 
 async def create_person_with_identity(
-    conn: aiosqlite.Connection, *, channel: str, external_id: str, chat_id: str,
+    conn: Connection, *, channel: str, external_id: str, chat_id: str,
     display_name: str | None, language: str, now: str,
 ) -> Person:
     cur = await conn.execute(
@@ -48,13 +47,13 @@ async def create_person_with_identity(
     return Person(person_id, language, None, None, None, None, None, False, True)
 
 
-async def get_person(conn: aiosqlite.Connection, person_id: int) -> Person | None:
+async def get_person(conn: Connection, person_id: int) -> Person | None:
     async with conn.execute(f"SELECT {_PERSON_COLS} FROM persons p WHERE p.id = ?", (person_id,)) as cur:
         row = await cur.fetchone()
     return person_from_row(row) if row else None
 
 
-async def update_profile(conn: aiosqlite.Connection, person_id: int, **values: Any) -> None:
+async def update_profile(conn: Connection, person_id: int, **values: Any) -> None:
     unknown = set(values) - PROFILE_COLUMNS
     if unknown:
         raise ValueError(f"not profile columns: {sorted(unknown)}")
@@ -64,11 +63,11 @@ async def update_profile(conn: aiosqlite.Connection, person_id: int, **values: A
     await conn.execute(f"UPDATE persons SET {assignments} WHERE id = ?", (*values.values(), person_id))
 
 
-async def set_consent(conn: aiosqlite.Connection, person_id: int, when: str | None) -> None:
+async def set_consent(conn: Connection, person_id: int, when: str | None) -> None:
     await conn.execute("UPDATE persons SET consent_at = ? WHERE id = ?", (when, person_id))
 
 
-async def mark_chat_reachable(conn: aiosqlite.Connection, channel: str, external_id: str, chat_id: str) -> None:
+async def mark_chat_reachable(conn: Connection, channel: str, external_id: str, chat_id: str) -> None:
     """A message from the user proves the chat works again (they unblocked the bot)."""
     await conn.execute(
         "UPDATE identities SET blocked_at = NULL, chat_id = ? WHERE channel = ? AND external_id = ?"
@@ -77,7 +76,7 @@ async def mark_chat_reachable(conn: aiosqlite.Connection, channel: str, external
     )
 
 
-async def identity_chat(conn: aiosqlite.Connection, channel: str, external_id: str) -> Chat | None:
+async def identity_chat(conn: Connection, channel: str, external_id: str) -> Chat | None:
     async with conn.execute(
         "SELECT i.channel, i.chat_id, i.person_id, p.language, i.blocked_at IS NOT NULL FROM identities i"
         " JOIN persons p ON p.id = i.person_id WHERE i.channel = ? AND i.external_id = ?",
@@ -87,7 +86,7 @@ async def identity_chat(conn: aiosqlite.Connection, channel: str, external_id: s
     return Chat(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
 
-async def person_chat(conn: aiosqlite.Connection, person_id: int) -> Chat | None:
+async def person_chat(conn: Connection, person_id: int) -> Chat | None:
     """The person's most recent identity that has not blocked the bot, if the person is active."""
     async with conn.execute(
         "SELECT i.channel, i.chat_id, i.person_id, p.language FROM identities i JOIN persons p ON p.id = i.person_id"
@@ -99,13 +98,13 @@ async def person_chat(conn: aiosqlite.Connection, person_id: int) -> Chat | None
     return Chat(row[0], row[1], row[2], row[3], False) if row else None
 
 
-async def mark_blocked(conn: aiosqlite.Connection, channel: str, chat_id: str, when: str) -> None:
+async def mark_blocked(conn: Connection, channel: str, chat_id: str, when: str) -> None:
     await conn.execute(
         "UPDATE identities SET blocked_at = ? WHERE channel = ? AND chat_id = ?", (when, channel, chat_id)
     )
 
 
-async def forget_person(conn: aiosqlite.Connection, person_id: int) -> int:
+async def forget_person(conn: Connection, person_id: int) -> int:
     """Delete a person's personal data (Nghị định 13/2023).
 
     Their submissions stay only as anonymous counts (hamlet, topic, kind, date): the content, media and the link

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.db import Connection
 
 _BATCH = 1000
 
@@ -43,7 +43,7 @@ class StaffContact:
 _IN_DIALOGUE = "s.hamlet_id IN (SELECT hamlet_id FROM dialogue_hamlets WHERE dialogue_id = ?)"
 
 
-async def count_rows(conn: aiosqlite.Connection, dialogue_id: str) -> tuple[int, int]:
+async def count_rows(conn: Connection, dialogue_id: str) -> tuple[int, int]:
     """(submissions to report, withdrawn ones) of the dialogue's hamlets."""
     async with conn.execute(
         "SELECT COUNT(*) FILTER (WHERE s.status != 'withdrawn'), COUNT(*) FILTER (WHERE s.status = 'withdrawn')"
@@ -54,7 +54,7 @@ async def count_rows(conn: aiosqlite.Connection, dialogue_id: str) -> tuple[int,
     return int(row[0]), int(row[1])
 
 
-async def iter_rows(conn: aiosqlite.Connection, dialogue_id: str) -> AsyncIterator[list[ReportRow]]:
+async def iter_rows(conn: Connection, dialogue_id: str) -> AsyncIterator[list[ReportRow]]:
     """The submissions to report, oldest first, in batches (50,000 rows never sit in one fetch)."""
     async with conn.execute(
         "SELECT s.id, s.code, s.created_at, s.person_id, p.full_name, p.phone, s.hamlet_id, s.category, s.kind,"
@@ -67,7 +67,7 @@ async def iter_rows(conn: aiosqlite.Connection, dialogue_id: str) -> AsyncIterat
             yield [ReportRow(*row) for row in batch]
 
 
-async def organizers(conn: aiosqlite.Connection) -> list[StaffContact]:
+async def organizers(conn: Connection) -> list[StaffContact]:
     """Staff who are organizers or administrators, with the chat they last wrote from (if any)."""
     async with conn.execute(
         "SELECT s.channel, s.external_id, i.chat_id, i.person_id, p.language FROM staff s"
@@ -78,7 +78,7 @@ async def organizers(conn: aiosqlite.Connection) -> list[StaffContact]:
         return [StaffContact(*row) for row in await cur.fetchall()]
 
 
-async def identity_contact(conn: aiosqlite.Connection, channel: str, external_id: str) -> StaffContact | None:
+async def identity_contact(conn: Connection, channel: str, external_id: str) -> StaffContact | None:
     async with conn.execute(
         "SELECT i.channel, i.external_id, i.chat_id, i.person_id, p.language FROM identities i"
         " JOIN persons p ON p.id = i.person_id WHERE i.channel = ? AND i.external_id = ?",

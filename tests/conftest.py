@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock
 from bot.core.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
 from bot.core.engine import Engine
@@ -47,7 +48,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def engine(settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return Engine(settings, database, clock=clock)
+    return build_engine(settings, database, clock=clock)
 
 
 # ---- Telegram ---------------------------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.core.i18n import t
+from bot.core.types import Message
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import DialogueError
-from bot.outbox.enqueue import OutMessage, Priority, Queued, Recipient, enqueue_many
+from bot.outbox.enqueue import Priority, Queued, Recipient, enqueue_many
 from storage import Database, outbox
 from storage import dialogues as dialogue_repo
 from storage.submissions import create_submission
@@ -137,7 +138,7 @@ async def test_households_receive_exactly_the_text_and_the_photo(commune: Databa
                                                                  clock: FrozenClock) -> None:
     broadcast_id = await send(commune, settings, clock(), "category:escaped", photo="AgACAgUAAxkBAAIB-photo")
     [(chat, status, payload)] = await outbox_rows(commune, f"broadcast:{broadcast_id}")
-    message = OutMessage.from_json(payload)
+    message = Message.from_json(payload)
     assert (chat, status, message.text, message.photo) == ("301", "pending", TEXT, "AgACAgUAAxkBAAIB-photo")
     async with commune.reading() as conn, conn.execute("SELECT priority FROM outbox WHERE chat_id = '301'") as cur:
         assert (await cur.fetchone())[0] == Priority.BROADCAST
@@ -309,7 +310,7 @@ async def test_the_list_shows_each_broadcast_with_its_tally(commune: Database, s
 
 
 async def test_enqueue_many_queues_new_keys_and_leaves_old_ones(database: Database, clock: FrozenClock) -> None:
-    message = OutMessage("Thông báo chung")
+    message = Message("Thông báo chung")
     rows = [Queued(f"bulk:{n}", Recipient(None, "telegram", str(n)), "broadcast", message, Priority.BROADCAST,
                    clock(), group_key="bulk") for n in range(10_000)]
     async with database.transaction() as conn:

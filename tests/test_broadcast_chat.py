@@ -8,9 +8,8 @@ from bot.core.clock import FrozenClock, iso
 from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.turn import Step
-from bot.core.types import InputKind
+from bot.core.types import InputKind, Message
 from bot.dialogues import service as dialogues
-from bot.outbox.enqueue import OutMessage
 from bot.staff import roles
 from storage import Database
 from tests.support import Household
@@ -57,7 +56,7 @@ async def test_an_organizer_composes_previews_and_sends_to_a_hamlet(organizer: H
     assert replies[0].text == t("broadcast.started", id=1, count=5)
     rows = await outbox_rows(database, "broadcast:1")
     assert [chat for chat, _, _ in rows] == ["101", "102", "103", "104", "105"]
-    assert {OutMessage.from_json(payload).text for _, _, payload in rows} == {TEXT}
+    assert {Message.from_json(payload).text for _, _, payload in rows} == {TEXT}
     assert organizer.prompt.text == t("form.ask_kind")        # back where the organizer was before /broadcast
 
 
@@ -119,7 +118,7 @@ async def test_a_photo_with_its_caption_goes_to_every_household(organizer: House
     await organizer.tap("send")
     rows = await outbox_rows(database, "broadcast:1")
     assert len(rows) == 9   # five in Tân Hậu, three in Tân Dân, and the organizer, who agreed like a household
-    message = OutMessage.from_json(rows[0][2])
+    message = Message.from_json(rows[0][2])
     assert (message.text, message.photo) == (TEXT, "photo-file-1")
 
 
@@ -183,5 +182,5 @@ async def test_a_document_is_downloaded_and_attached(organizer: Household, datab
     assert organizer.replies[0].text == t("broadcast.document_received", name="ke-hoach.pdf")
     await organizer.tap("a:everyone")
     await organizer.tap("send")
-    message = OutMessage.from_json((await outbox_rows(database, "broadcast:1"))[0][2])
+    message = Message.from_json((await outbox_rows(database, "broadcast:1"))[0][2])
     assert message.document_name == "ke-hoach.pdf" and message.document_path.endswith("1-ke-hoach.pdf")

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from bot.core.clock import iso
 from bot.staff import roles
-from storage import Database
+from storage import Connection, Database
 from storage.people import create_person_with_identity, mark_blocked, set_consent, update_profile
 
 ORGANIZER_ID = "9001"   # Phạm Thanh Sang, who signed the plan of seed 000
 
 
-async def add_household(conn: aiosqlite.Connection, chat_id: int | str, now: datetime, *, hamlet: str = "tan-hau",
+async def add_household(conn: Connection, chat_id: int | str, now: datetime, *, hamlet: str = "tan-hau",
                         category: str = "poor", name: str = "Nguyễn Văn Bình", consent: bool = True,
                         blocked: bool = False, language: str = "vi") -> int:
     """A household that talked to the bot on Telegram (its chat id is its user id); returns its person id."""
@@ -35,7 +33,7 @@ async def add_households(db: Database, now: datetime, first: int, count: int, **
         return [await add_household(conn, first + n, now, **kwargs) for n in range(count)]  # type: ignore[arg-type]
 
 
-async def add_organizer(conn: aiosqlite.Connection, now: datetime, user_id: str = ORGANIZER_ID) -> int:
+async def add_organizer(conn: Connection, now: datetime, user_id: str = ORGANIZER_ID) -> int:
     """Phạm Thanh Sang: an organizer who has talked to the bot (agreed, hamlet Tân Dân); returns the person id."""
     person_id = await add_household(conn, user_id, now, hamlet="tan-dan", category="other", name="Phạm Thanh Sang")
     await roles.grant(conn, "telegram", user_id, "organizer", "Phạm Thanh Sang", iso(now))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import tomli_w
 
+from bot.cli.wiring import build_engine
 from bot.core.config import Settings
 from bot.core.engine import Engine
 from bot.datacare import service as datacare
@@ -67,7 +68,7 @@ async def test_restore_brings_back_the_backup_and_keeps_the_replaced_file(
     assert count(db_path, "SELECT COUNT(*) FROM submissions") == 1
     assert kept is not None and count(kept, "SELECT COUNT(*) FROM submissions") == 2
     async with Database(db_path) as db:
-        hh = Household(Engine(settings, db), "1")
+        hh = Household(build_engine(settings, db), "1")
         await hh.command("myquestions")
         assert "Câu hỏi trước khi sao lưu" in hh.text and "sau khi sao lưu" not in hh.text
 
@@ -163,7 +164,8 @@ async def test_exported_files_are_removed_once_sent_but_kept_while_still_queued(
                                                                                 ) -> None:
     import os
 
-    from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+    from bot.core.types import Message
+    from bot.outbox.enqueue import Priority, Recipient, enqueue
     from bot.reports.cleanup import remove_sent_exports
 
     folder = tmp_path / "exports"
@@ -174,6 +176,6 @@ async def test_exported_files_are_removed_once_sent_but_kept_while_still_queued(
         os.utime(path, (0, 0))
     async with engine.db.transaction() as conn:
         await enqueue(conn, key="report:1", recipient=Recipient(None, "telegram", "9001"), kind="report",
-                      message=OutMessage("Báo cáo", document_path=str(queued)), priority=Priority.DIGEST, now=NOW)
+                      message=Message("Báo cáo", document_path=str(queued)), priority=Priority.DIGEST, now=NOW)
     assert await remove_sent_exports(engine.db, folder, NOW) == 1
     assert not sent.exists() and queued.exists()

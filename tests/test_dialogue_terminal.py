@@ -14,9 +14,9 @@ import pytest
 import tomli_w
 
 from bot.cli.runtime import seed_dialogues
+from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock
 from bot.core.config import DatabaseSection, Settings, load_settings
-from bot.core.engine import Engine
 from bot.dialogues.roster import import_roster
 from bot.staff import roles
 from storage import Database
@@ -50,7 +50,7 @@ async def test_seed_002_household_on_the_roster_registers_for_its_cluster_in_the
     clock = FrozenClock(datetime(2020, 7, 1, 2, 0, tzinfo=UTC))
     async with Database(district.database.path) as db:
         await seed_dialogues(db, district, clock)
-        engine = Engine(district, db, clock=clock, button_channels=(), contact_channels=())
+        engine = build_engine(district, db, clock=clock, button_channels=(), contact_channels=())
         hh = Household(engine, "local", channel="console")
         await hh.command("start")
         await hh.type("1")

@@ -21,8 +21,9 @@ from bot.core.config import Settings, parse_settings
 from bot.core.engine import Engine
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.core.i18n import t
+from bot.core.types import Message
 from bot.digest.service import JOB_ID, DigestScheduler, send_digests
-from bot.outbox.enqueue import OutMessage, Priority
+from bot.outbox.enqueue import Priority
 from bot.staff import roles
 from bot.staff.roles import Scope
 from storage import Database
@@ -81,12 +82,12 @@ class Commune:
         async with self.db.transaction() as conn:
             await roles.grant(conn, "telegram", user_id, role, name, iso(JUNE_14_MORNING), scope)
 
-    async def digests(self, user_id: str | None = None) -> list[tuple[str, str, int, OutMessage]]:
+    async def digests(self, user_id: str | None = None) -> list[tuple[str, str, int, Message]]:
         """(dedupe key, chat id, priority, message) of the queued digest parts, in queue order."""
         async with self.db.reading() as conn, conn.execute(
             "SELECT dedupe_key, chat_id, priority, payload FROM outbox WHERE kind = 'digest' ORDER BY id"
         ) as cur:
-            rows = [(r[0], r[1], r[2], OutMessage.from_json(r[3])) for r in await cur.fetchall()]
+            rows = [(r[0], r[1], r[2], Message.from_json(r[3])) for r in await cur.fetchall()]
         return [r for r in rows if user_id is None or r[1] == user_id]
 
     async def text_for(self, user_id: str) -> str:

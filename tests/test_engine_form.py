@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.wiring import build_engine
 from bot.core.config import Settings, load_settings
 from bot.core.engine import Engine
 from bot.core.types import InputKind
@@ -25,7 +26,7 @@ def settings() -> Settings:
 @pytest.fixture
 async def engine(settings: Settings, tmp_path: Path):
     async with Database(tmp_path / "form.sqlite3") as db:
-        yield Engine(settings, db)
+        yield build_engine(settings, db)
 
 
 async def rows(engine: Engine, sql: str, *params: object) -> list[tuple]:
@@ -407,13 +408,13 @@ async def test_profile_can_be_changed_from_the_menu(engine: Engine) -> None:
 async def test_a_restart_mid_form_resumes_at_the_same_step(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "restart.sqlite3"
     async with Database(path) as db:
-        hh = Household(Engine(settings, db))
+        hh = Household(build_engine(settings, db))
         await hh.identify()
         await hh.tap("k:question")
         await hh.tap("f:giam-ngheo")
         version = hh.version
     async with Database(path) as db:
-        engine = Engine(settings, db)
+        engine = build_engine(settings, db)
         hh = Household(engine)
         await hh.tap("t:vay-ho-ngheo", version=version)
         await hh.type("Thủ tục vay vốn hộ nghèo thế nào?")
@@ -433,7 +434,7 @@ async def test_district_with_several_communes_drills_down_to_the_hamlet(tmp_path
         "fields": [{"id": "giam-ngheo", "name": "Giảm nghèo", "topics": [{"id": "y-te", "name": "Y tế"}]}],
     })
     async with Database(tmp_path / "d.sqlite3") as db:
-        hh = Household(Engine(settings, db))
+        hh = Household(build_engine(settings, db))
         await hh.command("start")
         await hh.tap("yes")
         await hh.type("Nguyễn Văn An")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.wiring import build_engine
 from bot.core.config import Settings
-from bot.core.engine import Engine
 from storage import Database
 from tests.support import Household
 
@@ -28,7 +28,7 @@ def hold_write_lock(path: str, seconds: float, ready: threading.Event) -> None:
 async def test_a_database_locked_for_a_moment_loses_no_update_and_the_bot_stays_responsive(
         settings: Settings, tmp_path: Path) -> None:
     async with Database(settings.database.path) as db:
-        engine = Engine(settings, db)
+        engine = build_engine(settings, db)
         ready = threading.Event()
         locker = threading.Thread(target=hold_write_lock, args=(settings.database.path, 0.8, ready))
         locker.start()
@@ -54,7 +54,7 @@ async def test_a_database_locked_for_a_moment_loses_no_update_and_the_bot_stays_
 
 async def test_a_lock_held_too_long_fails_the_turn_cleanly_and_a_retry_works(settings: Settings) -> None:
     async with Database(settings.database.path, busy_timeout_ms=200) as db:
-        engine = Engine(settings, db)
+        engine = build_engine(settings, db)
         hh = Household(engine, "1")
         await hh.identify()
         before = await _state(db)
@@ -90,14 +90,15 @@ async def test_a_connection_reset_while_replying_keeps_the_answer_and_the_next_m
 
 async def test_an_outbox_message_hit_by_a_connection_reset_is_retried_and_arrives_once(
         fake_telegram, telegram_app, database, clock) -> None:
-    from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+    from bot.core.types import Message
+    from bot.outbox.enqueue import Priority, Recipient, enqueue
     from bot.outbox.sender import ChannelLimits, Sender
     from handlers.telegram.transport import TelegramTransport
 
     user = fake_telegram.user(1501, "Hoa", "Trần Thị")
     async with database.transaction() as conn:
         await enqueue(conn, key="notice:reset", recipient=Recipient(None, "telegram", str(user.id)), kind="notice",
-                      message=OutMessage("Thông báo thay đổi địa điểm"), priority=Priority.NOTICE, now=clock())
+                      message=Message("Thông báo thay đổi địa điểm"), priority=Priority.NOTICE, now=clock())
     fake_telegram.reset("sendMessage", chat_id=user.id)
     sender = Sender(database, {"telegram": TelegramTransport(telegram_app.bot)}, clock=clock,
                     limits={"telegram": ChannelLimits(rate=100, per_chat_interval=0, base_backoff=0.0)})

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
+from bot.cli.wiring import build_engine
 from bot.core.config import DatabaseSection, load_settings
-from bot.core.engine import Engine
-from bot.core.types import Incoming, InputKind, Reply
+from bot.core.types import Incoming, InputKind, Message
 from bot.form.steps import KINDS
 from handlers.telegram.channel import callback_incoming, edited_incoming, message_incoming
 from storage import Database
@@ -54,21 +54,21 @@ async def play(steps: list[tuple[int, str, object]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         config = SETTINGS.model_copy(update={"database": DatabaseSection(path=f"{folder}/fuzz.sqlite3")})
         async with Database(config.database.path) as db:
-            engine = Engine(config, db)
-            last: dict[int, list[Reply]] = {}
+            engine = build_engine(config, db)
+            last: dict[int, list[Message]] = {}
             seen: dict[int, list[str]] = {i: [] for i in range(len(NAMES))}
             for who, kind, arg in steps:
                 replies = await engine.handle(incoming(who, kind, arg, last.get(who, [])))
-                assert replies and all(isinstance(r, Reply) and r.text.strip() for r in replies)
+                assert replies and all(isinstance(r, Message) and r.text.strip() for r in replies)
                 last[who] = replies
                 seen[who] += [r.text for r in replies]
         check_rows(config.database.path, seen)
 
 
-def incoming(who: int, kind: str, arg: object, last: list[Reply]) -> Incoming:
+def incoming(who: int, kind: str, arg: object, last: list[Message]) -> Incoming:
     user = str(5000 + who)
     base = {"channel": "telegram", "user_id": user, "chat_id": user}
-    prompt = last[-1] if last else Reply("")
+    prompt = last[-1] if last else Message("")
     if kind == "script":  # the sensible move: helps the fuzzer get deep into the form
         script = {"name": NAMES[who], "q_content": SECRETS[who]}
         step_text = script.get(_step_of(prompt))
@@ -93,7 +93,7 @@ def incoming(who: int, kind: str, arg: object, last: list[Reply]) -> Incoming:
     return Incoming(**base, kind=arg, media_id="BQACAgUAAxk", file_name="x.pdf")  # type: ignore[arg-type]
 
 
-def _step_of(prompt: Reply) -> str:
+def _step_of(prompt: Message) -> str:
     if prompt.text.startswith("Họ và tên"):
         return "name"
     if prompt.text.startswith("Xin gõ nội dung"):
@@ -107,7 +107,7 @@ def check_rows(path: str, seen: dict[int, list[str]]) -> None:
         steps = {r[0] for r in db.execute("SELECT step FROM conversations")}
         owners = dict(db.execute("SELECT p.id, CAST(i.external_id AS INTEGER) - 5000 FROM persons p"
                                  " JOIN identities i ON i.person_id = p.id").fetchall())
-    known_steps = set(Engine(SETTINGS, Database(":memory:")).steps)
+    known_steps = set(build_engine(SETTINGS, Database(":memory:")).steps)
     assert steps <= known_steps, steps - known_steps
     for code, kind, topic, content, media, person in subs:
         assert code and code.startswith("DT-") and kind in KINDS and SETTINGS.topic(topic)

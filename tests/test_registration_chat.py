@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings, load_settings
 from bot.core.engine import Engine
@@ -36,7 +37,7 @@ async def engine(settings: Settings, clock: FrozenClock, tmp_path: Path):
     async with Database(tmp_path / "reg.sqlite3") as db:
         async with db.transaction() as conn:
             await dialogues.seed_from_config(conn, settings, clock())
-        yield Engine(settings, db, clock=clock)
+        yield build_engine(settings, db, clock=clock)
 
 
 async def organizer(engine: Engine, user_id: str = "9001", role: str = "organizer") -> Household:

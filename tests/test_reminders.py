@@ -16,10 +16,10 @@ import pytest
 from bot.core.clock import FrozenClock, iso, system_clock
 from bot.core.config import Settings, load_settings
 from bot.core.events import DIALOGUE_CHANGED, OUTBOX_QUEUED, Events
+from bot.core.types import Choice, Message
 from bot.dialogues import service as dialogues
 from bot.dialogues.reminders import ReminderScheduler, plan, run_wave
 from bot.dialogues.service import DialogueSpec
-from bot.outbox.enqueue import OutMessage
 from storage import Database
 from storage.dialogues import Dialogue, Registration
 from storage.people import create_person_with_identity, set_consent, update_profile
@@ -91,11 +91,11 @@ class Commune:
             await getattr(dialogues, change)(conn, self.settings, DIALOGUE_ID, *args, self.clock())
         await self.events.emit(DIALOGUE_CHANGED, DIALOGUE_ID)
 
-    async def outbox(self, kind: str) -> list[tuple[str, int, OutMessage]]:
+    async def outbox(self, kind: str) -> list[tuple[str, int, Message]]:
         async with self.db.reading() as conn, conn.execute(
             "SELECT dedupe_key, person_id, payload FROM outbox WHERE kind = ? ORDER BY id", (kind,)
         ) as cur:
-            return [(row[0], row[1], OutMessage.from_json(row[2])) for row in await cur.fetchall()]
+            return [(row[0], row[1], Message.from_json(row[2])) for row in await cur.fetchall()]
 
     async def reminded(self) -> dict[int, list[str]]:
         """person id → the "when" line of each reminder they got, in order."""
@@ -207,9 +207,10 @@ async def test_the_reminder_gives_time_and_place_as_vietnamese_write_them_with_a
     assert message.text.startswith("🔔 Còn 3 ngày nữa là buổi đối thoại")
     assert "15 giờ 30 phút, thứ Ba, ngày 20/6/2023" in message.text
     assert PLACE in message.text and "https://maps.example/ttt" in message.text and reg.code in message.text
-    assert message.choices == ((f"att:{reg.id}:yes", "✅ Tôi sẽ đến"), (f"att:{reg.id}:no", "❌ Tôi không đến được"))
+    assert message.choices == (Choice(f"att:{reg.id}:yes", "✅ Tôi sẽ đến"),
+                               Choice(f"att:{reg.id}:no", "❌ Tôi không đến được"))
     assert by_person[english.person_id].text.startswith("🔔 The dialogue you registered for is in 3 days.")
-    assert by_person[english.person_id].choices[1][1] == "❌ I can't come"
+    assert by_person[english.person_id].choices[1].label == "❌ I can't come"
 
 
 async def test_a_reminder_missed_while_the_bot_was_down_is_sent_at_start(commune: Commune) -> None:

@@ -18,7 +18,8 @@ import pytest
 
 from bot.core.clock import FrozenClock, iso
 from bot.core.events import OUTBOX_QUEUED, Events
-from bot.outbox.enqueue import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue, recipient_for_person
+from bot.core.types import Message
+from bot.outbox.enqueue import Priority, Recipient, SendResult, SendStatus, enqueue, recipient_for_person
 from bot.outbox.sender import ChannelLimits, Sender
 from storage import outbox
 from storage.db import Database
@@ -51,7 +52,7 @@ class RecordingTransport:
     def answer(self, chat_id: str, *results: SendResult | Exception) -> None:
         self.script.setdefault(chat_id, deque()).extend(results)
 
-    async def send(self, chat_id: str, message: OutMessage) -> SendResult:
+    async def send(self, chat_id: str, message: Message) -> SendResult:
         self.calls.append(Delivery(asyncio.get_running_loop().time(), chat_id, message.text))
         self.arrival(chat_id).set()
         if self.delay:
@@ -97,7 +98,7 @@ async def queue(db: Database, clock: FrozenClock, key: str, chat_id: str, text: 
                 not_before: datetime | None = None) -> bool:
     async with db.transaction() as conn:
         return await enqueue(conn, key=key, recipient=Recipient(person_id, "telegram", chat_id), kind="test",
-                             message=OutMessage(text), priority=priority, now=clock(), not_before=not_before,
+                             message=Message(text), priority=priority, now=clock(), not_before=not_before,
                              group_key=group)
 
 
@@ -380,7 +381,7 @@ async def test_a_slow_send_does_not_hold_up_other_chats(db: Database, clock: Fro
     transport = RecordingTransport()
     slow = asyncio.Event()
 
-    async def send(chat_id: str, message: OutMessage) -> SendResult:
+    async def send(chat_id: str, message: Message) -> SendResult:
         transport.calls.append(Delivery(asyncio.get_running_loop().time(), chat_id, message.text))
         if chat_id == "slow":
             await slow.wait()
@@ -400,7 +401,7 @@ async def test_a_slow_send_does_not_hold_up_other_chats(db: Database, clock: Fro
 
 async def test_reminder_overtakes_a_large_broadcast(db: Database, transport: RecordingTransport,
                                                     clock: FrozenClock) -> None:
-    payload, now = OutMessage("Thông báo chung").to_json(), iso(clock())
+    payload, now = Message("Thông báo chung").to_json(), iso(clock())
     async with db.transaction() as conn:   # the rows enqueue() writes, in bulk (10,000 enqueue calls take ~2 s)
         await conn.executemany(
             "INSERT INTO outbox (dedupe_key, channel, chat_id, kind, priority, payload, not_before, group_key,"

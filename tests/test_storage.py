@@ -82,11 +82,11 @@ async def test_a_redelivered_update_is_handled_once_and_old_ids_are_forgotten(tm
 
 
 async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, tmp_path: Path) -> None:
-    from bot.core.engine import Engine
+    from bot.cli.wiring import build_engine
     from bot.core.types import Incoming, InputKind
 
     async with Database(tmp_path / "e.sqlite3") as db:
-        engine = Engine(settings, db)
+        engine = build_engine(settings, db)
         start = Incoming("telegram", "1", "1", InputKind.COMMAND, command="start", event_id="41")
         assert await engine.handle(start)
         assert await engine.handle(start) == []

@@ -13,7 +13,7 @@ from telegram.request import HTTPXRequest
 from bot.core.config import ConfigError, Settings, TelegramSection
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.core.types import Choice, Incoming, InputKind, Reply
+from bot.core.types import Choice, Incoming, InputKind, Message
 from handlers.telegram.channel import build_application, render, split_text, start_telegram, stop_telegram, utf16_len
 from storage import Database
 from storage.records import Session
@@ -36,7 +36,7 @@ def test_buttons_fill_rows_by_columns_and_long_labels_get_their_own_row() -> Non
     choices = (Choice("a", "Ấp Tân Dân"), Choice("b", "Ấp Tân Hùng"),
                Choice("t", "Tiến độ, kết quả Chương trình mục tiêu quốc gia giảm nghèo"), Choice("c", "Ấp Tân Chủ"),
                Choice("back", "⬅️ Quay lại"), Choice("cancel", "✖️ Hủy"))
-    [out] = render(Reply("Xin chọn ấp:", choices, version=7, columns=2))
+    [out] = render(Message("Xin chọn ấp:", choices, version=7, columns=2))
     assert isinstance(out.markup, InlineKeyboardMarkup)
     rows = [[(b.text, b.callback_data) for b in row] for row in out.markup.inline_keyboard]
     assert rows == [
@@ -48,7 +48,7 @@ def test_buttons_fill_rows_by_columns_and_long_labels_get_their_own_row() -> Non
 
 
 def test_contact_request_is_a_reply_keyboard_with_the_choices_as_text_buttons() -> None:
-    reply = Reply("Số điện thoại?", (Choice("skip", "Bỏ qua"), Choice("back", "⬅️ Quay lại")), version=3,
+    reply = Message("Số điện thoại?", (Choice("skip", "Bỏ qua"), Choice("back", "⬅️ Quay lại")), version=3,
                   ask_contact=True, contact_label="📱 Gửi số điện thoại")
     [out] = render(reply)
     assert isinstance(out.markup, ReplyKeyboardMarkup)
@@ -58,7 +58,7 @@ def test_contact_request_is_a_reply_keyboard_with_the_choices_as_text_buttons() 
 
 
 def test_removing_the_reply_keyboard_and_showing_buttons_takes_two_steps() -> None:
-    [out] = render(Reply("Hộ của ông/bà thuộc loại nào?", (Choice("c:poor", "Hộ nghèo"),), version=5,
+    [out] = render(Message("Hộ của ông/bà thuộc loại nào?", (Choice("c:poor", "Hộ nghèo"),), version=5,
                          remove_keyboard=True))
     assert isinstance(out.markup, ReplyKeyboardRemove)
     assert out.then_inline is not None and out.then_inline.inline_keyboard[0][0].callback_data == "5:c:poor"
@@ -66,7 +66,7 @@ def test_removing_the_reply_keyboard_and_showing_buttons_takes_two_steps() -> No
 
 def test_long_text_is_split_on_lines_with_the_keyboard_on_the_last_part() -> None:
     text = "\n".join(f"{n}. " + "câu hỏi về vay vốn " * 10 for n in range(60))
-    parts = render(Reply(text, (Choice("ok", "OK"),), remove_keyboard=True))
+    parts = render(Message(text, (Choice("ok", "OK"),), remove_keyboard=True))
     assert len(parts) == 3
     assert all(utf16_len(p.text) <= 4096 for p in parts)
     assert "\n".join(p.text for p in parts) == text  # cut between lines only

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock
 from bot.core.config import TOKEN_ENV, Settings
 from bot.core.engine import Engine
@@ -22,6 +23,7 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 BOT_PROCESS = """
 import asyncio, sys
 from bot.core.config import DatabaseSection, TelegramSection, load_settings
+from bot.cli.wiring import build_engine
 from bot.core.engine import Engine
 from handlers.telegram.channel import start_telegram, stop_telegram
 from storage import Database
@@ -32,7 +34,7 @@ async def main() -> None:
         "database": DatabaseSection(path=db_path),
         "telegram": TelegramSection(base_url=base_url, base_file_url=base_file_url, poll_timeout=5),
     })
-    app = await start_telegram(settings, Engine(settings, Database(settings.database.path)))
+    app = await start_telegram(settings, build_engine(settings, Database(settings.database.path)))
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     await stop_telegram(app)
@@ -51,12 +53,12 @@ async def test_form_survives_a_restart_of_the_bot(
 ) -> None:
     chat = fake_telegram.chat_with(fake_telegram.user(1001), form_path)
     path = telegram_settings.database.path
-    first = await start_telegram(telegram_settings, Engine(telegram_settings, Database(path), clock=clock))
+    first = await start_telegram(telegram_settings, build_engine(telegram_settings, Database(path), clock=clock))
     fake_telegram.track(first)
     await chat.reach("q_topic")
     await stop_telegram(first)  # closes its database too
 
-    second = await start_telegram(telegram_settings, Engine(telegram_settings, Database(path), clock=clock))
+    second = await start_telegram(telegram_settings, build_engine(telegram_settings, Database(path), clock=clock))
     fake_telegram.track(second)
     try:
         await chat.press("Nhà ở")  # a button drawn by the first bot

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_BOT = """
 import sys
 from bot.core.config import DatabaseSection, TelegramSection, load_settings
-from bot.core.engine import Engine
+from bot.cli.wiring import build_engine
 from handlers.telegram.channel import run_telegram
 from storage import Database
 
@@ -27,7 +27,7 @@ settings = load_settings(config).model_copy(update={
     "database": DatabaseSection(path=db_path),
     "telegram": TelegramSection(base_url=base_url, base_file_url=base_file_url, poll_timeout=5),
 })
-run_telegram(settings, Engine(settings, Database(settings.database.path)))  # the database is not open yet
+run_telegram(settings, build_engine(settings, Database(settings.database.path)))  # the database is not open yet
 """
 
 

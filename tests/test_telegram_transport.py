@@ -16,7 +16,8 @@ from telegram.request import HTTPXRequest
 
 from bot.core.clock import FrozenClock, iso
 from bot.core.qr import qr_png
-from bot.outbox.enqueue import OutMessage, Priority, Recipient, SendResult, SendStatus, enqueue
+from bot.core.types import Choice, Message
+from bot.outbox.enqueue import Priority, Recipient, SendResult, SendStatus, enqueue
 from bot.outbox.sender import ChannelLimits, Sender
 from handlers.telegram.format import retry_after_seconds
 from handlers.telegram.transport import TelegramTransport
@@ -28,7 +29,7 @@ from tests.fake_telegram import FakeTelegram, Upload, buttons
 START = datetime(2023, 6, 15, 2, 0, tzinfo=UTC)
 # PTB itself reads the deprecated int form of retry_after while building RetryAfter.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
-CHOICES = (("yes", "Tôi sẽ tham dự"), ("no", "Tôi không đến được"), ("later", "Để sau"))
+CHOICES = (Choice("yes", "Tôi sẽ tham dự"), Choice("no", "Tôi không đến được"), Choice("later", "Để sau"))
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ async def queue(db: Database, clock: FrozenClock, key: str, chat_id: int, text: 
                 person_id: int | None = None) -> None:
     async with db.transaction() as conn:
         await enqueue(conn, key=key, recipient=Recipient(person_id, "telegram", str(chat_id)), kind="reminder",
-                      message=OutMessage(text), priority=Priority.REMINDER, now=clock())
+                      message=Message(text), priority=Priority.REMINDER, now=clock())
 
 
 async def row(db: Database, key: str) -> tuple[str, int, str | None]:
@@ -81,7 +82,7 @@ async def row(db: Database, key: str) -> tuple[str, int, str | None]:
 async def test_text_with_choices_arrives_with_an_inline_keyboard(fake_telegram: FakeTelegram,
                                                                  transport: TelegramTransport) -> None:
     user = fake_telegram.user(1001)
-    message = OutMessage("Bà/ông có tham dự buổi đối thoại ngày 20/6 không?", choices=CHOICES, columns=2)
+    message = Message("Bà/ông có tham dự buổi đối thoại ngày 20/6 không?", choices=CHOICES, columns=2)
 
     assert await transport.send("1001", message) == SendResult(SendStatus.SENT)
 
@@ -95,7 +96,7 @@ async def test_text_with_choices_arrives_with_an_inline_keyboard(fake_telegram: 
 async def test_qr_code_is_sent_as_a_photo_with_the_text_as_caption(fake_telegram: FakeTelegram,
                                                                    transport: TelegramTransport) -> None:
     fake_telegram.user(1001)
-    message = OutMessage("Mã check-in của bà/ông: đưa mã này cho cán bộ ở cửa.", qr="checkin:d1:p42:7QX")
+    message = Message("Mã check-in của bà/ông: đưa mã này cho cán bộ ở cửa.", qr="checkin:d1:p42:7QX")
 
     assert (await transport.send("1001", message)).status is SendStatus.SENT
 
@@ -109,7 +110,7 @@ async def test_a_caption_too_long_for_a_photo_goes_first_as_text(fake_telegram: 
                                                                  transport: TelegramTransport) -> None:
     fake_telegram.user(1001)
     text = "Hướng dẫn đến hội trường xã. " * 50   # ~1500 characters: more than a caption may hold
-    message = OutMessage(text, qr="checkin:d1:p42:7QX", choices=(("ok", "Đã hiểu"),))
+    message = Message(text, qr="checkin:d1:p42:7QX", choices=(Choice("ok", "Đã hiểu"),))
 
     assert (await transport.send("1001", message)).status is SendStatus.SENT
 
@@ -125,9 +126,9 @@ async def test_photo_by_url_and_document_with_its_name(fake_telegram: FakeTelegr
     report = tmp_path / "report.xlsx"
     report.write_bytes(b"PK\x03\x04 fake workbook")
 
-    photo = OutMessage("Ảnh buổi đối thoại", photo="https://example.org/doi-thoai.jpg")
-    document = OutMessage("Báo cáo tổng hợp ý kiến", document_path=str(report), document_name="bao-cao-ap-tan-hau.xlsx")
-    missing = OutMessage("Báo cáo", document_path=str(tmp_path / "gone.xlsx"))
+    photo = Message("Ảnh buổi đối thoại", photo="https://example.org/doi-thoai.jpg")
+    document = Message("Báo cáo tổng hợp ý kiến", document_path=str(report), document_name="bao-cao-ap-tan-hau.xlsx")
+    missing = Message("Báo cáo", document_path=str(tmp_path / "gone.xlsx"))
 
     assert (await transport.send("1001", photo)).status is SendStatus.SENT
     assert (await transport.send("1001", document)).status is SendStatus.SENT
@@ -145,7 +146,7 @@ async def test_long_text_is_split_with_the_keyboard_on_the_last_part(fake_telegr
     fake_telegram.user(1001)
     lines = [f"{n}. Ý kiến của hộ dân về chính sách vay vốn giải quyết việc làm, ấp Tân Hậu." for n in range(1, 121)]
     text = "\n".join(lines)   # ~9,000 characters
-    message = OutMessage(text, choices=(("more", "Xem thêm"),))
+    message = Message(text, choices=(Choice("more", "Xem thêm"),))
 
     assert (await transport.send("1001", message)).status is SendStatus.SENT
 
@@ -211,7 +212,7 @@ async def test_other_bad_requests_fail_and_server_errors_retry(fake_telegram: Fa
     fake_telegram.fail("sendMessage", status=502)
     fake_telegram.fail("sendMessage", status=400, description="Bad Request: user is deactivated")
     fake_telegram.slow("sendMessage", 2.0)   # longer than the bot's read timeout
-    message = OutMessage("Xin chào")
+    message = Message("Xin chào")
 
     results = [await transport.send("1001", message) for _ in range(4)]
 
@@ -229,14 +230,14 @@ async def test_error_texts_never_carry_the_token(bot: Bot, transport: TelegramTr
         raise NetworkError(f"connect failed: https://api.telegram.org/bot{bot.token}/sendMessage")
 
     transport._bot = type("Leaky", (), {"token": bot.token, "send_message": staticmethod(leaky)})()  # type: ignore
-    result = await transport.send("1001", OutMessage("Xin chào"))
+    result = await transport.send("1001", Message("Xin chào"))
     assert result.status is SendStatus.RETRY and bot.token not in result.error and "***" in result.error
 
 
 async def test_concurrent_sends_through_one_bot(fake_telegram: FakeTelegram, transport: TelegramTransport) -> None:
     for n in range(20):
         fake_telegram.user(3000 + n)
-    results = await asyncio.gather(*(transport.send(str(3000 + n), OutMessage(f"Tin {n}")) for n in range(20)))
+    results = await asyncio.gather(*(transport.send(str(3000 + n), Message(f"Tin {n}")) for n in range(20)))
     assert all(r.status is SendStatus.SENT for r in results)
     assert sorted(c.chat_id for c in fake_telegram.calls_to("sendMessage")) == list(range(3000, 3020))
 

@@ -14,8 +14,9 @@ from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.events import Events
 from bot.core.i18n import t
+from bot.core.types import Choice, Message
 from bot.dialogues.reminders import plan, run_wave
-from bot.outbox.enqueue import OutMessage, Priority, Recipient, SendStatus, enqueue, recipient_for_person
+from bot.outbox.enqueue import Priority, Recipient, SendStatus, enqueue, recipient_for_person
 from bot.outbox.sender import ChannelLimits, Sender
 from handlers.zalo.channel import ZaloChannel
 from handlers.zalo.client import ZaloClient
@@ -55,7 +56,7 @@ async def registered_household(chat: ZaloChat, database: Database, settings: Set
         return int((await cur.fetchone())[0])
 
 
-async def queue(database: Database, clock: FrozenClock, key: str, recipient: Recipient, message: OutMessage,
+async def queue(database: Database, clock: FrozenClock, key: str, recipient: Recipient, message: Message,
                 priority: Priority = Priority.BROADCAST) -> None:
     async with database.transaction() as conn:
         await enqueue(conn, key=key, recipient=recipient, kind="broadcast", message=message, priority=priority,
@@ -104,8 +105,8 @@ async def test_a_broadcast_with_an_image_url_reaches_a_zalo_household(
         recipient = await recipient_for_person(conn, person_id)
     assert recipient is not None and recipient.channel == "zalo" and recipient.chat_id == "chat-77aa01"
     text = "📢 UBND xã Tân Thuận Tây thông báo: buổi đối thoại dời sang 15 giờ 30 phút, thứ Ba, ngày 22/6/2027."
-    await queue(database, clock, "broadcast:1:1", recipient, OutMessage(text, photo=PHOTO))
-    await queue(database, clock, "broadcast:2:1", recipient, OutMessage("Ảnh buổi họp", photo="AgACAgUAAxkBAAI"))
+    await queue(database, clock, "broadcast:1:1", recipient, Message(text, photo=PHOTO))
+    await queue(database, clock, "broadcast:2:1", recipient, Message("Ảnh buổi họp", photo="AgACAgUAAxkBAAI"))
 
     assert await sender_for(database, zalo_channel.transport, clock).drain_once() == {"sent": 2}
     photo, text_only = fake_zalo.sent["chat-77aa01"][-2:]
@@ -123,7 +124,7 @@ async def test_a_long_message_is_split_into_parts_of_at_most_2000_characters(
     digest = "\n".join(f"DT-{i:04d} · Ấp Tân Dân · Vay vốn hộ nghèo: xin hỏi thủ tục và thời gian giải ngân?"
                        for i in range(60))
     assert len(digest) > 4000
-    result = await transport.send(user.chat_id, OutMessage(digest))
+    result = await transport.send(user.chat_id, Message(digest))
     assert result.status is SendStatus.SENT
     parts = fake_zalo.texts(user.chat_id)
     assert len(parts) == 3 and all(len(p) <= 2000 for p in parts)
@@ -134,8 +135,8 @@ async def test_a_qr_code_goes_as_its_check_in_code_and_a_file_as_a_note(
     transport: ZaloTransport, fake_zalo: FakeZalo, tmp_path: object,
 ) -> None:
     user = fake_zalo.user("d1a109")
-    await transport.send(user.chat_id, OutMessage("Mã của ông/bà", qr="DOITHOAI-CHECKIN:K7P2QX"))
-    await transport.send(user.chat_id, OutMessage("Báo cáo tổng hợp", document_path="/tmp/bao-cao.xlsx",
+    await transport.send(user.chat_id, Message("Mã của ông/bà", qr="DOITHOAI-CHECKIN:K7P2QX"))
+    await transport.send(user.chat_id, Message("Báo cáo tổng hợp", document_path="/tmp/bao-cao.xlsx",
                                                   document_name="bao-cao-tan-thuan-tay.xlsx"))
     assert fake_zalo.texts(user.chat_id) == [
         "Mã của ông/bà\n\n" + t("zalo.checkin_code", code="K7P2QX"),
@@ -148,7 +149,8 @@ async def test_choices_without_a_typed_command_are_listed_as_plain_points(
     transport: ZaloTransport, fake_zalo: FakeZalo,
 ) -> None:
     user = fake_zalo.user("c0ffee")
-    message = OutMessage("Ông/bà có đến được không?", choices=(("att:7:yes", "✅ Tôi sẽ đến"), ("poll:1", "Để sau")))
+    message = Message("Ông/bà có đến được không?",
+                      choices=(Choice("att:7:yes", "✅ Tôi sẽ đến"), Choice("poll:1", "Để sau")))
     await transport.send(user.chat_id, message)
     assert fake_zalo.texts(user.chat_id) == [
         "Ông/bà có đến được không?\n\n" + t("zalo.choice_command", command="/attend", label="✅ Tôi sẽ đến")
@@ -162,7 +164,7 @@ async def test_quota_exceeded_backs_off_and_the_message_goes_later(
     transport: ZaloTransport, fake_zalo: FakeZalo, database: Database, clock: FrozenClock,
 ) -> None:
     user = fake_zalo.user("5c1a7e")
-    await queue(database, clock, "reminder:1", Recipient(None, "zalo", user.chat_id), OutMessage("Nhắc lịch"),
+    await queue(database, clock, "reminder:1", Recipient(None, "zalo", user.chat_id), Message("Nhắc lịch"),
                 Priority.REMINDER)
     fake_zalo.fail("sendMessage", code=429)
     sender = sender_for(database, transport, clock)
@@ -176,7 +178,7 @@ async def test_quota_exceeded_backs_off_and_the_message_goes_later(
 
 async def test_quota_exceeded_with_retry_after_is_honoured(transport: ZaloTransport, fake_zalo: FakeZalo) -> None:
     fake_zalo.fail("sendMessage", code=429, retry_after=7)
-    result = await transport.send(fake_zalo.user("5c1a7e").chat_id, OutMessage("Nhắc lịch"))
+    result = await transport.send(fake_zalo.user("5c1a7e").chat_id, Message("Nhắc lịch"))
     assert (result.status, result.retry_after) == (SendStatus.RETRY, 7)
 
 
@@ -193,7 +195,7 @@ async def test_each_zalo_error_becomes_the_right_outcome(
     transport: ZaloTransport, fake_zalo: FakeZalo, fault: dict, expected: SendStatus,
 ) -> None:
     fake_zalo.fail("sendMessage", **fault)
-    result = await transport.send(fake_zalo.user("5c1a7e").chat_id, OutMessage("Nhắc lịch"))
+    result = await transport.send(fake_zalo.user("5c1a7e").chat_id, Message("Nhắc lịch"))
     assert result.status is expected
     assert fake_zalo.token not in result.error
 
@@ -207,8 +209,8 @@ async def test_a_blocked_household_is_marked_and_skipped_afterwards(
         recipient = await recipient_for_person(conn, person_id)
     assert recipient is not None
     fake_zalo.block(chat.user)
-    await queue(database, clock, "broadcast:1:1", recipient, OutMessage("Thông báo 1"))
-    await queue(database, clock, "broadcast:2:1", recipient, OutMessage("Thông báo 2"))
+    await queue(database, clock, "broadcast:1:1", recipient, Message("Thông báo 1"))
+    await queue(database, clock, "broadcast:2:1", recipient, Message("Thông báo 2"))
     assert await sender_for(database, zalo_channel.transport, clock).drain_once() == {"blocked": 1, "skipped": 1}
 
 
@@ -219,9 +221,9 @@ async def test_an_invalid_token_holds_the_zalo_outbox_without_calling_zalo_again
     client.on_token_rejected(lambda: told.append("stop"))
     fake_zalo.reject_token()
     chat_id = fake_zalo.user("5c1a7e").chat_id
-    first = await transport.send(chat_id, OutMessage("Nhắc lịch"))
+    first = await transport.send(chat_id, Message("Nhắc lịch"))
     calls = len(fake_zalo.calls)
-    second = await transport.send(chat_id, OutMessage("Nhắc lịch"))
+    second = await transport.send(chat_id, Message("Nhắc lịch"))
     assert (first.status, first.retry_after) == (second.status, second.retry_after) == (SendStatus.RETRY, TOKEN_PAUSE)
     assert len(fake_zalo.calls) == calls
     assert told == ["stop"]

@@ -9,7 +9,7 @@ from bot.cli.runtime import seed_dialogues
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.i18n import t
-from bot.core.types import Choice, Reply
+from bot.core.types import Choice, Message
 from handlers.console import render as console_render
 from handlers.text_render import split_text, typed_incoming
 from handlers.zalo.channel import ZaloChannel
@@ -132,7 +132,7 @@ async def test_registering_on_zalo_gives_the_check_in_code_as_text(
 
 
 def test_the_terminal_and_zalo_show_a_screen_the_same_way() -> None:
-    reply = Reply("Ông/bà ở ấp nào?", (Choice("u:tan-dan", "Ấp Tân Dân"), Choice("u:tan-hau", "Ấp Tân Hậu")))
+    reply = Message("Ông/bà ở ấp nào?", (Choice("u:tan-dan", "Ấp Tân Dân"), Choice("u:tan-hau", "Ấp Tân Hậu")))
     shown = console_render(reply, "vi")
     assert shown == "Ông/bà ở ấp nào?\n\n1. Ấp Tân Dân\n2. Ấp Tân Hậu\n\n" + t("form.choose_number")
     assert zalo_render(reply, "vi") == [shown]

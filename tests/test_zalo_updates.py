@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings, ZaloSection
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.outbox.enqueue import OutMessage, SendStatus
+from bot.core.types import Message
+from bot.outbox.enqueue import SendStatus
 from handlers.zalo.channel import ZaloChannel, start_zalo, stop_zalo
 from storage import Database
 from tests.fake_telegram import Chat
@@ -114,7 +116,7 @@ async def test_a_redelivered_update_is_handled_once_also_after_a_restart(
     zalo_settings: Settings, fake_zalo: FakeZalo, clock: FrozenClock, database: Database,
 ) -> None:
     user = fake_zalo.user("5c1a7e")
-    channel = await start_zalo(zalo_settings, Engine(zalo_settings, database, clock=clock))
+    channel = await start_zalo(zalo_settings, build_engine(zalo_settings, database, clock=clock))
     fake_zalo.track(channel)
     fake_zalo.send_text(user, "/start")
     consent = fake_zalo.send_text(user, "1")
@@ -127,7 +129,7 @@ async def test_a_redelivered_update_is_handled_once_also_after_a_restart(
 
     restarted_db = await Database(zalo_settings.database.path).open()
     try:
-        channel = await start_zalo(zalo_settings, Engine(zalo_settings, restarted_db, clock=clock))
+        channel = await start_zalo(zalo_settings, build_engine(zalo_settings, restarted_db, clock=clock))
         fake_zalo.track(channel)
         fake_zalo.deliver(consent)
         await fake_zalo.processed(consent, times=3)
@@ -193,7 +195,7 @@ async def test_an_invalid_token_stops_zalo_with_one_log_line_while_telegram_keep
     await fake_zalo.wait_for(lambda: fake_zalo.calls_to("getUpdates"), what="the first poll")
     fake_zalo.reject_token()
     await fake_zalo.wait_for(zalo_channel.stopped.is_set, what="the Zalo channel to stop")
-    result = await zalo_channel.transport.send("chat-5c1a7e", OutMessage("Nhắc lịch"))
+    result = await zalo_channel.transport.send("chat-5c1a7e", Message("Nhắc lịch"))
     assert result.status is SendStatus.RETRY
 
     replies = await household.command("start")  # Telegram goes on
@@ -212,6 +214,6 @@ async def test_an_invalid_token_seen_by_the_outbox_stops_polling_too(
 ) -> None:
     await fake_zalo.wait_for(lambda: fake_zalo.calls_to("getUpdates"), what="the first poll")
     fake_zalo.token_valid = False  # only new calls see it: the waiting poll does not
-    result = await zalo_channel.transport.send(fake_zalo.user("5c1a7e").chat_id, OutMessage("Nhắc lịch"))
+    result = await zalo_channel.transport.send(fake_zalo.user("5c1a7e").chat_id, Message("Nhắc lịch"))
     assert result.status is SendStatus.RETRY
     assert zalo_channel.stopped.is_set()

@@ -20,11 +20,11 @@ from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import catalogue
 from bot.core.text import clean, one_line, shorten
 from bot.core.turn import Step, Turn
-from bot.core.types import Choice, Reply
+from bot.core.types import Choice, Message
 from bot.core.vntime import vn_date
 from bot.dialogues import organizer_chat as staff
 from bot.dialogues.service import DialogueError
-from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+from bot.outbox.enqueue import Priority, Recipient, enqueue
 from bot.staff import audit
 from storage import dialogues as dialogue_repo
 from storage import people
@@ -117,9 +117,9 @@ async def replay_media(turn: Turn, sub: Submission) -> str:
         return turn.t("answers.media_elsewhere", media=media)
     caption = turn.t("answers.media_caption", media=media, code=sub.code)
     if sub.media_kind == "voice":
-        message = OutMessage(caption, voice=sub.media_file_id)
+        message = Message(caption, voice=sub.media_file_id)
     else:
-        message = OutMessage(caption, photo=sub.media_file_id)
+        message = Message(caption, photo=sub.media_file_id)
     me = Recipient(turn.session.person.id, turn.msg.channel, turn.msg.chat_id, turn.lang)
     await enqueue(turn.conn, key=f"media:{sub.id}:{turn.msg.channel}:{turn.msg.user_id}:{iso(turn.now)}",
                   recipient=me, kind="media", message=message, priority=Priority.NOTICE, now=turn.now)
@@ -162,17 +162,17 @@ class AnswerPick(Step):
     staff = True
     name = "answer_pick"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         done = turn.choice("done", "answers.done")
         viewer = await viewer_of(turn)
         items = await answers.outstanding(turn.conn, viewer, turn.data.get("answer_dialogue"))
         if not items:
-            return Reply(turn.t("answers.none_left"), (done,))
+            return Message(turn.t("answers.none_left"), (done,))
         shown = items[:PAGE]
         lines = [turn.t("answers.pick", count=len(items), shown=len(shown))]
         lines.extend(item_line(turn, sub) for sub in shown)
         choices = tuple(Choice(f"s:{sub.id}", item_label(turn, sub)) for sub in shown)
-        return Reply("\n".join(lines), (*choices, done))
+        return Message("\n".join(lines), (*choices, done))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "done":
@@ -194,17 +194,17 @@ class AnswerStatus(Step):
     name = "answer_status"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         done = turn.choice("done", "answers.back_to_list" if turn.data.get("answer_list") else "answers.done")
         _, sub = await current(turn)
         if sub is None:
-            return Reply(turn.t("answers.gone"), (done,))
+            return Message(turn.t("answers.gone"), (done,))
         text = await card(turn, sub)
         if sub.status == "withdrawn":
-            return Reply(text + "\n\n" + turn.t("answers.withdrawn", code=sub.code), (done,))
+            return Message(text + "\n\n" + turn.t("answers.withdrawn", code=sub.code), (done,))
         choices = [Choice(f"st:{status}", ("✔️ " if status == sub.status else "") + turn.t(f"answers.set_{status}"))
                    for status in SETTABLE]
-        return Reply(text + "\n\n" + turn.t("answers.ask_status"), (*choices, done))
+        return Message(text + "\n\n" + turn.t("answers.ask_status"), (*choices, done))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         _, sub = await current(turn)
@@ -240,15 +240,15 @@ class AnswerConfirm(Step):
     name = "answer_confirm"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         back = turn.choice("back", "form.back")
         _, sub = await current(turn)
         draft = turn.data.get("answer_draft") or ""
         if sub is None or not draft:
-            return Reply(turn.t("answers.gone"), (back,))
+            return Message(turn.t("answers.gone"), (back,))
         person = await people.get_person(turn.conn, sub.person_id) if sub.person_id is not None else None
         name = (person.full_name if person else None) or turn.t("answers.no_name")
-        return Reply(turn.t("answers.confirm", code=sub.code, name=name, answer=draft),
+        return Message(turn.t("answers.confirm", code=sub.code, name=name, answer=draft),
                      (turn.choice("send", "answers.send"), back))
 
     async def on_choice(self, turn: Turn, value: str) -> None:

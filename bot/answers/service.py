@@ -13,18 +13,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.core.clock import iso
 from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.core.text import fold
 from bot.core.turn import Turn
+from bot.core.types import Message
 from bot.dialogues.service import DialogueError
-from bot.outbox.enqueue import OutMessage, Priority, enqueue, recipient_for_person
+from bot.outbox.enqueue import Priority, enqueue, recipient_for_person
 from bot.staff import audit, roles
 from bot.staff.audit import Actor
 from bot.staff.roles import Scope
+from storage import Connection
 from storage import answers as repo
 from storage.dialogues import Dialogue
 from storage.records import Submission
@@ -70,20 +70,20 @@ def parse_status(text: str) -> str | None:
     return STATUS_WORDS.get(fold(text))
 
 
-async def visible(conn: aiosqlite.Connection, viewer: Viewer, submission_id: int | None) -> Submission | None:
+async def visible(conn: Connection, viewer: Viewer, submission_id: int | None) -> Submission | None:
     """The submission if it exists and the viewer may see it; None otherwise (the two are never told apart)."""
     sub = await repo.by_id(conn, submission_id) if submission_id is not None else None
     return sub if sub is not None and viewer.sees(sub) else None
 
 
-async def outstanding(conn: aiosqlite.Connection, viewer: Viewer, dialogue_id: str | None = None
+async def outstanding(conn: Connection, viewer: Viewer, dialogue_id: str | None = None
                       ) -> list[Submission]:
     """What is not answered yet and the viewer may see, oldest first; within a dialogue's hamlets if given."""
     hamlets = await repo.dialogue_hamlets(conn, dialogue_id) if dialogue_id else None
     return [sub for sub in await repo.with_status(conn, OPEN, hamlets) if viewer.sees(sub)]
 
 
-async def change_status(conn: aiosqlite.Connection, settings: Settings, actor: Turn | Actor, sub: Submission,
+async def change_status(conn: Connection, settings: Settings, actor: Turn | Actor, sub: Submission,
                         status: str, now: datetime) -> bool:
     """Set the status (audited); the household is told when it means "later" or "forwarded". False if unchanged."""
     if status not in SETTABLE:
@@ -99,7 +99,7 @@ async def change_status(conn: aiosqlite.Connection, settings: Settings, actor: T
     return True
 
 
-async def record_answer(conn: aiosqlite.Connection, settings: Settings, actor: Turn | Actor, sub: Submission,
+async def record_answer(conn: Connection, settings: Settings, actor: Turn | Actor, sub: Submission,
                         answer: str, now: datetime) -> bool:
     """Save the answer (status "answered", or kept "at_dialogue") and queue it for the household; audited.
     Returns whether a message was queued (False when the household cannot be reached or had it already)."""
@@ -118,7 +118,7 @@ def refuse_withdrawn(sub: Submission) -> None:
         raise DialogueError("answers.withdrawn", code=sub.code)
 
 
-async def _tell(conn: aiosqlite.Connection, settings: Settings, sub: Submission, key: str, kind: str,
+async def _tell(conn: Connection, settings: Settings, sub: Submission, key: str, kind: str,
                 message_key: str, now: datetime) -> bool:
     recipient = await recipient_for_person(conn, sub.person_id) if sub.person_id is not None else None
     if recipient is None:
@@ -126,7 +126,7 @@ async def _tell(conn: aiosqlite.Connection, settings: Settings, sub: Submission,
     lang = recipient.language
     text = t(message_key, lang, code=sub.code, kind=t(f"answers.kind_{sub.kind}", lang),
              topic=topic_name(settings, sub.topic_id), answer=sub.answer or "")
-    return await enqueue(conn, key=key, recipient=recipient, kind=kind, message=OutMessage(text),
+    return await enqueue(conn, key=key, recipient=recipient, kind=kind, message=Message(text),
                          priority=Priority.ANSWER, now=now)
 
 
@@ -143,7 +143,7 @@ class SentAnswers:
     without_questions: int = 0  # seated households that sent nothing
 
 
-async def send_after_dialogue(conn: aiosqlite.Connection, settings: Settings, actor: Turn | Actor,
+async def send_after_dialogue(conn: Connection, settings: Settings, actor: Turn | Actor,
                               dialogue: Dialogue, now: datetime) -> SentAnswers:
     """One message per participating household with the status and answer of each of its submissions; once per
     household and dialogue, however often it is run."""
@@ -157,7 +157,7 @@ async def send_after_dialogue(conn: aiosqlite.Connection, settings: Settings, ac
             continue
         text = summary_text(settings, dialogue, subs, recipient.language)
         new = await enqueue(conn, key=f"answers:{dialogue.id}:{person_id}", recipient=recipient, kind="answer",
-                            message=OutMessage(text), priority=Priority.ANSWER, now=now)
+                            message=Message(text), priority=Priority.ANSWER, now=now)
         result.queued += new
         result.before += not new
     await audit.record(conn, actor, "send_answers", dialogue.id, now=now, queued=result.queued,

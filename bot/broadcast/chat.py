@@ -20,7 +20,7 @@ from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import t
 from bot.core.text import clean, shorten
 from bot.core.turn import Step, Turn
-from bot.core.types import Choice, Reply
+from bot.core.types import Choice, Message
 from bot.core.vntime import parse_vn_datetime, vn_datetime
 from bot.dialogues.organizer_chat import Handler, pick_dialogue
 from bot.dialogues.service import DialogueError
@@ -56,8 +56,8 @@ async def abandon(turn: Turn) -> None:
     leave(turn)
 
 
-def gone(turn: Turn) -> Reply:
-    return Reply(turn.t("broadcast.draft_gone"), (turn.choice("leave", "broadcast.to_menu"),))
+def gone(turn: Turn) -> Message:
+    return Message(turn.t("broadcast.draft_gone"), (turn.choice("leave", "broadcast.to_menu"),))
 
 
 def after_content(turn: Turn, row: BroadcastRow) -> None:
@@ -78,7 +78,7 @@ class Compose(Step):
     name = "bc_compose"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         row = await current(turn)
         if row is None:
             return gone(turn)
@@ -87,7 +87,7 @@ class Compose(Step):
         if note:
             text += "\n\n" + turn.t("broadcast.attached", what=note)
         back = (turn.choice("back", "form.back"),) if row.text else ()
-        return Reply(text, (*back, turn.choice("cancel", "form.cancel")))
+        return Message(text, (*back, turn.choice("cancel", "form.cancel")))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         row = await current(turn)
@@ -149,7 +149,7 @@ class Compose(Step):
         engine, media_id, lang, broadcast_id = turn.engine, turn.msg.media_id, turn.lang, row.id
         folder = Path(turn.settings.database.path).parent / FILES_DIR
 
-        async def download() -> list[Reply]:
+        async def download() -> list[Message]:
             try:
                 data = await fetch(media_id)
             except Exception:  # too large for the platform's download, or the network failed
@@ -157,7 +157,7 @@ class Compose(Step):
             if not data or len(data) > broadcast.MAX_DOCUMENT_BYTES:
                 async with engine.db.transaction() as conn:
                     await repo.update(conn, broadcast_id, document_id="", document_name="")
-                return [Reply(t("broadcast.document_failed", lang, name=name))]
+                return [Message(t("broadcast.document_failed", lang, name=name))]
             path = folder / f"{broadcast_id}-{_safe(name)}"
             await asyncio.to_thread(_write, path, data)
             async with engine.db.transaction() as conn:
@@ -184,7 +184,7 @@ class AudienceStep(Step):
     staff = True
     name = "bc_audience"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         if await current(turn) is None:
             return gone(turn)
         choices = [turn.choice("a:everyone", "broadcast.aud_everyone")]
@@ -194,7 +194,7 @@ class AudienceStep(Step):
         choices += [turn.choice("hamlet", "broadcast.pick_hamlet"), turn.choice("category", "broadcast.pick_category"),
                     turn.choice("a:no-question", "broadcast.aud_no_question"),
                     turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel")]
-        return Reply(turn.t("broadcast.ask_audience"), tuple(choices))
+        return Message(turn.t("broadcast.ask_audience"), tuple(choices))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         moves = {"hamlet": "bc_hamlet", "category": "bc_category", "back": "bc_compose"}
@@ -235,22 +235,22 @@ class _AudienceDetail(Step):
 class HamletStep(_AudienceDetail):
     name = "bc_hamlet"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         units = [u for u in turn.settings.iter_units() if not (len(turn.settings.units) == 1
                                                                and u is turn.settings.units[0])]
         choices = [Choice(f"a:hamlet:{u.id}", u.name) for u in units]
         back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
-        return Reply(turn.t("broadcast.ask_hamlet"), (*choices, *back), columns=2)
+        return Message(turn.t("broadcast.ask_hamlet"), (*choices, *back), columns=2)
 
 
 
 class CategoryStep(_AudienceDetail):
     name = "bc_category"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = [turn.choice(f"a:category:{c}", f"form.category_{c}") for c in CATEGORIES]
         back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
-        return Reply(turn.t("broadcast.ask_category"), (*choices, *back))
+        return Message(turn.t("broadcast.ask_category"), (*choices, *back))
 
 
 
@@ -260,7 +260,7 @@ class PreviewStep(Step):
     staff = True
     name = "bc_preview"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         row = await current(turn)
         audience = Audience.from_json(row.audience) if row else None
         if row is None or audience is None:
@@ -280,13 +280,13 @@ class PreviewStep(Step):
         change = (turn.choice("edit", "broadcast.edit_text"), turn.choice("audience", "broadcast.change_audience"),
                   turn.choice("cancel", "form.cancel"))
         if counts.recipients == 0:
-            return Reply(text + "\n\n" + turn.t("broadcast.nobody"), change)
+            return Message(text + "\n\n" + turn.t("broadcast.nobody"), change)
         if row.scheduled_at:
             send = (turn.choice("send", "broadcast.confirm_schedule"), turn.choice("now", "broadcast.unschedule"))
         else:
             send = (turn.choice("send", "broadcast.send_now", count=counts.recipients),
                     turn.choice("when", "broadcast.schedule"))
-        return Reply(text, (*send, *change))
+        return Message(text, (*send, *change))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         row = await current(turn)
@@ -324,8 +324,8 @@ class WhenStep(Step):
     name = "bc_when"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
-        return Reply(turn.t("broadcast.ask_when"), (turn.choice("back", "form.back"),))
+    async def prompt(self, turn: Turn) -> Message:
+        return Message(turn.t("broadcast.ask_when"), (turn.choice("back", "form.back"),))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         turn.goto("bc_preview")

@@ -13,12 +13,11 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.core.text import clean, fold
 from bot.dialogues.service import require
+from storage import Connection
 from storage import dialogues as repo
 
 LANG = "vi"
@@ -187,7 +186,7 @@ def broadcast_script(settings: Settings, text: str) -> str:
                         spell_text(text), t("broadcast.radio_close", LANG, unit=commune)))
 
 
-async def dialogue_script(conn: aiosqlite.Connection, settings: Settings, dialogue_id: str) -> str:
+async def dialogue_script(conn: Connection, settings: Settings, dialogue_id: str) -> str:
     """The dialogue's title, time, place and meaning, and who is invited, hamlet by hamlet (seed 000)."""
     dialogue = await require(conn, dialogue_id)
     commune = commune_name(settings)

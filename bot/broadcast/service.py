@@ -19,19 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
-
 from bot.core.clock import iso
 from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.core.text import clean, one_line, shorten
+from bot.core.types import Message
 from bot.core.vntime import vn_datetime
 from bot.dialogues.service import DialogueError
 from bot.form.steps import CATEGORIES
-from bot.outbox.enqueue import OutMessage, Priority, Queued, Recipient, enqueue, enqueue_many, recipient_for_person
+from bot.outbox.enqueue import Priority, Queued, Recipient, enqueue, enqueue_many, recipient_for_person
+from storage import Connection, outbox
 from storage import broadcasts as repo
 from storage import dialogues as dialogue_repo
-from storage import outbox
 from storage.broadcasts import BroadcastRow, Household
 
 MAX_TEXT = 4096                      # Telegram's limit for one message, in UTF-16 code units: longer is refused
@@ -82,7 +81,7 @@ class Audience:
         return cls(data["kind"], data.get("ref", "")) if data.get("kind") in AUDIENCE_KINDS else None
 
 
-async def audience_refs(conn: aiosqlite.Connection, settings: Settings, audience: Audience) -> list[str]:
+async def audience_refs(conn: Connection, settings: Settings, audience: Audience) -> list[str]:
     """What the audience's condition is about (dialogue ids, hamlet ids, a category); refuses an unknown one."""
     kind, ref = audience.kind, audience.ref
     if kind in ("dialogue", "waitlist") and ref:
@@ -158,9 +157,9 @@ def _hash_of(row: BroadcastRow) -> str:
                         row.document_name)
 
 
-def message_of(row: BroadcastRow) -> OutMessage:
+def message_of(row: BroadcastRow) -> Message:
     """What every household receives: exactly the organizer's text, with the photo or document if any."""
-    return OutMessage(row.text, photo=row.photo, photo_path=row.photo_path, document_path=row.document_path,
+    return Message(row.text, photo=row.photo, photo_path=row.photo_path, document_path=row.document_path,
                       document_name=row.document_name)
 
 
@@ -175,19 +174,19 @@ def attachment_note(row: BroadcastRow, lang: str) -> str:
 # ---- drafts -------------------------------------------------------------------------------------------------------
 
 
-async def require(conn: aiosqlite.Connection, broadcast_id: int) -> BroadcastRow:
+async def require(conn: Connection, broadcast_id: int) -> BroadcastRow:
     row = await repo.get(conn, broadcast_id)
     if row is None:
         raise DialogueError("broadcast.unknown", id=broadcast_id)
     return row
 
 
-async def new_draft(conn: aiosqlite.Connection, *, created_by: str, creator_person_id: int | None,
+async def new_draft(conn: Connection, *, created_by: str, creator_person_id: int | None,
                     now: datetime) -> int:
     return await repo.insert(conn, created_by=created_by, creator_person_id=creator_person_id, now=iso(now))
 
 
-async def edit(conn: aiosqlite.Connection, broadcast_id: int, **values: object) -> BroadcastRow:
+async def edit(conn: Connection, broadcast_id: int, **values: object) -> BroadcastRow:
     """Change a draft's content, audience or time; the content hash follows the content."""
     row = await require(conn, broadcast_id)
     if row.status != "draft":
@@ -200,13 +199,13 @@ async def edit(conn: aiosqlite.Connection, broadcast_id: int, **values: object) 
     return row
 
 
-async def set_audience(conn: aiosqlite.Connection, settings: Settings, broadcast_id: int,
+async def set_audience(conn: Connection, settings: Settings, broadcast_id: int,
                        audience: Audience) -> BroadcastRow:
     await audience_refs(conn, settings, audience)
     return await edit(conn, broadcast_id, audience=audience.to_json())
 
 
-async def set_time(conn: aiosqlite.Connection, broadcast_id: int, when: datetime | None,
+async def set_time(conn: Connection, broadcast_id: int, when: datetime | None,
                    now: datetime) -> BroadcastRow:
     """Schedule the draft (``None``: send at once); a time not in the future is refused."""
     if when is not None and when <= now:
@@ -224,7 +223,7 @@ class Preview:
     blocked: int      # left out: blocked the bot
 
 
-async def households(conn: aiosqlite.Connection, settings: Settings, audience: Audience | None, digest: str,
+async def households(conn: Connection, settings: Settings, audience: Audience | None, digest: str,
                      broadcast_id: int = 0) -> list[Household]:
     """The audience's households; ``digest`` (``content_hash``) finds those who already got the same content."""
     if audience is None:
@@ -233,7 +232,7 @@ async def households(conn: aiosqlite.Connection, settings: Settings, audience: A
     return await repo.households(conn, audience.kind, refs, content_hash=digest, broadcast_id=broadcast_id)
 
 
-async def _households_of(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow) -> list[Household]:
+async def _households_of(conn: Connection, settings: Settings, row: BroadcastRow) -> list[Household]:
     return await households(conn, settings, Audience.from_json(row.audience), row.content_hash, row.id)
 
 
@@ -247,11 +246,11 @@ def count(found: list[Household]) -> Preview:
     return _split(found)[1]
 
 
-async def preview(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow) -> Preview:
+async def preview(conn: Connection, settings: Settings, row: BroadcastRow) -> Preview:
     return count(await _households_of(conn, settings, row))
 
 
-async def confirm(conn: aiosqlite.Connection, settings: Settings, broadcast_id: int, now: datetime) -> BroadcastRow:
+async def confirm(conn: Connection, settings: Settings, broadcast_id: int, now: datetime) -> BroadcastRow:
     """The organizer's "send": schedule the draft or queue it now. Exactly once; nobody to send to is refused."""
     row = await require(conn, broadcast_id)
     if row.status != "draft":
@@ -271,7 +270,7 @@ async def confirm(conn: aiosqlite.Connection, settings: Settings, broadcast_id: 
     return await require(conn, broadcast_id)
 
 
-async def release(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow, now: datetime) -> int:
+async def release(conn: Connection, settings: Settings, row: BroadcastRow, now: datetime) -> int:
     """Queue one message per household of a draft or scheduled broadcast, in the transaction that marks it
     'sending' (or 'done' when nobody is left to send to); returns how many were queued."""
     try:
@@ -295,7 +294,7 @@ async def release(conn: aiosqlite.Connection, settings: Settings, row: Broadcast
     return queued
 
 
-async def cancel(conn: aiosqlite.Connection, broadcast_id: int) -> int:
+async def cancel(conn: Connection, broadcast_id: int) -> int:
     """Give up a draft, a scheduled or a sending broadcast; returns how many queued messages will not be sent."""
     row = await require(conn, broadcast_id)
     if not await repo.move(conn, broadcast_id, "cancelled", from_=("draft", "scheduled", "sending")):
@@ -366,14 +365,14 @@ class Report:
         return "\n".join(lines)
 
 
-async def report(conn: aiosqlite.Connection, row: BroadcastRow) -> Report:
+async def report(conn: Connection, row: BroadcastRow) -> Report:
     counts = await outbox.tally(conn, row.group_key)
     return Report(row, counts, await repo.reasons(conn, row.group_key, "failed"),
                   await repo.reasons(conn, row.group_key, "skipped"),
                   await repo.uncertain_window(conn, row.group_key) if counts["uncertain"] else None)
 
 
-async def follow(conn: aiosqlite.Connection, settings: Settings, row: BroadcastRow, now: datetime) -> bool:
+async def follow(conn: Connection, settings: Settings, row: BroadcastRow, now: datetime) -> bool:
     """Tell the creator the progress (25/50/75 %) of a sending broadcast, or mark it done and send the final
     tally; returns True when it is done."""
     found = await report(conn, row)
@@ -392,7 +391,7 @@ async def follow(conn: aiosqlite.Connection, settings: Settings, row: BroadcastR
     return False
 
 
-async def tell_creator(conn: aiosqlite.Connection, row: BroadcastRow, what: str, text: Callable[[str], str],
+async def tell_creator(conn: Connection, row: BroadcastRow, what: str, text: Callable[[str], str],
                        now: datetime) -> bool:
     """A notice to the organizer who created the broadcast (none for the CLI), once per ``what``."""
     if row.creator_person_id is None:
@@ -401,7 +400,7 @@ async def tell_creator(conn: aiosqlite.Connection, row: BroadcastRow, what: str,
     if recipient is None:
         return False
     return await enqueue(conn, key=f"{row.group_key}:{what}", recipient=recipient, kind=NOTICE_KIND,
-                         message=OutMessage(text(recipient.language)), priority=Priority.NOTICE, now=now)
+                         message=Message(text(recipient.language)), priority=Priority.NOTICE, now=now)
 
 
 def summary(row: BroadcastRow, found: Report, settings: Settings, lang: str) -> str:

@@ -9,7 +9,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import TypeVar
 
-import aiosqlite
 import click
 
 from bot.cli.common import CONFIG_OPTION, load_or_exit
@@ -19,14 +18,14 @@ from bot.core.i18n import t
 from bot.core.vntime import parse_offset, parse_vn_datetime
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import DialogueError, DialogueSpec
-from storage import Database
+from storage import Connection, Database
 from storage import dialogues as repo
 
 T = TypeVar("T")
 LATER_WORDS = {"sau", "later", "tba", "thong bao sau", "thông báo sau"}
 
 
-def _write(settings: Settings, change: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+def _write(settings: Settings, change: Callable[[Connection], Awaitable[T]]) -> T:
     async def go() -> T:
         async with Database(settings.database.path) as db:
             await _seed(db, settings)
@@ -67,7 +66,7 @@ def list_(config_path: Path) -> None:
     settings = load_or_exit(config_path)
     lang = settings.bot.language
 
-    async def show(conn: aiosqlite.Connection) -> str:
+    async def show(conn: Connection) -> str:
         blocks = []
         for d in await repo.list_dialogues(conn):
             counts = await dialogues.seats(conn, d.id)

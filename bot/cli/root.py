@@ -43,7 +43,7 @@ def check(config_path: Path) -> None:
 def console(config_path: Path, user_id: str) -> None:
     """Chat with the bot in the terminal as a household (one message per line; piped input works)."""
     from bot.cli.runtime import seed_dialogues
-    from bot.core.engine import Engine
+    from bot.cli.wiring import build_engine
     from handlers.console import chat, stdin_lines
     from storage import Database
 
@@ -53,7 +53,7 @@ def console(config_path: Path, user_id: str) -> None:
     async def session() -> None:
         async with Database(settings.database.path) as db:
             await seed_dialogues(db, settings)
-            engine = Engine(settings, db, button_channels=(), contact_channels=())
+            engine = build_engine(settings, db, button_channels=(), contact_channels=())
             if interactive:
                 click.echo(t("cli.console_intro", settings.bot.language))
             await chat(engine, stdin_lines(), user_id=user_id, greet=interactive, prompt="> " if interactive else "")

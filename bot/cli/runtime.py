@@ -12,9 +12,9 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.broadcast.jobs import BroadcastJobs
+from bot.cli.wiring import build_engine
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
-from bot.core.engine import Engine
 from bot.core.events import Events
 from bot.dialogues import service as dialogues
 from bot.dialogues.reminders import ReminderScheduler
@@ -55,7 +55,7 @@ class Services:
         self.db = db
         self.clock = clock
         self.events = Events()
-        self.engine = Engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
+        self.engine = build_engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
         self.scheduler = AsyncIOScheduler(timezone=settings.tz)  # one for the process: it only wakes the bot up
         self.reminders = ReminderScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
         self.digests = DigestScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)

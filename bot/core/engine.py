@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import partial
 
-import aiosqlite
-
 from bot.core.choices import match_choice
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
@@ -21,7 +19,7 @@ from bot.core.events import Events
 from bot.core.registry import STEPS
 from bot.core.text import clean, shorten
 from bot.core.turn import Step, Turn
-from bot.core.types import Incoming, InputKind, Reply
+from bot.core.types import Incoming, InputKind, Message
 from bot.core.vntime import vn_date
 from bot.dialogues import organizer_chat as staff
 from bot.dialogues.registration import attendance_action, attendance_command, open_dialogue_screen
@@ -37,7 +35,7 @@ from bot.form.steps import (
     start_question,
 )
 from bot.staff import invites, linking
-from storage import Database, people, submissions
+from storage import Connection, Database, people, submissions
 from storage.conversations import first_delivery, load_session_sync, save_state_statement
 from storage.records import Session
 
@@ -78,7 +76,7 @@ class Engine:
     def iso_now(turn: Turn) -> str:
         return iso(turn.now)
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
+    async def handle(self, msg: Incoming) -> list[Message]:
         now = self.clock()
         load = partial(_load, msg=msg, now=iso(now))
         async with self.db.turn(load) as (conn, (first, loaded), at_commit):
@@ -106,7 +104,7 @@ class Engine:
         async with self.db.transaction() as conn:
             await people.mark_blocked(conn, channel, chat_id, iso(self.clock()))
 
-    async def _session(self, conn: aiosqlite.Connection, msg: Incoming, now: datetime,
+    async def _session(self, conn: Connection, msg: Incoming, now: datetime,
                        session: Session | None) -> Session:
         if session is not None:
             if session.blocked or session.chat_id != msg.chat_id:  # they wrote again: the chat works

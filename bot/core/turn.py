@@ -8,11 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from bot.core.config import Settings
 from bot.core.i18n import t
-from bot.core.types import Choice, Incoming, Reply
+from bot.core.types import Choice, Incoming, Message
+from storage import Connection
 from storage.records import Session
 
 if TYPE_CHECKING:
@@ -24,17 +23,17 @@ class Turn:
     """One input being handled inside one database transaction."""
 
     engine: Engine
-    conn: aiosqlite.Connection
+    conn: Connection
     session: Session
     msg: Incoming
     now: datetime
-    replies: list[Reply] = field(default_factory=list)
+    replies: list[Message] = field(default_factory=list)
     dirty: bool = False
     show_prompt: bool = True
     remove_keyboard: bool = False
     deleted: bool = False
     events: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
-    after_commit: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
+    after_commit: list[Callable[[], Awaitable[list[Message]]]] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -56,14 +55,14 @@ class Turn:
         return t(key, self.lang, **values)
 
     def say(self, key: str, **values: Any) -> None:
-        self.replies.append(Reply(self.t(key, **values)))
+        self.replies.append(Message(self.t(key, **values)))
 
     def say_text(self, text: str) -> None:
-        self.replies.append(Reply(text))
+        self.replies.append(Message(text))
 
     def refuse(self, key: str) -> None:
         """Answer a tap that is not taken: the channel keeps the tapped message as it was."""
-        self.replies.append(Reply(self.t(key), refused=True))
+        self.replies.append(Message(self.t(key), refused=True))
 
     def goto(self, step: str) -> None:
         if self.session.step == "phone" and step != "phone":
@@ -82,7 +81,7 @@ class Turn:
     def choice(self, value: str, key: str, **values: Any) -> Choice:
         return Choice(value, self.t(key, **values))
 
-    def finish(self, prompt: Reply | None) -> list[Reply]:
+    def finish(self, prompt: Message | None) -> list[Message]:
         """The replies of this turn, the current step's prompt last, stamped with the saved version."""
         replies = list(self.replies)
         if prompt is not None:
@@ -100,7 +99,7 @@ class Step(ABC):
     staff: bool = False      # a step of the staff's own work: no household consent needed to be in it
 
     @abstractmethod
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         """The question of this step, with its choices."""
 
     @abstractmethod

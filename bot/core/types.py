@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 
 
@@ -42,11 +43,12 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
-    """One message to show. ``choices`` are buttons on Telegram and a numbered list elsewhere.
+class Message:
+    """One message the bot shows: a reply in a conversation or a message it sends on its own (through the outbox).
 
-    ``version`` is the conversation version the choices were drawn for; a channel puts it in the button so a tap
-    on an older keyboard can be recognised.
+    ``choices`` are buttons on Telegram and a numbered list elsewhere. ``version`` is the conversation version the
+    choices were drawn for; a channel puts it in the button so a tap on an older keyboard can be recognised. A
+    message sent on its own has version 0: its choices are not tied to a step.
     """
 
     text: str
@@ -56,8 +58,27 @@ class Reply:
     ask_contact: bool = False
     contact_label: str = ""
     remove_keyboard: bool = False
-    qr: str = ""  # text to show as a QR code image (check-in); channels without images show the text
-    refused: bool = False  # the answer to a tap the engine did not take (stale keyboard, forged data)
+    qr: str = ""             # text to show as a QR code image (check-in); channels without images show the text
+    refused: bool = False    # the answer to a tap the engine did not take (stale keyboard, forged data)
+    photo: str = ""          # a platform file id or URL
+    photo_path: str = ""     # a local image to upload (a chart)
+    document_path: str = ""  # a file to attach (reports, exports)
+    document_name: str = ""
+    voice: str = ""          # a voice note's platform file id (a household's question, replayed)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["choices"] = [[c.value, c.label] for c in self.choices]
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Message:
+        data = json.loads(raw)
+        data["choices"] = tuple(Choice(str(v), str(label)) for v, label in data.get("choices", ()))
+        return cls(**{name: value for name, value in data.items() if name in MESSAGE_FIELDS})
+
+
+MESSAGE_FIELDS = frozenset(f.name for f in fields(Message))
 
 
 def encode_callback(version: int, value: str) -> str:

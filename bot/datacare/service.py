@@ -15,10 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from bot.core.clock import iso
-from storage import Database
+from storage import Connection, Database
 from storage import datacare as repo
 
 
@@ -32,7 +30,7 @@ class PurgeReport:
     outbox_rows: int = 0
 
 
-async def find_person(conn: aiosqlite.Connection, *, channel: str | None = None, external_id: str | None = None,
+async def find_person(conn: Connection, *, channel: str | None = None, external_id: str | None = None,
                       phone: str | None = None) -> int | None:
     if channel and external_id:
         return await repo.person_by_identity(conn, channel, external_id)
@@ -41,7 +39,7 @@ async def find_person(conn: aiosqlite.Connection, *, channel: str | None = None,
     return None
 
 
-async def person_data(conn: aiosqlite.Connection, person_id: int) -> dict[str, Any] | None:
+async def person_data(conn: Connection, person_id: int) -> dict[str, Any] | None:
     """Everything the bot holds about one person, as plain data (for ``doithoai export-person``)."""
     return await repo.person_data(conn, person_id)
 

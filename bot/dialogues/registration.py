@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.turn import Step, Turn
-from bot.core.types import Reply
+from bot.core.types import Message
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import CHECKIN_PREFIX, DialogueError
 from storage import dialogues as repo
@@ -35,22 +35,22 @@ async def waitlist_position(turn: Turn, reg: Registration) -> int:
     return same.index(reg.id) + 1 if reg.id in same else 0
 
 
-async def registered_reply(turn: Turn, reg: Registration) -> Reply:
+async def registered_reply(turn: Turn, reg: Registration) -> Message:
     if reg.status == "registered":
-        return Reply(turn.t("registration.registered", code=reg.code), qr=CHECKIN_PREFIX + reg.code)
+        return Message(turn.t("registration.registered", code=reg.code), qr=CHECKIN_PREFIX + reg.code)
     position = await waitlist_position(turn, reg)
-    return Reply(turn.t("registration.waitlisted", hamlet=hamlet_name(turn, reg.hamlet_id), position=position))
+    return Message(turn.t("registration.waitlisted", hamlet=hamlet_name(turn, reg.hamlet_id), position=position))
 
 
 class DialogueScreen(Step):
     name = "dialogue"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         dialogue, reg = await current(turn)
         back = turn.choice("back", "form.back")
         if dialogue is None:
             hamlet = hamlet_name(turn, turn.session.person.hamlet_id)
-            return Reply(turn.t("registration.none_open", hamlet=hamlet), (back,))
+            return Message(turn.t("registration.none_open", hamlet=hamlet), (back,))
         text = dialogues.details(dialogue, turn.settings, turn.lang)
         if reg is not None and reg.status == "registered":
             text += "\n\n" + turn.t("registration.status_registered", code=reg.code)
@@ -61,7 +61,7 @@ class DialogueScreen(Step):
         else:
             text += "\n\n" + await self._seats_left(turn, dialogue)
             choices = (turn.choice("register", "registration.register"),)
-        return Reply(text, (*choices, back))
+        return Message(text, (*choices, back))
 
     async def _seats_left(self, turn: Turn, dialogue: Dialogue) -> str:
         hamlet_id = turn.session.person.hamlet_id or ""
@@ -115,8 +115,8 @@ class HouseholdCode(Step):
     name = "dialogue_code"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
-        return Reply(turn.t("registration.ask_code"), (turn.choice("back", "form.back"),))
+    async def prompt(self, turn: Turn) -> Message:
+        return Message(turn.t("registration.ask_code"), (turn.choice("back", "form.back"),))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         turn.goto("dialogue")
@@ -139,9 +139,9 @@ class HouseholdCode(Step):
 class LeaveConfirm(Step):
     name = "dialogue_leave"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = (turn.choice("yes", "registration.leave_yes"), turn.choice("no", "registration.leave_no"))
-        return Reply(turn.t("registration.leave_ask"), choices)
+        return Message(turn.t("registration.leave_ask"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "yes":

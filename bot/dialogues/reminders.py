@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
@@ -26,10 +25,11 @@ from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
 from bot.core.events import DIALOGUE_CHANGED, OUTBOX_QUEUED, Events
 from bot.core.i18n import t
+from bot.core.types import Choice, Message
 from bot.core.vntime import vn_datetime
 from bot.dialogues.service import details
-from bot.outbox.enqueue import OutMessage, Priority, enqueue, recipient_for_person
-from storage import Database, jobs
+from bot.outbox.enqueue import Priority, enqueue, recipient_for_person
+from storage import Connection, Database, jobs
 from storage import dialogues as repo
 from storage.dialogues import Dialogue, Registration
 from storage.submissions import count_for_person
@@ -116,22 +116,22 @@ def when_phrase(starts_at: datetime, now: datetime, tz: ZoneInfo, lang: str) -> 
 
 
 def reminder_message(dialogue: Dialogue, registration: Registration, settings: Settings, lang: str,
-                     now: datetime) -> OutMessage:
+                     now: datetime) -> Message:
     assert dialogue.starts_at is not None
     text = t("reminders.reminder", lang, when=when_phrase(dialogue.starts_at, now, settings.tz, lang),
              details=details(dialogue, settings, lang), code=registration.code)
-    choices = ((f"att:{registration.id}:yes", t("reminders.button_yes", lang)),
-               (f"att:{registration.id}:no", t("reminders.button_no", lang)))
-    return OutMessage(text, choices=choices)
+    choices = (Choice(f"att:{registration.id}:yes", t("reminders.button_yes", lang)),
+               Choice(f"att:{registration.id}:no", t("reminders.button_no", lang)))
+    return Message(text, choices=choices)
 
 
-def nudge_message(dialogue: Dialogue, settings: Settings, lang: str) -> OutMessage:
+def nudge_message(dialogue: Dialogue, settings: Settings, lang: str) -> Message:
     assert dialogue.deadline is not None
-    return OutMessage(t("reminders.nudge", lang, title=dialogue.title,
+    return Message(t("reminders.nudge", lang, title=dialogue.title,
                         deadline=vn_datetime(dialogue.deadline, settings.tz)))
 
 
-async def _still_due(conn: aiosqlite.Connection, wave: Wave, now: datetime) -> Dialogue | None:
+async def _still_due(conn: Connection, wave: Wave, now: datetime) -> Dialogue | None:
     """The dialogue, if the database still plans this wave and it is due (time, status and deadline re-read)."""
     dialogue = await repo.get_dialogue(conn, wave.dialogue_id)
     if dialogue is None:
@@ -140,11 +140,11 @@ async def _still_due(conn: aiosqlite.Connection, wave: Wave, now: datetime) -> D
     return dialogue if current is not None and current.due(now) else None
 
 
-async def _reminder_targets(conn: aiosqlite.Connection, dialogue: Dialogue) -> list[Registration]:
+async def _reminder_targets(conn: Connection, dialogue: Dialogue) -> list[Registration]:
     return [r for r in await repo.registrations(conn, dialogue.id, "registered") if r.attending != "no"]
 
 
-async def _nudge_targets(conn: aiosqlite.Connection, dialogue: Dialogue) -> list[Registration]:
+async def _nudge_targets(conn: Connection, dialogue: Dialogue) -> list[Registration]:
     found = []
     for status in ("registered", "waitlisted"):
         for reg in await repo.registrations(conn, dialogue.id, status):
@@ -153,7 +153,7 @@ async def _nudge_targets(conn: aiosqlite.Connection, dialogue: Dialogue) -> list
     return found
 
 
-async def _send_wave(conn: aiosqlite.Connection, settings: Settings, wave: Wave, dialogue: Dialogue,
+async def _send_wave(conn: Connection, settings: Settings, wave: Wave, dialogue: Dialogue,
                      now: datetime) -> int:
     targets = await (_reminder_targets if wave.kind == "reminder" else _nudge_targets)(conn, dialogue)
     queued = 0

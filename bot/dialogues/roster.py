@@ -24,15 +24,13 @@ from pathlib import Path
 from typing import NoReturn
 from xml.etree.ElementTree import ParseError
 
-import aiosqlite
-
 from bot.core.clock import iso
 from bot.core.config import Settings, Unit
 from bot.core.i18n import t
 from bot.core.phone import display_phone, normalize_phone
 from bot.core.text import fold, one_line
 from bot.dialogues.service import require
-from storage import Database
+from storage import Connection, Database
 from storage import dialogues as repo
 from storage.dialogues import RosterEntry
 
@@ -409,12 +407,12 @@ def _phones_taken(rows: list[_Row], existing: dict[str, RosterEntry], lang: str,
 # --- writing ----------------------------------------------------------------------------------------------------
 
 
-async def _existing(conn: aiosqlite.Connection, dialogue_id: str) -> dict[str, RosterEntry]:
+async def _existing(conn: Connection, dialogue_id: str) -> dict[str, RosterEntry]:
     """The dialogue's roster by household code, case folded."""
     return {e.household_code.casefold(): e for e in await repo.roster_entries(conn, dialogue_id)}
 
 
-async def _write(conn: aiosqlite.Connection, dialogue_id: str, rows: list[_Row], existing: dict[str, RosterEntry],
+async def _write(conn: Connection, dialogue_id: str, rows: list[_Row], existing: dict[str, RosterEntry],
                  now: datetime) -> tuple[int, int, int]:
     """(added, updated, unchanged); a row equal to what is stored is not touched."""
     added, changed, unchanged = [], [], 0
@@ -455,7 +453,7 @@ async def import_roster(
     return ImportReport(len(records), added, updated, unchanged, sorted(errors + taken, key=lambda e: e.line))
 
 
-async def match_household(conn: aiosqlite.Connection, dialogue_id: str, *, phone: str | None = None,
+async def match_household(conn: Connection, dialogue_id: str, *, phone: str | None = None,
                           household_code: str | None = None) -> RosterEntry | None:
     """The roster entry of a household, by phone (any common form) or else by household code."""
     normalized = normalize_phone(phone) if phone else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.turn import Turn
-from bot.core.types import Reply
+from bot.core.types import Message
 from bot.dialogues.service import DialogueError
 
 
@@ -23,7 +23,7 @@ async def roster_upload(turn: Turn) -> None:
     msg, engine, lang = turn.msg, turn.engine, turn.lang
     turn.say("staff.roster_received", name=msg.file_name or "?", id=dialogue_id)
 
-    async def import_it() -> list[Reply]:
+    async def import_it() -> list[Message]:
         from bot.dialogues.roster import RosterError, import_roster
 
         try:
@@ -31,7 +31,7 @@ async def roster_upload(turn: Turn) -> None:
             report = await import_roster(engine.db, engine.settings, dialogue_id, data=data,
                                          filename=msg.file_name, now=engine.clock(), lang=lang)
         except (RosterError, DialogueError) as exc:
-            return [Reply(exc.text(lang))]
-        return [Reply(report.text(lang))]
+            return [Message(exc.text(lang))]
+        return [Message(report.text(lang))]
 
     turn.after_commit.append(import_it)

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from bot.core.clock import iso
 from bot.core.config import Settings
 from bot.core.i18n import t
+from bot.core.types import Message
 from bot.core.vntime import vn_datetime
-from bot.outbox.enqueue import OutMessage, Priority, enqueue, recipient_for_person
+from bot.outbox.enqueue import Priority, enqueue, recipient_for_person
+from storage import Connection
 from storage import dialogues as repo
 from storage.dialogues import Dialogue, Registration, SeatCount
 
@@ -86,7 +86,7 @@ def validate_place(place: str) -> str:
     return place
 
 
-async def create(conn: aiosqlite.Connection, settings: Settings, spec: DialogueSpec, now: datetime, *,
+async def create(conn: Connection, settings: Settings, spec: DialogueSpec, now: datetime, *,
                  check_time: bool = True) -> Dialogue:
     if await repo.get_dialogue(conn, spec.id):
         raise DialogueError("dialogues.exists", id=spec.id)
@@ -111,7 +111,7 @@ async def create(conn: aiosqlite.Connection, settings: Settings, spec: DialogueS
     return dialogue
 
 
-async def seed_from_config(conn: aiosqlite.Connection, settings: Settings, now: datetime) -> list[str]:
+async def seed_from_config(conn: Connection, settings: Settings, now: datetime) -> list[str]:
     """Create the dialogues planned in the config that the database does not have yet (it wins afterwards)."""
     created = []
     for planned in settings.dialogues:
@@ -129,14 +129,14 @@ async def seed_from_config(conn: aiosqlite.Connection, settings: Settings, now: 
     return created
 
 
-async def require(conn: aiosqlite.Connection, dialogue_id: str) -> Dialogue:
+async def require(conn: Connection, dialogue_id: str) -> Dialogue:
     dialogue = await repo.get_dialogue(conn, dialogue_id)
     if dialogue is None:
         raise DialogueError("dialogues.unknown", id=dialogue_id)
     return dialogue
 
 
-async def for_hamlet(conn: aiosqlite.Connection, hamlet_id: str | None) -> Dialogue | None:
+async def for_hamlet(conn: Connection, hamlet_id: str | None) -> Dialogue | None:
     """The dialogue a household belongs to: the next open one for its hamlet (several may run at once)."""
     if not hamlet_id:
         return None
@@ -160,7 +160,7 @@ def details(dialogue: Dialogue, settings: Settings, lang: str) -> str:
              where=where_text(dialogue, lang))
 
 
-async def set_time(conn: aiosqlite.Connection, settings: Settings, dialogue_id: str, starts_at: datetime | None,
+async def set_time(conn: Connection, settings: Settings, dialogue_id: str, starts_at: datetime | None,
                    now: datetime) -> Dialogue:
     """Set or change the time; registered households are told at once (reminders are re-planned by the caller)."""
     dialogue = await _changeable(conn, dialogue_id)
@@ -173,7 +173,7 @@ async def set_time(conn: aiosqlite.Connection, settings: Settings, dialogue_id: 
     return dialogue
 
 
-async def set_place(conn: aiosqlite.Connection, settings: Settings, dialogue_id: str, place: str,
+async def set_place(conn: Connection, settings: Settings, dialogue_id: str, place: str,
                     map_url: str | None, now: datetime) -> Dialogue:
     dialogue = await _changeable(conn, dialogue_id)
     place = validate_place(place)
@@ -185,7 +185,7 @@ async def set_place(conn: aiosqlite.Connection, settings: Settings, dialogue_id:
     return dialogue
 
 
-async def set_quota(conn: aiosqlite.Connection, settings: Settings, dialogue_id: str, hamlet_id: str, quota: int,
+async def set_quota(conn: Connection, settings: Settings, dialogue_id: str, hamlet_id: str, quota: int,
                     now: datetime) -> list[Registration]:
     """Change a hamlet's seats; a larger quota moves households up from the waitlist (returned)."""
     await _changeable(conn, dialogue_id)
@@ -197,7 +197,7 @@ async def set_quota(conn: aiosqlite.Connection, settings: Settings, dialogue_id:
     return await _fill_free_seats(conn, settings, dialogue_id, hamlet_id, now)
 
 
-async def set_status(conn: aiosqlite.Connection, settings: Settings, dialogue_id: str, status: str,
+async def set_status(conn: Connection, settings: Settings, dialogue_id: str, status: str,
                      now: datetime) -> Dialogue:
     dialogue = await require(conn, dialogue_id)
     if status not in STATUSES:
@@ -216,21 +216,21 @@ async def set_status(conn: aiosqlite.Connection, settings: Settings, dialogue_id
     return dialogue
 
 
-async def _changeable(conn: aiosqlite.Connection, dialogue_id: str) -> Dialogue:
+async def _changeable(conn: Connection, dialogue_id: str) -> Dialogue:
     dialogue = await require(conn, dialogue_id)
     if dialogue.status in ("held", "cancelled"):
         raise DialogueError("dialogues.finished", status=t(f"dialogues.status_{dialogue.status}", "vi"))
     return dialogue
 
 
-async def new_code(conn: aiosqlite.Connection) -> str:
+async def new_code(conn: Connection) -> str:
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
         if not await repo.code_exists(conn, code):
             return code
 
 
-async def register(conn: aiosqlite.Connection, dialogue: Dialogue, person_id: int, hamlet_id: str, now: datetime,
+async def register(conn: Connection, dialogue: Dialogue, person_id: int, hamlet_id: str, now: datetime,
                    roster_id: int | None = None) -> Registration:
     """A seat if the hamlet has one left, else a place on its waitlist. Registering twice changes nothing."""
     if dialogue.status != "open":
@@ -253,7 +253,7 @@ async def register(conn: aiosqlite.Connection, dialogue: Dialogue, person_id: in
     )
 
 
-async def cancel(conn: aiosqlite.Connection, settings: Settings, registration: Registration,
+async def cancel(conn: Connection, settings: Settings, registration: Registration,
                  now: datetime) -> list[Registration]:
     """Give up a seat (or a waitlist place); the first household waiting in that hamlet moves up and is told."""
     if registration.status == "cancelled":
@@ -264,7 +264,7 @@ async def cancel(conn: aiosqlite.Connection, settings: Settings, registration: R
     return await _fill_free_seats(conn, settings, registration.dialogue_id, registration.hamlet_id, now)
 
 
-async def _fill_free_seats(conn: aiosqlite.Connection, settings: Settings, dialogue_id: str, hamlet_id: str,
+async def _fill_free_seats(conn: Connection, settings: Settings, dialogue_id: str, hamlet_id: str,
                            now: datetime) -> list[Registration]:
     quota = (await repo.quotas(conn, dialogue_id)).get(hamlet_id, 0)
     dialogue = await require(conn, dialogue_id)
@@ -281,7 +281,7 @@ async def _fill_free_seats(conn: aiosqlite.Connection, settings: Settings, dialo
     return promoted
 
 
-async def answer_attendance(conn: aiosqlite.Connection, settings: Settings, registration: Registration,
+async def answer_attendance(conn: Connection, settings: Settings, registration: Registration,
                             coming: bool, now: datetime) -> list[Registration]:
     """The household's answer to a reminder: "I can't come" frees the seat for the waitlist."""
     if coming:
@@ -296,7 +296,7 @@ def parse_checkin(text: str) -> str:
     return cleaned.removeprefix(CHECKIN_PREFIX.upper())
 
 
-async def check_in(conn: aiosqlite.Connection, raw_code: str, by: str, now: datetime,
+async def check_in(conn: Connection, raw_code: str, by: str, now: datetime,
                    ) -> tuple[CheckIn, Registration | None]:
     registration = await repo.registration_by_code(conn, parse_checkin(raw_code))
     if registration is None:
@@ -310,7 +310,7 @@ async def check_in(conn: aiosqlite.Connection, raw_code: str, by: str, now: date
     return CheckIn.OK, registration
 
 
-async def seats(conn: aiosqlite.Connection, dialogue_id: str) -> list[SeatCount]:
+async def seats(conn: Connection, dialogue_id: str) -> list[SeatCount]:
     return await repo.seat_counts(conn, dialogue_id)
 
 
@@ -326,7 +326,7 @@ def seats_table(counts: list[SeatCount], settings: Settings, lang: str) -> str:
     return "\n".join([*lines, total])
 
 
-async def _tell_registered(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialogue, what: str, value: str,
+async def _tell_registered(conn: Connection, settings: Settings, dialogue: Dialogue, what: str, value: str,
                            now: datetime, *, include_waitlist: bool = False) -> int:
     """Tell every registered household about a change, once per (change, household) even if re-run."""
     digest = hashlib.sha256(value.encode()).hexdigest()[:12]
@@ -339,11 +339,11 @@ async def _tell_registered(conn: aiosqlite.Connection, settings: Settings, dialo
     return told
 
 
-async def _tell_person(conn: aiosqlite.Connection, settings: Settings, person_id: int, key: str, message_key: str,
+async def _tell_person(conn: Connection, settings: Settings, person_id: int, key: str, message_key: str,
                        dialogue: Dialogue, now: datetime, **values: object) -> bool:
     recipient = await recipient_for_person(conn, person_id)
     if recipient is None:
         return False
     text = t(message_key, recipient.language, **values) + "\n\n" + details(dialogue, settings, recipient.language)
-    return await enqueue(conn, key=key, recipient=recipient, kind="notice", message=OutMessage(text),
+    return await enqueue(conn, key=key, recipient=recipient, kind="notice", message=Message(text),
                          priority=Priority.NOTICE, now=now)

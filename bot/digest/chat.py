@@ -13,7 +13,7 @@ import logging
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import t
 from bot.core.turn import Turn
-from bot.core.types import Reply
+from bot.core.types import Message
 from bot.core.vntime import vn_datetime
 from bot.dialogues.organizer_chat import Handler
 from bot.digest import service as digest
@@ -35,16 +35,16 @@ async def cmd_digest(turn: Turn, args: str) -> None:
     recipient = Recipient(turn.session.person.id, msg.channel, msg.chat_id, turn.lang)
     engine, lang, now = turn.engine, turn.lang, turn.now
 
-    async def queue_files() -> list[Reply]:
+    async def queue_files() -> list[Message]:
         try:
             files = await digest.make_files(found.entries, engine.settings, lang, now)
         except Exception:
             log.exception("the files of /digest for %s:%s could not be made", msg.channel, msg.user_id)
-            return [Reply(t("digest.files_failed", lang))]
+            return [Message(t("digest.files_failed", lang))]
         async with engine.db.transaction() as conn:
             queued = await digest.queue_messages(conn, recipient, digest.file_messages(files, len(found.entries), lang),
                                                  f"digest-now:{msg.channel}:{msg.user_id}:{files.stem}", now)
-        return [] if queued else [Reply(t("digest.files_already", lang))]
+        return [] if queued else [Message(t("digest.files_already", lang))]
 
     turn.after_commit.append(queue_files)
     turn.emit(OUTBOX_QUEUED)  # emitted after the after-commit work has queued the files

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -34,13 +33,14 @@ from bot.core.config import Settings
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.core.i18n import catalogue, t
 from bot.core.text import one_line, shorten
+from bot.core.types import Message
 from bot.core.vntime import vn_date, vn_datetime
 from bot.digest.grouping import Group, Item, group_similar
-from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+from bot.outbox.enqueue import Priority, Recipient, enqueue
 from bot.reports.report_files import exports_dir, private_output
 from bot.reports.report_xlsx import Sheet, write_workbook
 from bot.staff import roles
-from storage import Database, digests, jobs, people, submissions
+from storage import Connection, Database, digests, jobs, people, submissions
 from storage import staff as staff_repo
 from storage.digests import Entry
 
@@ -90,27 +90,27 @@ class DigestFiles:
 # ---- reading ------------------------------------------------------------------------------------------------------
 
 
-async def staff_members(conn: aiosqlite.Connection, settings: Settings) -> list[StaffMember]:
+async def staff_members(conn: Connection, settings: Settings) -> list[StaffMember]:
     """Everyone with a role (the staff table) and the configured administrators (on Telegram, chat id = user id)."""
     wanted = {("telegram", str(admin)) for admin in settings.bot.admins}
     wanted |= set(await staff_repo.staff_ids(conn))
     return [await _member(conn, settings, channel, external_id) for channel, external_id in sorted(wanted)]
 
 
-async def _member(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> StaffMember:
+async def _member(conn: Connection, settings: Settings, channel: str, external_id: str) -> StaffMember:
     chat = await people.identity_chat(conn, channel, external_id)
     if chat is None:  # never wrote to the bot: a private chat's id is the user's id
         return StaffMember(channel, external_id, external_id, None, settings.bot.language, False)
     return StaffMember(channel, external_id, chat.chat_id, chat.person_id, chat.language, chat.blocked)
 
 
-async def read_mark(conn: aiosqlite.Connection, channel: str, external_id: str) -> tuple[int, datetime | None]:
+async def read_mark(conn: Connection, channel: str, external_id: str) -> tuple[int, datetime | None]:
     """(the last submission id covered by a daily digest, when that digest was done); (0, None) before the first."""
     mark = await digests.get_mark(conn, channel, external_id)
     return (mark[0], datetime.fromisoformat(mark[1])) if mark else (0, None)
 
 
-async def new_entries(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> NewEntries:
+async def new_entries(conn: Connection, settings: Settings, channel: str, external_id: str) -> NewEntries:
     """The submissions in this person's scope above their watermark (withdrawn ones left out)."""
     after, since = await read_mark(conn, channel, external_id)
     scope = await roles.scope_of(conn, settings, channel, external_id)
@@ -312,15 +312,15 @@ def prune_exports(settings: Settings, keep: timedelta = KEEP_FILES) -> int:
 # ---- queueing -----------------------------------------------------------------------------------------------------
 
 
-def file_messages(files: DigestFiles, count: int, lang: str) -> list[tuple[str, OutMessage]]:
+def file_messages(files: DigestFiles, count: int, lang: str) -> list[tuple[str, Message]]:
     return [
-        ("chart", OutMessage(t("digest.chart_caption", lang), photo_path=str(files.chart))),
-        ("xlsx", OutMessage(t("digest.xlsx_caption", lang, count=count), document_path=str(files.sheet),
+        ("chart", Message(t("digest.chart_caption", lang), photo_path=str(files.chart))),
+        ("xlsx", Message(t("digest.xlsx_caption", lang, count=count), document_path=str(files.sheet),
                             document_name=files.sheet_name)),
     ]
 
 
-async def queue_messages(conn: aiosqlite.Connection, recipient: Recipient, messages: list[tuple[str, OutMessage]],
+async def queue_messages(conn: Connection, recipient: Recipient, messages: list[tuple[str, Message]],
                          key: str, now: datetime, group_key: str | None = None) -> int:
     """Queue the parts in order under ``<key>:<part>``; returns how many were new."""
     queued = 0
@@ -351,7 +351,7 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
         if done or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
             return False  # another run did it meanwhile
         if files is not None:
-            messages = [("text", OutMessage(daily_text(found, settings, member.language, now))),
+            messages = [("text", Message(daily_text(found, settings, member.language, now))),
                         *file_messages(files, len(found.entries), member.language)]
             await queue_messages(conn, member.recipient, messages, key, now, f"digest:{local_day(now, settings)}")
         await digests.set_mark(conn, member.channel, member.external_id, found.upto, iso(now))

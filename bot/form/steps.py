@@ -7,7 +7,7 @@ import unicodedata
 from bot.core.phone import display_phone, normalize_phone
 from bot.core.text import one_line, shorten
 from bot.core.turn import Step, Turn
-from bot.core.types import Choice, Reply
+from bot.core.types import Choice, Message
 from bot.dialogues.registration import open_dialogue_screen, release_seats
 from storage import people, submissions
 
@@ -94,9 +94,9 @@ def continue_after_draft_edit(turn: Turn, default_next: str) -> None:
 class Consent(Step):
     name = "consent"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         text = turn.t("form.welcome", bot_name=turn.settings.bot.name) + "\n\n" + turn.t("form.consent")
-        return Reply(text, (turn.choice("yes", "form.consent_yes"), turn.choice("no", "form.consent_no")))
+        return Message(text, (turn.choice("yes", "form.consent_yes"), turn.choice("no", "form.consent_no")))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "no":
@@ -115,8 +115,8 @@ class Name(Step):
     name = "name"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
-        return Reply(turn.t("form.ask_name"), tuple(nav(turn, back=bool(turn.data.get("profile_edit")))))
+    async def prompt(self, turn: Turn) -> Message:
+        return Message(turn.t("form.ask_name"), tuple(nav(turn, back=bool(turn.data.get("profile_edit")))))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -152,12 +152,12 @@ class Hamlet(Step):
             units = units[0].children
         return units
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         units = self._level(turn)
         kinds = list(dict.fromkeys(u.kind for u in units if u.kind))  # "xã / thị trấn" when a level mixes them
         kind = " / ".join(kinds) if kinds else turn.t("form.unit_kind_default")
         choices = [Choice(f"u:{u.id}", u.name) for u in units]
-        return Reply(turn.t("form.ask_unit", kind=kind), (*choices, *nav(turn)), columns=2)
+        return Message(turn.t("form.ask_unit", kind=kind), (*choices, *nav(turn)), columns=2)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "cancel":
@@ -199,9 +199,9 @@ class Hamlet(Step):
 class Category(Step):
     name = "category"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = [turn.choice(f"c:{c}", f"form.category_{c}") for c in CATEGORIES]
-        return Reply(turn.t("form.ask_category"), (*choices, *nav(turn)))
+        return Message(turn.t("form.ask_category"), (*choices, *nav(turn)))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -219,11 +219,11 @@ class Phone(Step):
     name = "phone"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         button = turn.msg.channel in turn.engine.contact_channels
         text = turn.t("form.ask_phone" if button else "form.ask_phone_typed")
         choices = (turn.choice("skip", "form.skip"), *nav(turn))
-        return Reply(text, choices, ask_contact=button, contact_label=turn.t("form.share_phone") if button else "")
+        return Message(text, choices, ask_contact=button, contact_label=turn.t("form.share_phone") if button else "")
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -254,9 +254,9 @@ class Phone(Step):
 class Kind(Step):
     name = "q_kind"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = [turn.choice(f"k:{k}", f"form.kind_{k}") for k in KINDS]
-        return Reply(turn.t("form.ask_kind"), (*choices, *nav(turn)), columns=2)
+        return Message(turn.t("form.ask_kind"), (*choices, *nav(turn)), columns=2)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -271,9 +271,9 @@ class Kind(Step):
 class FieldStep(Step):
     name = "q_field"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = [Choice(f"f:{f.id}", f.name) for f in turn.settings.fields]
-        return Reply(turn.t("form.ask_field"), (*choices, *nav(turn)))
+        return Message(turn.t("form.ask_field"), (*choices, *nav(turn)))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -289,10 +289,10 @@ class FieldStep(Step):
 class TopicStep(Step):
     name = "q_topic"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         field = turn.settings.field(turn.draft.get("field", "")) or turn.settings.fields[0]
         choices = [Choice(f"t:{tp.id}", tp.name) for tp in field.topics]
-        return Reply(turn.t("form.ask_topic", field=field.name), (*choices, *nav(turn)))
+        return Message(turn.t("form.ask_topic", field=field.name), (*choices, *nav(turn)))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -311,11 +311,11 @@ class Content(Step):
     name = "q_content"
     free_text = True
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         kind = turn.t(f"form.kind_{turn.draft.get('kind', 'question')}")
         kind_lower = kind.split(" ", 1)[-1].lower()
         text = turn.t("form.ask_content", kind_lower=kind_lower, limit=turn.settings.bot.max_text_length)
-        return Reply(text, tuple(nav(turn)))
+        return Message(text, tuple(nav(turn)))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -374,9 +374,9 @@ def draft_summary(turn: Turn) -> str:
 class Review(Step):
     name = "review"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = (turn.choice("submit", "form.submit"), turn.choice("edit", "form.edit"), *nav(turn))
-        return Reply(draft_summary(turn), choices, columns=2)
+        return Message(draft_summary(turn), choices, columns=2)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "submit":
@@ -408,14 +408,14 @@ class Review(Step):
 class EditPick(Step):
     name = "edit_pick"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = (
             turn.choice("kind", "form.edit_kind"),
             turn.choice("topic", "form.edit_topic"),
             turn.choice("content", "form.edit_content"),
             *nav(turn, cancel=False),
         )
-        return Reply(turn.t("form.ask_edit"), choices)
+        return Message(turn.t("form.ask_edit"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "back":
@@ -428,14 +428,14 @@ class EditPick(Step):
 class Submitted(Step):
     name = "submitted"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = (
             turn.choice("another", "form.another"),
             turn.choice("dialogue", "registration.menu_register"),
             turn.choice("mine", "form.menu_mine"),
             turn.choice("done", "form.finished"),
         )
-        return Reply(turn.t("form.ask_after_submit"), choices)
+        return Message(turn.t("form.ask_after_submit"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "another":
@@ -452,7 +452,7 @@ class Submitted(Step):
 class Menu(Step):
     name = "menu"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = (
             turn.choice("new", "form.menu_new"),
             turn.choice("dialogue", "registration.menu_dialogue"),
@@ -460,7 +460,7 @@ class Menu(Step):
             turn.choice("profile", "form.menu_profile"),
             turn.choice("help", "form.menu_help"),
         )
-        return Reply(turn.t("form.ask_menu"), choices)
+        return Message(turn.t("form.ask_menu"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "new":
@@ -481,8 +481,8 @@ class Idle(Step):
 
     name = "idle"
 
-    async def prompt(self, turn: Turn) -> Reply:
-        return Reply(turn.t("form.ask_menu"), (turn.choice("resume", "form.continue"),))
+    async def prompt(self, turn: Turn) -> Message:
+        return Message(turn.t("form.ask_menu"), (turn.choice("resume", "form.continue"),))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         resume_where_left(turn)
@@ -501,9 +501,9 @@ def resume_where_left(turn: Turn) -> None:
 class ForgetConfirm(Step):
     name = "forget_confirm"
 
-    async def prompt(self, turn: Turn) -> Reply:
+    async def prompt(self, turn: Turn) -> Message:
         choices = (turn.choice("yes", "common.forget_yes"), turn.choice("no", "common.forget_no"))
-        return Reply(turn.t("common.forget_ask"), choices)
+        return Message(turn.t("common.forget_ask"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "yes":

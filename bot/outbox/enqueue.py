@@ -7,18 +7,16 @@ the same key is a no-op, which is what makes reminders and broadcasts safe to re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
-import aiosqlite
-
 from bot.core.clock import iso
+from bot.core.types import Message
+from storage import Connection, people
 from storage import outbox_queue as queue
-from storage import people
 from storage.outbox_queue import NewRow
 
 
@@ -30,28 +28,6 @@ class Priority(IntEnum):
     ANSWER = 3
     DIGEST = 4
     BROADCAST = 5
-
-
-@dataclass(frozen=True, slots=True)
-class OutMessage:
-    text: str
-    choices: tuple[tuple[str, str], ...] = ()   # (value, label); sent with version 0 (not tied to a step)
-    columns: int = 1
-    photo: str = ""                             # a platform file id or URL
-    photo_path: str = ""                        # a local image to upload (a chart)
-    qr: str = ""                                # text to draw as a QR code image
-    document_path: str = ""                     # a file to attach (reports, exports)
-    document_name: str = ""
-    voice: str = ""                             # a voice note's platform file id (a household's question, replayed)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, raw: str) -> OutMessage:
-        data = json.loads(raw)
-        data["choices"] = tuple(tuple(c) for c in data.get("choices", ()))
-        return cls(**data)
 
 
 class SendStatus(StrEnum):
@@ -74,7 +50,7 @@ class Transport(Protocol):
 
     channel: str
 
-    async def send(self, chat_id: str, message: OutMessage) -> SendResult: ...
+    async def send(self, chat_id: str, message: Message) -> SendResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +63,7 @@ class Recipient:
 
 
 async def enqueue(
-    conn: aiosqlite.Connection, *, key: str, recipient: Recipient, kind: str, message: OutMessage,
+    conn: Connection, *, key: str, recipient: Recipient, kind: str, message: Message,
     priority: Priority, now: datetime, not_before: datetime | None = None, group_key: str | None = None,
 ) -> bool:
     """Queue one message; returns False when a message with this key was queued before (nothing is doubled)."""
@@ -97,7 +73,7 @@ async def enqueue(
     ))
 
 
-async def recipient_for_person(conn: aiosqlite.Connection, person_id: int) -> Recipient | None:
+async def recipient_for_person(conn: Connection, person_id: int) -> Recipient | None:
     """Where to reach a person: their most recent identity that has not blocked the bot."""
     chat = await people.person_chat(conn, person_id)
     return Recipient(person_id, chat.channel, chat.chat_id, chat.language) if chat else None
@@ -110,14 +86,14 @@ class Queued:
     key: str
     recipient: Recipient
     kind: str
-    message: OutMessage
+    message: Message
     priority: Priority
     now: datetime
     not_before: datetime | None = None
     group_key: str | None = None
 
 
-async def enqueue_many(conn: aiosqlite.Connection, rows: Sequence[Queued]) -> int:
+async def enqueue_many(conn: Connection, rows: Sequence[Queued]) -> int:
     """Queue many messages in one statement (10,000 in about 0.1 s; one by one they hold the lock 2.4 s).
 
     Returns how many were new: a row whose key was queued before is left as it was, as with ``enqueue``.

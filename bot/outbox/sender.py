@@ -27,13 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
 from aiolimiter import AsyncLimiter
 
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.outbox.enqueue import SendResult, SendStatus, Transport
-from storage import outbox, people
+from storage import Connection, outbox, people
 from storage.db import Database
 from storage.outbox import OutboxRow
 
@@ -289,7 +288,7 @@ class Sender:
             return SendResult(SendStatus.RETRY, error=name)
 
     async def _apply(
-        self, conn: aiosqlite.Connection, channel: _Channel, row: OutboxRow, result: SendResult, now: datetime,
+        self, conn: Connection, channel: _Channel, row: OutboxRow, result: SendResult, now: datetime,
     ) -> str:
         status, error = result.status, result.error
         if status is SendStatus.SENT:

@@ -13,7 +13,7 @@ import logging
 from bot.core.clock import iso
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.turn import Turn
-from bot.core.types import Reply
+from bot.core.types import Message
 from bot.dialogues.organizer_chat import pick_dialogue
 from bot.dialogues.service import DialogueError
 from bot.outbox.enqueue import Recipient
@@ -32,7 +32,7 @@ async def cmd_report(turn: Turn, args: str) -> None:
     key = f"report:{dialogue.id}:request:{recipient.channel}:{recipient.chat_id}:{iso(now)}"
     turn.say("report.preparing", id=dialogue.id)
 
-    async def prepare() -> list[Reply]:
+    async def prepare() -> list[Message]:
         from bot.reports.build import build_report
         from bot.reports.delivery import queue_files
         from bot.reports.report_files import exports_dir
@@ -44,7 +44,7 @@ async def cmd_report(turn: Turn, args: str) -> None:
                 queued = await queue_files(conn, files, recipient, key=key, now=now)
         except Exception:
             log.exception("the report of %s could not be prepared", dialogue.id)
-            return [Reply(turn.t("report.failed", id=dialogue.id))]
+            return [Message(turn.t("report.failed", id=dialogue.id))]
         if queued:
             await engine.events.emit(OUTBOX_QUEUED)
         return []

@@ -10,17 +10,16 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from bot.core.clock import iso
 from bot.core.config import Settings
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.core.i18n import t
+from bot.core.types import Message
 from bot.core.vntime import vn_datetime
-from bot.outbox.enqueue import OutMessage, Priority, Recipient, enqueue
+from bot.outbox.enqueue import Priority, Recipient, enqueue
 from bot.reports.build import ReportFiles, build_report
 from bot.reports.report_files import exports_dir
-from storage import Database, jobs
+from storage import Connection, Database, jobs
 from storage import dialogues as dialogue_repo
 from storage import reports as repo
 from storage.dialogues import Dialogue
@@ -40,19 +39,19 @@ def captions(files: ReportFiles, lang: str) -> dict[str, str]:
     return {fmt: t(f"report.caption_{fmt}", lang, **values) for fmt in files.paths}
 
 
-async def queue_files(conn: aiosqlite.Connection, files: ReportFiles, recipient: Recipient, *, key: str,
+async def queue_files(conn: Connection, files: ReportFiles, recipient: Recipient, *, key: str,
                       now: datetime, note: str = "") -> int:
     """Queue each file as a document (``note`` heads the first caption); returns how many rows were new."""
     queued = 0
     for index, (fmt, caption) in enumerate(captions(files, recipient.language).items()):
         text = f"{note}\n\n{caption}" if note and index == 0 else caption
-        message = OutMessage(text, document_path=str(files.paths[fmt]), document_name=files.document_name(fmt))
+        message = Message(text, document_path=str(files.paths[fmt]), document_name=files.document_name(fmt))
         queued += await enqueue(conn, key=f"{key}:{fmt}", recipient=recipient, kind=KIND, message=message,
                                 priority=Priority.DIGEST, now=now)
     return queued
 
 
-async def organizer_recipients(conn: aiosqlite.Connection, settings: Settings) -> list[Recipient]:
+async def organizer_recipients(conn: Connection, settings: Settings) -> list[Recipient]:
     """Config admins (Telegram: a private chat's id is the user's id) and staff organizers and admins, once each.
 
     Staff who never wrote to the bot have no identity row: on Telegram their user id is their private chat id.

@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.core.clock import iso, system_clock
 from bot.core.i18n import catalogue
 from bot.core.turn import Turn
 from bot.staff import roles
+from storage import Connection
 from storage import audit as repo
 from storage.audit import AuditEntry
 
@@ -50,7 +49,7 @@ async def actor_of(turn: Turn) -> Actor:
     return Actor(turn.msg.channel, turn.msg.user_id, role)
 
 
-async def record(conn: aiosqlite.Connection, actor: Turn | Actor, action: str, target: str | None, *,
+async def record(conn: Connection, actor: Turn | Actor, action: str, target: str | None, *,
                  now: datetime | None = None, **detail: object) -> None:
     """One audit row. With a turn, the time is the turn's and the role is looked up; else ``now`` or the clock."""
     who = await actor_of(actor) if isinstance(actor, Turn) else actor

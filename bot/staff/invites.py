@@ -18,7 +18,7 @@ from bot.core.clock import iso
 from bot.core.config import Settings, Unit
 from bot.core.text import fold
 from bot.core.turn import Turn
-from bot.core.types import Reply
+from bot.core.types import Message
 from bot.core.vntime import parse_offset, vn_datetime
 from bot.dialogues.service import DialogueError
 from bot.staff import audit, roles
@@ -177,7 +177,7 @@ async def cmd_invite(turn: Turn, args: str) -> None:
     how = "roles.invite_forward_link" if turn.engine.bot_username else "roles.invite_forward_command"
     turn.say("roles.invite_created", role=turn.t(f"roles.role_{request.role}"), expires=expires,
              scope=roles.describe_scope(request.scope, turn.settings, turn.lang), how=turn.t(how))
-    turn.replies.append(Reply(link(turn, token)))
+    turn.replies.append(Message(link(turn, token)))
 
 
 async def redeem(turn: Turn, payload: str) -> bool:

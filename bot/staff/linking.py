@@ -15,7 +15,7 @@ from bot.core.clock import iso
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.text import clean
 from bot.core.turn import Turn
-from bot.core.types import Reply
+from bot.core.types import Message
 from bot.core.vntime import vn_datetime
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import CODE_ALPHABET
@@ -102,7 +102,7 @@ async def _settle_registrations(turn: Turn, source: int, target: int) -> None:
             await dialogues.cancel(turn.conn, turn.settings, mine, turn.now)
 
 
-async def _prompt_of(turn: Turn, session: Session) -> Reply:
+async def _prompt_of(turn: Turn, session: Session) -> Message:
     """Where the first person's conversation stands, shown on the channel just linked."""
     view = Turn(engine=turn.engine, conn=turn.conn, session=session, msg=turn.msg, now=turn.now)
     step = turn.engine.steps.get(session.step) or turn.engine.steps["consent"]

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.core.config import Settings
 from bot.core.i18n import t
+from storage import Connection
 from storage import staff as staff_repo
 
 RANK = {"officer": 1, "organizer": 2, "admin": 3}
 CHANNELS = ("telegram", "zalo", "console")
 
 
-async def role_of(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> str | None:
+async def role_of(conn: Connection, settings: Settings, channel: str, external_id: str) -> str | None:
     if is_config_admin(settings, channel, external_id):
         return "admin"
     return await staff_repo.get_role(conn, channel, external_id)
@@ -75,7 +74,7 @@ def is_config_admin(settings: Settings, channel: str, external_id: str) -> bool:
     return channel == "telegram" and external_id.lstrip("-").isdigit() and int(external_id) in settings.bot.admins
 
 
-async def scope_of(conn: aiosqlite.Connection, settings: Settings, channel: str, external_id: str) -> Scope:
+async def scope_of(conn: Connection, settings: Settings, channel: str, external_id: str) -> Scope:
     role = await role_of(conn, settings, channel, external_id)
     if role != "officer":
         return EVERYTHING
@@ -86,12 +85,12 @@ def allows(role: str | None, needed: str) -> bool:
     return role is not None and RANK[role] >= RANK[needed]
 
 
-async def grant(conn: aiosqlite.Connection, channel: str, external_id: str, role: str, full_name: str | None,
+async def grant(conn: Connection, channel: str, external_id: str, role: str, full_name: str | None,
                 now: str, scope: Scope = EVERYTHING) -> None:
     if role not in RANK:
         raise ValueError(f"unknown role {role!r}")
     await staff_repo.save_staff(conn, channel, external_id, role, full_name, scope.to_json(), now)
 
 
-async def revoke(conn: aiosqlite.Connection, channel: str, external_id: str) -> bool:
+async def revoke(conn: Connection, channel: str, external_id: str) -> bool:
     return await staff_repo.delete_staff(conn, channel, external_id)

@@ -1,7 +1,7 @@
 """The Telegram channel: python-telegram-bot updates in, the engine's replies out as messages and keyboards.
 
 The conversation lives in the engine and its database, not here: this module maps an update to an ``Incoming``
-event and renders ``Reply`` objects. Updates are handled concurrently; the engine's transaction lock and the
+event and renders ``Message`` objects. Updates are handled concurrently; the engine's transaction lock and the
 versioned state keep each household's turns consistent, and the engine commits before anything is sent, so a
 failed send never loses what a household entered.
 """
@@ -23,10 +23,12 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardMarkup,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
+)
+from telegram import (
+    Message as TgMessage,
 )
 from telegram import User as TgUser
 from telegram.constants import ChatType
@@ -38,7 +40,7 @@ from bot.core.config import TOKEN_ENV, ConfigError, Settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.qr import qr_png
-from bot.core.types import Incoming, InputKind, Reply, decode_callback
+from bot.core.types import Incoming, InputKind, Message, decode_callback
 from handlers.telegram.format import MAX_TEXT, button_rows, retry_after_seconds, split_text, utf16_len
 from handlers.telegram.format import inline_keyboard as keyboard_for
 
@@ -61,7 +63,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 # ---- updates → Incoming ---------------------------------------------------------------------------------------
 
 
-def message_incoming(message: Message) -> Incoming | None:
+def message_incoming(message: TgMessage) -> Incoming | None:
     """A new private message as the engine's input; None for what the bot ignores."""
     user = message.from_user
     if user is None or user.is_bot or message.chat.type != ChatType.PRIVATE:
@@ -69,7 +71,7 @@ def message_incoming(message: Message) -> Incoming | None:
     return _incoming(user, message, **_message_content(message, user))
 
 
-def edited_incoming(message: Message) -> Incoming | None:
+def edited_incoming(message: TgMessage) -> Incoming | None:
     user = message.from_user
     if user is None or user.is_bot or message.chat.type != ChatType.PRIVATE:
         return None
@@ -92,11 +94,11 @@ def with_event(update: Update, incoming: Incoming | None) -> Incoming | None:
     return replace(incoming, event_id=str(update.update_id)) if incoming is not None else None
 
 
-def _incoming(user: TgUser, message: Message, **fields: Any) -> Incoming:
+def _incoming(user: TgUser, message: TgMessage, **fields: Any) -> Incoming:
     return Incoming(CHANNEL, str(user.id), str(message.chat.id), display_name=user.full_name, **fields)
 
 
-def _message_content(message: Message, user: TgUser) -> dict[str, Any]:
+def _message_content(message: TgMessage, user: TgUser) -> dict[str, Any]:
     if message.text is not None:
         command = parse_command(message)
         if command is not None:
@@ -116,7 +118,7 @@ def _message_content(message: Message, user: TgUser) -> dict[str, Any]:
     return {"kind": InputKind.UNSUPPORTED}
 
 
-def parse_command(message: Message) -> tuple[str, str] | None:
+def parse_command(message: TgMessage) -> tuple[str, str] | None:
     """``/Start@doithoai_bot tan-hau`` → ("start", "tan-hau"); None if the text does not begin with a command.
 
     Read from the text itself (a-z, 0-9 and _, up to 32 characters, as Telegram defines commands), not from the
@@ -128,7 +130,7 @@ def parse_command(message: Message) -> tuple[str, str] | None:
     return match.group(1).lower(), text[match.end():].strip()
 
 
-def _media(message: Message) -> tuple[str, str] | None:
+def _media(message: TgMessage) -> tuple[str, str] | None:
     if message.voice is not None:
         return "voice", message.voice.file_id
     if message.audio is not None:
@@ -142,7 +144,7 @@ def _media(message: Message) -> tuple[str, str] | None:
     return None
 
 
-# ---- Reply → messages -------------------------------------------------------------------------------------------
+# ---- Message → messages -------------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -155,7 +157,7 @@ class Outgoing:
     then_inline: InlineKeyboardMarkup | None = None
 
 
-def render(reply: Reply) -> list[Outgoing]:
+def render(reply: Message) -> list[Outgoing]:
     parts = [Outgoing(part) for part in split_text(reply.text)]
     if reply.remove_keyboard and not reply.ask_contact:
         parts[0].markup = ReplyKeyboardRemove()
@@ -169,18 +171,18 @@ def render(reply: Reply) -> list[Outgoing]:
     return parts
 
 
-def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+def inline_keyboard(reply: Message) -> InlineKeyboardMarkup | None:
     return keyboard_for(reply.choices, reply.version, reply.columns)
 
 
-def contact_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
+def contact_keyboard(reply: Message) -> ReplyKeyboardMarkup:
     """The share-my-number button first, then the choices as text buttons (the engine matches typed labels)."""
     rows = [[KeyboardButton(c.label) for c in row] for row in button_rows(reply.choices, reply.columns)]
     share = KeyboardButton(reply.contact_label or t("form.share_phone"), request_contact=True)
     return ReplyKeyboardMarkup([[share], *rows], resize_keyboard=True, one_time_keyboard=True)
 
 
-def button_label(message: Message, data: str | None) -> str | None:
+def button_label(message: TgMessage, data: str | None) -> str | None:
     """The label of the button of ``message`` that carried ``data``."""
     markup = message.reply_markup
     if markup is None or data is None:
@@ -243,14 +245,14 @@ class TelegramChannel:
             if incoming is None:
                 return
             replies = await self.engine.handle(incoming)
-            if isinstance(query.message, Message):
+            if isinstance(query.message, TgMessage):
                 refused = bool(replies) and replies[0].refused
                 await self._settle_tapped(context, query.message, None if refused else query.data)
             await self._send(context, incoming.chat_id, replies)
         finally:
             await answering
 
-    async def _settle_tapped(self, context: ContextTypes.DEFAULT_TYPE, message: Message, data: Any) -> None:
+    async def _settle_tapped(self, context: ContextTypes.DEFAULT_TYPE, message: TgMessage, data: Any) -> None:
         """Show under the tapped message what was chosen and take its keyboard away: an old keyboard cannot be
         tapped twice. Best effort: the message may be too old, already edited, or gone."""
         label = button_label(message, data if isinstance(data, str) else None)
@@ -271,7 +273,7 @@ class TelegramChannel:
         except TelegramError as exc:
             log.debug("could not remove the keyboard: %s", exc)
 
-    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Reply]) -> None:
+    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Message]) -> None:
         """Send a turn's replies in order; a chat that blocked the bot is noted and nothing more is sent."""
         try:
             for reply in replies:

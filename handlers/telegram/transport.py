@@ -1,4 +1,4 @@
-"""The outbox's Telegram transport: one OutMessage to one chat through python-telegram-bot, and how it went.
+"""The outbox's Telegram transport: one Message to one chat through python-telegram-bot, and how it went.
 
 Only delivery lives here; pacing, retries and bookkeeping are the sender's (``bot/sender.py``). The bot's HTTP
 pool must allow the sender's concurrent calls (up to 16; python-telegram-bot's default pool holds 256).
@@ -18,8 +18,8 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.core.qr import qr_png
-from bot.core.types import Choice
-from bot.outbox.enqueue import OutMessage, SendResult, SendStatus
+from bot.core.types import Message
+from bot.outbox.enqueue import SendResult, SendStatus
 from handlers.telegram.format import MAX_CAPTION, inline_keyboard, retry_after_seconds, split_text, utf16_len
 
 BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
@@ -32,7 +32,7 @@ class TelegramTransport:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
-    async def send(self, chat_id: str, message: OutMessage) -> SendResult:
+    async def send(self, chat_id: str, message: Message) -> SendResult:
         if not message.text.strip() and not (message.photo or message.photo_path or message.qr
                                              or message.document_path or message.voice):
             return SendResult(SendStatus.FAILED, error="empty message")
@@ -44,8 +44,8 @@ class TelegramTransport:
             return self._result(exc)
         return SendResult(SendStatus.SENT)
 
-    async def _deliver(self, chat_id: str, message: OutMessage) -> None:
-        keyboard = inline_keyboard([Choice(value, label) for value, label in message.choices], 0, message.columns)
+    async def _deliver(self, chat_id: str, message: Message) -> None:
+        keyboard = inline_keyboard(message.choices, 0, message.columns)
         media = await self._media_call(chat_id, message)
         caption_fits = media is not None and utf16_len(message.text) <= MAX_CAPTION
         texts = [] if caption_fits or not message.text.strip() else split_text(message.text)
@@ -55,7 +55,7 @@ class TelegramTransport:
         if media is not None:
             await media(keyboard)
 
-    async def _media_call(self, chat_id: str, message: OutMessage) -> Send | None:
+    async def _media_call(self, chat_id: str, message: Message) -> Send | None:
         """The photo/QR/document call, with the text as caption when it fits (else the text goes first)."""
         caption = message.text if message.text and utf16_len(message.text) <= MAX_CAPTION else None
         if message.document_path:

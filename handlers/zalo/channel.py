@@ -2,7 +2,7 @@
 
 Zalo has no buttons: a reply's choices are a numbered list (the same screens as the terminal, ``text_render``), and
 the household answers with the number or the words. Like the Telegram channel, this module only maps an update to
-an ``Incoming`` event and renders ``Reply`` objects; the conversation lives in the engine and its database.
+an ``Incoming`` event and renders ``Message`` objects; the conversation lives in the engine and its database.
 
 - **Polling**: one update per getUpdates; ``408`` (or an empty result) means nothing yet and the next poll starts
   at once; network errors and refusals back off. deleteWebhook first: polling and webhook are exclusive.
@@ -33,7 +33,7 @@ import httpx
 from bot.core.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ConfigError, Settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.core.types import Incoming, InputKind, Reply
+from bot.core.types import Incoming, InputKind, Message
 from bot.dialogues.service import parse_checkin
 from handlers.text_render import render_text, split_text, typed_incoming
 from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
@@ -118,10 +118,10 @@ def _image_url(message: dict[str, Any]) -> str:
     return ""
 
 
-# ---- Reply → texts ------------------------------------------------------------------------------------------------
+# ---- Message → texts ------------------------------------------------------------------------------------------------
 
 
-def render(reply: Reply, lang: str) -> list[str]:
+def render(reply: Message, lang: str) -> list[str]:
     """A reply as Zalo messages: the numbered list like the terminal; the QR code as its check-in code."""
     text = render_text(reply, lang, lambda qr: t("zalo.checkin_code", lang, code=parse_checkin(qr)))
     return split_text(text, MAX_TEXT)
@@ -293,14 +293,14 @@ class ZaloChannel:
             for observer in self.observers:
                 observer(update, msg is not None)
 
-    async def _turn(self, msg: Incoming) -> list[Reply]:
+    async def _turn(self, msg: Incoming) -> list[Message]:
         try:
             return await self.engine.handle(msg)
         except Exception:  # the household's entries so far are saved: tell them, never crash the channel
             log.exception("handling a Zalo message in chat %s failed", msg.chat_id)
-            return [Reply(t("common.error", self.lang))]
+            return [Message(t("common.error", self.lang))]
 
-    async def _send(self, chat_id: str, replies: list[Reply]) -> None:
+    async def _send(self, chat_id: str, replies: list[Message]) -> None:
         """Send a turn's replies in order; stop at the first that cannot go (the rest would not make sense)."""
         for reply in replies:
             for text in render(reply, self.lang):

@@ -1,4 +1,4 @@
-"""The outbox's Zalo transport: one OutMessage to one Zalo chat, and how it went.
+"""The outbox's Zalo transport: one Message to one Zalo chat, and how it went.
 
 Zalo bots have no buttons and cannot upload: an outbox message's choices become instructions with the text commands
 (a reminder's "I will attend" / "I can't come" → /attend, /absent: the household's typed number belongs to its
@@ -20,8 +20,9 @@ import httpx
 
 from bot.core.config import Settings
 from bot.core.i18n import t
+from bot.core.types import Choice, Message
 from bot.dialogues.service import parse_checkin
-from bot.outbox.enqueue import OutMessage, SendResult, SendStatus
+from bot.outbox.enqueue import SendResult, SendStatus
 from bot.outbox.sender import ChannelLimits
 from handlers.text_render import split_text
 from handlers.zalo.client import INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
@@ -48,18 +49,19 @@ def command_for(value: str) -> str | None:
     return ATTENDANCE_COMMANDS[match.group(1)] if match else None
 
 
-def choices_text(choices: tuple[tuple[str, str], ...], lang: str) -> list[str]:
-    commands = {command_for(value) for value, _ in choices}
+def choices_text(choices: tuple[Choice, ...], lang: str) -> list[str]:
+    commands = {command_for(choice.value) for choice in choices}
     if commands == set(ATTENDANCE_COMMANDS.values()) and len(choices) == len(commands):
         return [t("zalo.reply_attendance", lang)]
     lines = []
-    for value, label in choices:
-        command = command_for(value)
-        lines.append(t("zalo.choice_command", lang, command=command, label=label) if command else f"• {label}")
+    for choice in choices:
+        command = command_for(choice.value)
+        lines.append(t("zalo.choice_command", lang, command=command, label=choice.label) if command
+                     else f"• {choice.label}")
     return lines
 
 
-def message_text(message: OutMessage, lang: str) -> str:
+def message_text(message: Message, lang: str) -> str:
     """What Zalo can show of a message, as text: the text, then what stands in for choices, QR, image and file."""
     lines = [message.text.strip()] if message.text.strip() else []
     if message.choices:
@@ -74,7 +76,7 @@ def message_text(message: OutMessage, lang: str) -> str:
     return "\n\n".join(lines)
 
 
-def calls_for(message: OutMessage, lang: str) -> list[Call]:
+def calls_for(message: Message, lang: str) -> list[Call]:
     """The API calls for one message: an image URL with the text as caption when it fits, else texts first."""
     text = message_text(message, lang)
     photo = message.photo if is_url(message.photo) else ""
@@ -96,7 +98,7 @@ class ZaloTransport:
         self._client = client
         self._lang = lang
 
-    async def send(self, chat_id: str, message: OutMessage) -> SendResult:
+    async def send(self, chat_id: str, message: Message) -> SendResult:
         if self._client.token_rejected:
             return SendResult(SendStatus.RETRY, retry_after=TOKEN_PAUSE, error="Zalo token rejected (401)")
         calls = calls_for(message, self._lang)
