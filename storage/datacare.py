@@ -34,10 +34,22 @@ async def person_data(conn: Connection, person_id: int) -> dict[str, Any] | None
     return data
 
 
-async def dialogues_before(conn: Connection, before: str) -> list[str]:
-    """Ids of the dialogues that started before this time."""
+FINISHED = ("held", "cancelled")
+# A submission a live dialogue will report: its hamlet takes part in a dialogue not yet held or cancelled, or in
+# one whose time is still ahead.
+_LIVE_HAMLET = (
+    "hamlet_id IN (SELECT h.hamlet_id FROM dialogue_hamlets h JOIN dialogues d ON d.id = h.dialogue_id"
+    " WHERE d.status NOT IN ('held', 'cancelled') OR d.starts_at >= ?)"
+)
+
+
+async def dialogues_before(conn: Connection, before: str, now: str) -> list[str]:
+    """Ids of the dialogues held or cancelled that ended before ``before`` (their time, or for a cancelled one
+    with no time, the moment it was last changed) and whose time is not still ahead."""
     rows = await conn.execute_fetchall(
-        "SELECT id FROM dialogues WHERE starts_at IS NOT NULL AND starts_at < ?", (before,))
+        "SELECT id FROM dialogues WHERE status IN ('held', 'cancelled')"
+        " AND COALESCE(starts_at, updated_at) < ? AND COALESCE(starts_at, updated_at) < ? ORDER BY id",
+        (before, now))
     return [row[0] for row in rows]
 
 
@@ -66,12 +78,14 @@ async def delete_roster(conn: Connection, dialogue_id: str) -> int:
     return cur.rowcount
 
 
-async def anonymise_submissions(conn: Connection, before: str) -> int:
-    """Remove the person, text, media and answer of submissions made before this time; returns how many changed."""
+async def anonymise_submissions(conn: Connection, before: str, now: str) -> int:
+    """Remove the person, text, media and answer of submissions made before this time that no live dialogue will
+    report (see ``_LIVE_HAMLET``); returns how many changed."""
     cur = await conn.execute(
         "UPDATE submissions SET person_id = NULL, content = NULL, media_kind = NULL, media_file_id = NULL,"
         " answer = NULL WHERE created_at < ? AND (person_id IS NOT NULL OR content IS NOT NULL"
-        " OR media_file_id IS NOT NULL OR answer IS NOT NULL)", (before,))
+        f" OR media_file_id IS NOT NULL OR answer IS NOT NULL) AND NOT (hamlet_id IS NOT NULL AND {_LIVE_HAMLET})",
+        (before, now))
     return cur.rowcount
 
 

@@ -96,6 +96,7 @@ async def test_purge_removes_personal_data_of_past_dialogues_and_keeps_counts(
     async with engine.db.transaction() as conn:
         reg = await dialogues.register(conn, dialogue, 1, "tan-hau", NOW)
         await dialogues.check_in(conn, reg.code, "officer", NOW)
+        await dialogues.set_status(conn, settings, dialogue.id, "held", NOW)
     report = await datacare.purge_before(engine.db, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
     assert (report.dialogues, report.registrations, report.submissions) == (1, 1, 1)
     async with engine.db.reading() as conn:
@@ -111,8 +112,9 @@ async def test_purge_twice_changes_nothing_more(engine: Engine) -> None:
     binh = Household(engine, "1")
     await binh.identify()
     await binh.ask("Câu hỏi cũ")
-    first = await datacare.purge_before(engine.db, datetime(2030, 1, 1, tzinfo=UTC), NOW)
-    second = await datacare.purge_before(engine.db, datetime(2030, 1, 1, tzinfo=UTC), NOW)
+    later = datetime(2024, 2, 1, tzinfo=UTC)
+    first = await datacare.purge_before(engine.db, datetime(2024, 1, 1, tzinfo=UTC), later)
+    second = await datacare.purge_before(engine.db, datetime(2024, 1, 1, tzinfo=UTC), later)
     assert first.submissions == 1 and second.submissions == 0
 
 

@@ -6,8 +6,9 @@ import asyncio
 import json
 import os
 import sys
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -50,26 +51,47 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
 
 @click.command()
 @CONFIG_OPTION
-@click.option("--before", "before_text", required=True, help='A date: "1/1/2024" (local time, start of the day).')
+@click.option("--before", "before_text", required=True,
+              help='A past date: "1/1/2024" or "2024-01-01" (local time, start of the day).')
+@click.option("--dry-run", is_flag=True, help="Only print what would be removed; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def purge(config_path: Path, before_text: str, yes: bool) -> None:
-    """Remove personal data of dialogues held before the date and of older submissions; keep anonymous counts."""
+def purge(config_path: Path, before_text: str, dry_run: bool, yes: bool) -> None:
+    """Remove personal data of dialogues held or cancelled before the date, and of older questions that no open or
+    future dialogue will report; keep anonymous counts."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    before = parse_vn_datetime(f"0:00 {before_text}", settings.tz) or parse_vn_datetime(before_text, settings.tz)
+    before = _start_of_day(before_text, settings.tz)
     if before is None:
         raise click.BadParameter(t("cli.bad_date", lang, text=before_text), param_hint="--before")
-    if not yes:
-        click.confirm(t("cli.purge_confirm", lang, date=before_text), abort=True)
 
-    async def go() -> datacare.PurgeReport:
+    async def go(rehearse: bool) -> datacare.PurgeReport:
         async with Database(settings.database.path) as db:
-            return await datacare.purge_before(db, before.astimezone(UTC), system_clock())
+            return await datacare.purge_before(db, before.astimezone(UTC), system_clock(), dry_run=rehearse)
 
-    report = asyncio.run(go())
-    click.echo(t("cli.purge_done", lang, dialogues=report.dialogues, registrations=report.registrations,
-                 roster=report.roster_entries, submissions=report.submissions, persons=report.persons,
-                 outbox=report.outbox_rows))
+    try:
+        preview = asyncio.run(go(True))
+    except datacare.PurgeRefused:
+        click.echo(t("cli.purge_future", lang, date=before_text), err=True)
+        sys.exit(2)
+    if dry_run:
+        click.echo(t("cli.purge_would", lang, **_counts(preview)))
+        return
+    if not yes:
+        click.confirm(t("cli.purge_confirm", lang, date=before_text, **_counts(preview)), abort=True)
+    report = asyncio.run(go(False))
+    click.echo(t("cli.purge_done", lang, **_counts(report)))
+
+
+def _start_of_day(text: str, tz: ZoneInfo) -> datetime | None:
+    """A date as Vietnamese write it ("1/1/2024") or ISO ("2024-01-01"), at 0:00 local time; a time may follow."""
+    return (parse_vn_datetime(f"0:00 {text}", tz) or parse_vn_datetime(f"{text} 0:00", tz)
+            or parse_vn_datetime(text, tz))
+
+
+def _counts(report: datacare.PurgeReport) -> dict[str, object]:
+    return {"dialogues": report.dialogues, "ids": ", ".join(report.dialogue_ids) or "—",
+            "registrations": report.registrations, "roster": report.roster_entries,
+            "submissions": report.submissions, "persons": report.persons, "outbox": report.outbox_rows}
 
 
 @click.command("export-person")

@@ -10,7 +10,7 @@ import asyncio
 import os
 import shutil
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,20 @@ from storage import Connection, Database
 from storage import datacare as repo
 
 
+class PurgeRefused(Exception):
+    """A purge that must not run (a date in the future): nothing was touched."""
+
+
+class _DryRun(Exception):
+    """Not an error: the signal that rolls a dry-run purge back while keeping its report."""
+
+    def __init__(self, report: PurgeReport) -> None:
+        self.report = report
+
+
 @dataclass(slots=True)
 class PurgeReport:
+    dialogue_ids: list[str] = field(default_factory=list)
     dialogues: int = 0
     registrations: int = 0
     roster_entries: int = 0
@@ -44,20 +56,32 @@ async def person_data(conn: Connection, person_id: int) -> dict[str, Any] | None
     return await repo.person_data(conn, person_id)
 
 
-async def purge_before(db: Database, before: datetime, now: datetime) -> PurgeReport:
-    """Remove the personal data of dialogues that took place before ``before`` and of older submissions."""
-    report = PurgeReport()
-    cutoff = iso(before)
-    async with db.transaction() as conn:
-        past = await repo.dialogues_before(conn, cutoff)
-        report.dialogues = len(past)
-        for dialogue_id in past:
-            await repo.keep_counts(conn, dialogue_id, iso(now))
-            report.registrations += await repo.delete_registrations(conn, dialogue_id)
-            report.roster_entries += await repo.delete_roster(conn, dialogue_id)
-        report.submissions = await repo.anonymise_submissions(conn, cutoff)
-        report.outbox_rows = await repo.delete_outbox_before(conn, cutoff)
-        report.persons = await repo.delete_idle_persons(conn, cutoff)
+async def purge_before(db: Database, before: datetime, now: datetime, *, dry_run: bool = False) -> PurgeReport:
+    """Remove the personal data of dialogues held or cancelled before ``before`` and of older submissions that no
+    open or future dialogue will report. A date in the future is refused. ``dry_run`` does all of it in one
+    transaction and rolls it back, so the report says exactly what would go."""
+    if before > now:
+        raise PurgeRefused(before)
+    try:
+        async with db.transaction() as conn:
+            report = await _purge(conn, iso(before), iso(now))
+            if dry_run:
+                raise _DryRun(report)
+    except _DryRun as rolled_back:
+        return rolled_back.report
+    return report
+
+
+async def _purge(conn: Connection, cutoff: str, now: str) -> PurgeReport:
+    report = PurgeReport(dialogue_ids=await repo.dialogues_before(conn, cutoff, now))
+    report.dialogues = len(report.dialogue_ids)
+    for dialogue_id in report.dialogue_ids:
+        await repo.keep_counts(conn, dialogue_id, now)
+        report.registrations += await repo.delete_registrations(conn, dialogue_id)
+        report.roster_entries += await repo.delete_roster(conn, dialogue_id)
+    report.submissions = await repo.anonymise_submissions(conn, cutoff, now)
+    report.outbox_rows = await repo.delete_outbox_before(conn, cutoff)
+    report.persons = await repo.delete_idle_persons(conn, cutoff)
     return report
 
 
