@@ -15,28 +15,41 @@ from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.reports.report_data import Progress
 
-FORMAT_CHOICES = ("docx", "xlsx", "csv", "all")
+FILE_FORMATS = ("docx", "xlsx", "csv")  # the order of bot.reports.build.FORMATS
+FORMAT_CHOICES = (*FILE_FORMATS, "all")
+
+
+class OutRefused(Exception):
+    """``--out`` and ``--format`` disagree; ``key`` is the catalogue's explanation."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 @click.command("export")
 @click.option("--dialogue", "dialogue_id", required=True, help="The dialogue id, e.g. tan-thuan-tay-2027.")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="all", show_default=True,
-              help="One format, or all three.")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
+              help="One format, or all three (default: the suffix of --out, else all).")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="The file to write (one format) or the folder (all); default: the private exports folder "
-                   "next to the database.")
+              help="The file to write (one format: bao-cao.docx) or the folder (all); default: the private exports "
+                   "folder next to the database.")
 @CONFIG_OPTION
-def export(dialogue_id: str, fmt: str, out: Path | None, config_path: Path) -> None:
+def export(dialogue_id: str, fmt: str | None, out: Path | None, config_path: Path) -> None:
     """Write the report "Báo cáo tổng hợp ý kiến, kiến nghị" of a dialogue (files readable by you only)."""
     from bot.cli.runtime import seed_dialogues
     from bot.core.clock import system_clock
     from bot.dialogues.service import DialogueError
-    from bot.reports.build import FORMATS, ReportFiles, build_report
+    from bot.reports.build import ReportFiles, build_report
     from storage import Database
 
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    formats = FORMATS if fmt == "all" else (fmt,)
+    try:
+        formats = chosen_formats(fmt, out)
+    except OutRefused as refused:
+        click.echo(t(refused.key, lang, path=out, format=fmt), err=True)
+        sys.exit(2)
     folder, targets = _destination(settings, out, formats)
 
     async def go() -> ReportFiles:
@@ -56,6 +69,23 @@ def export(dialogue_id: str, fmt: str, out: Path | None, config_path: Path) -> N
         sys.exit(1)
     for path in files.paths.values():
         click.echo(t("report.cli_written", lang, path=path))
+
+
+def chosen_formats(fmt: str | None, out: Path | None) -> tuple[str, ...]:
+    """The formats to write: ``--format``, else the suffix of ``--out`` (bao-cao.docx), else all three.
+
+    A file name whose suffix names another format is refused, and so is ``all`` (or no format) with a file name:
+    three files need a folder."""
+    suffix = out.suffix.lower().lstrip(".") if out is not None and not out.is_dir() else ""
+    if fmt is None:
+        fmt = suffix if suffix in FILE_FORMATS else "all"
+    if fmt == "all":
+        if suffix in FILE_FORMATS or (out is not None and out.is_file()):
+            raise OutRefused("report.cli_all_needs_folder")
+        return FILE_FORMATS
+    if suffix and suffix != fmt:
+        raise OutRefused("report.cli_format_mismatch")
+    return (fmt,)
 
 
 def _destination(settings: Settings, out: Path | None, formats: tuple[str, ...]) -> tuple[Path, dict[str, Path]]:
