@@ -23,10 +23,15 @@ from storage import Database
 
 @click.command()
 @CONFIG_OPTION
-@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-def backup(config_path: Path, target: Path) -> None:
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Create missing folders and replace an existing file.")
+def backup(config_path: Path, target: Path, force: bool) -> None:
     """Copy the database to TARGET while the bot keeps running (SQLite online backup; owner-only file)."""
     settings = load_or_exit(config_path)
+    refusal = datacare.backup_refusal(target)
+    if refusal == "cli.backup_is_folder" or (refusal and not force):
+        click.echo(t(refusal, settings.bot.language, path=target, folder=target.parent), err=True)
+        sys.exit(2)
     size = asyncio.run(datacare.backup(settings.database.path, target))
     click.echo(t("cli.backup_done", settings.bot.language, path=target, size=f"{size / 1024:,.0f}"))
 
@@ -45,7 +50,7 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
         sys.exit(1)
     if not yes:
         click.confirm(t("cli.restore_confirm", lang, db=settings.database.path), abort=True)
-    kept = datacare.restore(backup_file, settings.database.path, system_clock())
+    kept = datacare.restore(backup_file, settings.database.path, system_clock(), settings.tz)
     click.echo(t("cli.restore_done", lang, db=settings.database.path, kept=kept or "—"))
 
 

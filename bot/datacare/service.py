@@ -11,7 +11,7 @@ import os
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,19 @@ async def _purge(conn: Connection, cutoff: str, now: str) -> PurgeReport:
     return report
 
 
+def backup_refusal(target: Path) -> str | None:
+    """Why a backup must not be written to ``target`` without ``--force`` (a catalogue key), or None.
+
+    A folder that does not exist is usually a typing mistake, and an existing file is usually an older backup."""
+    if target.is_dir():
+        return "cli.backup_is_folder"
+    if not target.parent.is_dir():
+        return "cli.backup_no_folder"
+    if target.exists():
+        return "cli.backup_exists"
+    return None
+
+
 async def backup(db_path: str | Path, target: str | Path) -> int:
     """Copy the live database with SQLite's online backup (safe while the bot runs); returns its size in bytes."""
     target = Path(target)
@@ -121,13 +134,14 @@ def check_backup(path: str | Path) -> list[str]:
     return problems
 
 
-def restore(backup_file: str | Path, db_path: str | Path, now: datetime) -> Path | None:
+def restore(backup_file: str | Path, db_path: str | Path, now: datetime, tz: tzinfo = UTC) -> Path | None:
     """Put a backup in place of the database (the bot must be stopped). The current file, if any, is kept aside
-    as ``<name>.before-restore-<time>``; returns that path."""
+    as ``<name>.before-restore-<local date and time>`` (``...-2027-06-20-15h30m05``); returns that path."""
     db_path = Path(db_path)
     kept = None
     if db_path.exists():
-        kept = db_path.with_name(f"{db_path.name}.before-restore-{now.strftime('%Y%m%dT%H%M%S')}")
+        stamp = now.astimezone(tz).strftime("%Y-%m-%d-%Hh%Mm%S")
+        kept = db_path.with_name(f"{db_path.name}.before-restore-{stamp}")
         _backup_sync(str(db_path), kept)
     for suffix in ("-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
