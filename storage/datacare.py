@@ -31,6 +31,11 @@ async def person_data(conn: Connection, person_id: int) -> dict[str, Any] | None
     for table in PERSON_TABLES:
         found = await conn.execute_fetchall(f"SELECT * FROM {table} WHERE person_id = ?", (person_id,))
         data[table] = [dict(row) for row in found]
+    titles = dict(await conn.execute_fetchall(
+        "SELECT d.id, d.title FROM dialogues d JOIN registrations r ON r.dialogue_id = d.id WHERE r.person_id = ?",
+        (person_id,)))
+    for registration in data["registrations"]:
+        registration["dialogue_title"] = titles.get(registration["dialogue_id"])
     return data
 
 

@@ -18,6 +18,7 @@ from bot.core.i18n import t
 from bot.core.phone import normalize_phone
 from bot.core.vntime import parse_vn_datetime
 from bot.datacare import service as datacare
+from bot.datacare.person_document import person_document
 from storage import Database
 
 
@@ -105,10 +106,11 @@ def _counts(report: datacare.PurgeReport) -> dict[str, object]:
 @click.option("--id", "external_id", default=None, help="The person's user id on that channel.")
 @click.option("--phone", default=None, help="Or their phone number, in any common form.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the JSON here (owner-only) instead of standard output.")
+              help="Write the document here (name.txt, owner-only) with the JSON beside it (name.json), instead of "
+                   "printing the document.")
 def export_person(config_path: Path, channel: str, external_id: str | None, phone: str | None,
                   out: Path | None) -> None:
-    """Everything the bot holds about one household, as JSON (its right of access)."""
+    """Everything the bot holds about one household: a document it can read, and the JSON (its right of access)."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
 
@@ -122,14 +124,21 @@ def export_person(config_path: Path, channel: str, external_id: str | None, phon
     if data is None:
         click.echo(t("cli.person_unknown", lang), err=True)
         sys.exit(1)
-    text = json.dumps(data, ensure_ascii=False, indent=2)
+    document = person_document(data, settings, lang)
     if out is None:
-        click.echo(text)
+        click.echo(document)
         return
-    fd = os.open(out, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    readable, raw = out.with_suffix(".txt"), out.with_suffix(".json")
+    _write_private(readable, document)
+    _write_private(raw, json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(t("cli.person_written", lang, path=readable, json=raw))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by the bot's user only, from its first byte."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    click.echo(t("cli.person_written", lang, path=out))
 
 
 COMMANDS = (backup, restore, purge, export_person)
