@@ -265,6 +265,16 @@ async def roster_entries(conn: Connection, dialogue_id: str) -> list[RosterEntry
         return [RosterEntry(*row) for row in await cur.fetchall()]
 
 
+async def roster_page(conn: Connection, dialogue_id: str, after_id: int, limit: int) -> list[RosterEntry]:
+    """Up to ``limit`` roster entries with an id above ``after_id``, in id order (to read a large roster in short
+    reads)."""
+    async with conn.execute(
+        f"SELECT {_ROSTER_COLS} FROM roster_entries WHERE dialogue_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (dialogue_id, after_id, limit),
+    ) as cur:
+        return [RosterEntry(*row) for row in await cur.fetchall()]
+
+
 async def upsert_roster(conn: Connection, dialogue_id: str,
                         rows: Sequence[tuple[str, str, str, str | None, str | None]], now: str) -> None:
     """Rows of (household code, name, hamlet, category, phone), matched on (dialogue, household code)."""

@@ -281,6 +281,13 @@ class ReportSection(_Strict):
     recipients: list[str] = Field(default_factory=list)   # "Nơi nhận:" lines
 
 
+class RosterSection(_Strict):
+    """Limits of a roster import: a file beyond them is refused with a clear answer, nothing imported."""
+
+    max_rows: int = Field(default=200_000, ge=1)           # households in one file
+    max_unzipped_mb: int = Field(default=200, ge=1)        # an .xlsx is a zip: its unpacked size
+
+
 class Settings(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -291,6 +298,7 @@ class Settings(_Strict):
     fields: list[Field_] = Field(min_length=1)
     dialogues: list[DialogueConfig] = Field(default_factory=list)
     report: ReportSection = Field(default_factory=ReportSection)
+    roster: RosterSection = Field(default_factory=RosterSection)
 
     def dialogue_quotas(self, dialogue: DialogueConfig) -> dict[str, int]:
         """Seats per hamlet: every hamlet under the listed units gets seats_per_hamlet; quotas override."""

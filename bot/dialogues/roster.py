@@ -2,9 +2,15 @@
 
 Seed 002: only households on the local list of those expected to escape poverty this year attend. The commune
 keeps that list in a spreadsheet; this module reads it (CSV in UTF-8 with ``,`` or ``;``, or the first sheet of an
-.xlsx), checks every row, and upserts the good rows on (dialogue, household code) in one transaction. Bad rows are
-reported with the row number the spreadsheet shows and a reason; the rest are imported. Importing the same file
-twice changes nothing. Phones are normalised because a household is matched to the roster by its phone.
+.xlsx), checks every row, and upserts the good rows on (dialogue, household code). Bad rows are reported with the
+row number the spreadsheet shows and a reason; the rest are imported. Importing the same file twice changes nothing.
+Phones are normalised because a household is matched to the roster by its phone.
+
+Why short transactions: the running bot shares the database, and a household's turn must never wait long behind an
+import. Reading and checking happen off the event loop and outside any transaction; the existing roster is read and
+the rows are written in batches, each its own short transaction (a few milliseconds). An import killed half-way
+leaves some rows in; importing the file again completes it (upserts change nothing twice). The number of rows and
+the unpacked size of an .xlsx are capped (``[roster]``) so a hostile file is refused before it costs anything.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from storage import dialogues as repo
 from storage.dialogues import RosterEntry
 
 MAX_BYTES = 20 * 1024 * 1024
+BATCH = 2000  # rows read or written per transaction: each holds the database a few milliseconds
 HEADER_SEARCH_ROWS = 20  # a title row ("DANH SÁCH HỘ DỰ KIẾN THOÁT NGHÈO...") may come before the header
 FIELDS = ("name", "code", "hamlet", "category", "phone")
 REQUIRED = ("name", "code", "hamlet")
@@ -179,23 +186,39 @@ def _kind(data: bytes, name: str) -> str:
     raise RosterError("roster.unsupported", name=name)
 
 
-def _csv_table(data: bytes, name: str) -> tuple[list[list[str]], int]:
+def _csv_table(data: bytes, name: str) -> tuple[Iterator[Sequence[object]], int]:
+    """The rows as they are parsed (progress moves from the first one), and the number of lines as the total."""
     try:
         text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RosterError("roster.not_utf8") from None
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max((";", ",", "\t"), key=first.count) if any(d in first for d in ";,\t") else ","
+
+    def rows() -> Iterator[Sequence[object]]:
+        try:
+            yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        except csv.Error as exc:
+            raise RosterError("roster.unreadable", name=name, detail=exc) from None
+
+    return rows(), text.count("\n") + (not text.endswith("\n"))
+
+
+def _check_unzipped_size(data: bytes, name: str, limit_mb: int) -> None:
+    """An .xlsx is a zip: refuse one that unpacks to more than the limit before a library opens it."""
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise RosterError("roster.unreadable", name=name, detail=exc) from None
-    return rows, len(rows)
+    if unpacked > limit_mb * 1024 * 1024:
+        raise RosterError("roster.unzipped_too_large", name=name, size=_mb(unpacked), limit=limit_mb)
 
 
-def _xlsx_table(data: bytes, name: str) -> tuple[Iterator[Sequence[object]], int]:
+def _xlsx_table(data: bytes, name: str, max_unzipped_mb: int) -> tuple[Iterator[Sequence[object]], int]:
     from openpyxl import load_workbook
 
+    _check_unzipped_size(data, name, max_unzipped_mb)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
@@ -267,8 +290,8 @@ class _HeaderSearch:
         raise MissingColumns([n for n in REQUIRED if n not in found], cells, line)
 
 
-def _records(rows: Iterable[Sequence[object]], size: int, progress: Progress | None) -> list[Record]:
-    """The rows after the header row; empty rows are skipped."""
+def _records(rows: Iterable[Sequence[object]], size: int, progress: Progress | None, max_rows: int) -> list[Record]:
+    """The rows after the header row; empty rows are skipped; more than ``max_rows`` households is refused."""
     search = _HeaderSearch()
     header: dict[str, int] | None = None
     records: list[Record] = []
@@ -280,6 +303,8 @@ def _records(rows: Iterable[Sequence[object]], size: int, progress: Progress | N
             continue
         cells = {f: _cell(raw[i]) for f, i in header.items() if i < len(raw)}
         if any(cells.values()):  # a row with only its number (STT) filled in is an unused template row
+            if len(records) == max_rows:
+                raise RosterError("roster.too_many_rows", limit=f"{max_rows:,}".replace(",", "."))
             records.append(Record(line, cells))
             if progress and len(records) % 1000 == 0:
                 progress(len(records), max(size, len(records)))
@@ -290,14 +315,12 @@ def _records(rows: Iterable[Sequence[object]], size: int, progress: Progress | N
     return records
 
 
-def read_records(data: bytes, name: str, progress: Progress | None = None) -> list[Record]:
+def read_records(data: bytes, name: str, progress: Progress | None = None, *, max_rows: int = 200_000,
+                 max_unzipped_mb: int = 200) -> list[Record]:
     """The data rows of a roster file (no database); raises RosterError for a file that cannot be used."""
-    if _kind(data, name) == "xlsx":
-        rows, size = _xlsx_table(data, name)
-        with closing(rows):
-            return _records(rows, size, progress)
-    rows_list, size = _csv_table(data, name)
-    return _records(rows_list, size, progress)
+    rows, size = _xlsx_table(data, name, max_unzipped_mb) if _kind(data, name) == "xlsx" else _csv_table(data, name)
+    with closing(rows):
+        return _records(rows, size, progress, max_rows)
 
 
 # --- checking rows ----------------------------------------------------------------------------------------------
@@ -407,15 +430,27 @@ def _phones_taken(rows: list[_Row], existing: dict[str, RosterEntry], lang: str,
 # --- writing ----------------------------------------------------------------------------------------------------
 
 
-async def _existing(conn: Connection, dialogue_id: str) -> dict[str, RosterEntry]:
-    """The dialogue's roster by household code, case folded."""
-    return {e.household_code.casefold(): e for e in await repo.roster_entries(conn, dialogue_id)}
+async def _existing(db: Database, dialogue_id: str) -> dict[str, RosterEntry]:
+    """The dialogue's roster by household code, case folded, read in short reads of ``BATCH`` entries."""
+    found: dict[str, RosterEntry] = {}
+    after = 0
+    while True:
+        async with db.reading() as conn:
+            page = await repo.roster_page(conn, dialogue_id, after, BATCH)
+        found.update((e.household_code.casefold(), e) for e in page)
+        if len(page) < BATCH:
+            return found
+        after = page[-1].id
 
 
-async def _write(conn: Connection, dialogue_id: str, rows: list[_Row], existing: dict[str, RosterEntry],
-                 now: datetime) -> tuple[int, int, int]:
-    """(added, updated, unchanged); a row equal to what is stored is not touched."""
-    added, changed, unchanged = [], [], 0
+RosterValues = tuple[str, str, str, str | None, str | None]
+
+
+def _changes(rows: list[_Row], existing: dict[str, RosterEntry]) -> tuple[list[RosterValues], int, int]:
+    """(rows to write, how many of them are new, unchanged rows); a row equal to what is stored is not written."""
+    added: list[RosterValues] = []
+    changed: list[RosterValues] = []
+    unchanged = 0
     for row in rows:
         old = existing.get(row.key)
         if old is None:
@@ -424,33 +459,58 @@ async def _write(conn: Connection, dialogue_id: str, rows: list[_Row], existing:
             unchanged += 1
         else:
             changed.append((old.household_code, *row.values))
-    await repo.upsert_roster(conn, dialogue_id, added + changed, iso(now))
-    return len(added), len(changed), unchanged
+    return added + changed, len(added), unchanged
+
+
+async def _write(db: Database, dialogue_id: str, rows: list[RosterValues], now: datetime,
+                 progress: Progress | None) -> None:
+    """Upsert the rows, ``BATCH`` per transaction; the dialogue is checked again in each (it may be deleted)."""
+    for start in range(0, len(rows), BATCH):
+        async with db.transaction() as conn:
+            await require(conn, dialogue_id)
+            await repo.upsert_roster(conn, dialogue_id, rows[start:start + BATCH], iso(now))
+        if progress:
+            progress(min(start + BATCH, len(rows)), len(rows))
 
 
 async def import_roster(
     db: Database, settings: Settings, dialogue_id: str, path: Path | None = None, *, data: bytes | None = None,
     filename: str = "", now: datetime, progress: Progress | None = None, lang: str = "vi",
 ) -> ImportReport:
-    """Read a roster file and upsert its good rows into the dialogue's roster, all in one transaction.
+    """Read a roster file and upsert its good rows into the dialogue's roster, in short transactions.
 
-    Raises DialogueError for an unknown dialogue and RosterError when the file cannot be used at all.
+    ``progress(done, total)`` follows the rows read, then the rows written. Raises DialogueError for an unknown
+    dialogue and RosterError when the file cannot be used at all (nothing is imported then).
     """
     name = filename or (path.name if path else "")
     async with db.reading() as conn:
         await require(conn, dialogue_id)
+        taking_part = await repo.quotas(conn, dialogue_id)
     raw = _load(path, data, name)
-    records = await asyncio.to_thread(read_records, raw, name, progress)
-    async with db.transaction() as conn:
-        await require(conn, dialogue_id)
-        hamlets = HamletIndex(settings.hamlets(), await repo.quotas(conn, dialogue_id))
-        rows, errors = check_rows(records, hamlets, lang)
-        existing = await _existing(conn, dialogue_id)
-        rows, taken = _phones_taken(rows, existing, lang)
-        added, updated, unchanged = await _write(conn, dialogue_id, rows, existing, now)
+    records = await asyncio.to_thread(read_records, raw, name, progress, max_rows=settings.roster.max_rows,
+                                      max_unzipped_mb=settings.roster.max_unzipped_mb)
     if progress:
         progress(len(records), len(records))
-    return ImportReport(len(records), added, updated, unchanged, sorted(errors + taken, key=lambda e: e.line))
+    existing = await _existing(db, dialogue_id)
+    plan = await asyncio.to_thread(_plan, records, HamletIndex(settings.hamlets(), taking_part), existing, lang)
+    await _write(db, dialogue_id, plan.writes, now, progress)
+    return ImportReport(len(records), plan.added, len(plan.writes) - plan.added, plan.unchanged, plan.errors)
+
+
+@dataclass(slots=True)
+class _Plan:
+    writes: list[RosterValues]
+    added: int
+    unchanged: int
+    errors: list[RowError]
+
+
+def _plan(records: list[Record], hamlets: HamletIndex, existing: dict[str, RosterEntry], lang: str) -> _Plan:
+    """Every check and comparison, off the event loop: what to write, and the bad rows in file order."""
+    rows, errors = check_rows(records, hamlets, lang)
+    rows, taken = _phones_taken(rows, existing, lang)
+    writes, added, unchanged = _changes(rows, existing)
+    return _Plan(writes, added, unchanged, sorted(errors + taken, key=lambda e: e.line))
 
 
 async def match_household(conn: Connection, dialogue_id: str, *, phone: str | None = None,
