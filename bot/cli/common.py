@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from bot.core.config import ConfigError, Settings, load_settings
-from bot.core.i18n import t
 
 CONFIG_OPTION = click.option(
     "--config", "config_path", envvar="DOITHOAI_CONFIG", required=True,
@@ -21,6 +20,5 @@ def load_or_exit(path: Path) -> Settings:
     try:
         return load_settings(path)
     except ConfigError as exc:
-        click.echo(t("cli.config_error", "vi", key=exc.key, problem=exc.problem), err=True)
-        click.echo(t("cli.config_error", "en", key=exc.key, problem=exc.problem), err=True)
+        click.echo(exc.text(), err=True)  # once, in the language the config asks for
         sys.exit(2)

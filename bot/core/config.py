@@ -6,6 +6,7 @@ so an officer editing the file by hand can find the line. Secrets come from the 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -26,18 +27,44 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.i18n import LANGUAGES, t
+
 TOKEN_ENV = "DOITHOAI_TELEGRAM_TOKEN"
 WEBHOOK_SECRET_ENV = "DOITHOAI_WEBHOOK_SECRET"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 
-class ConfigError(Exception):
-    """Raised with a message that names the offending key."""
+class Problem(ValueError):
+    """What is wrong with a value, as a catalogue key (``config.*``) and its values, so it reads in any language."""
 
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
+    def __init__(self, message_key: str, /, *, at: str = "", **values: object) -> None:
+        super().__init__(t(message_key, "en", **values))
+        self.key = message_key
+        self.values = values
+        self.at = at  # where in the file, when the check runs above the key itself (a whole-config check)
+
+    def text(self, lang: str) -> str:
+        return t(self.key, lang, **self.values)
+
+
+class ConfigError(Exception):
+    """Raised with a message that names the offending key (or the file, when it cannot be read at all).
+
+    ``language`` is the one the config asks for when it could be read that far: the error is told in it."""
+
+    def __init__(self, key: str, problem: str | Problem, *, file: bool = False, language: str = "vi") -> None:
+        text = problem.text("en") if isinstance(problem, Problem) else problem
+        super().__init__(f"{key}: {text}")
         self.key = key
-        self.problem = problem
+        self.problem = text
+        self.detail = problem
+        self.file = file
+        self.language = language
+
+    def text(self, lang: str | None = None) -> str:
+        lang = lang or self.language
+        problem = self.detail.text(lang) if isinstance(self.detail, Problem) else self.detail
+        return t("cli.config_file_error" if self.file else "cli.config_error", lang, key=self.key, problem=problem)
 
 
 class _Strict(BaseModel):
@@ -57,7 +84,7 @@ class BotSection(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise Problem("config.unknown_timezone", value=value) from exc
         return value
 
 
@@ -78,7 +105,7 @@ class DigestSection(_Strict):
             return f"{value.hour:02d}:{value.minute:02d}"
         match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
         if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-            raise ValueError('write the time like "17:00" (hours 0-23, minutes 00-59)')
+            raise Problem("config.bad_time_of_day")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
 
     @property
@@ -105,7 +132,7 @@ class TelegramSection(_Strict):
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSection:
         if self.mode == "webhook" and not self.webhook_url:
-            raise ValueError("webhook mode needs telegram.webhook_url")
+            raise Problem("config.webhook_needs_url", setting="telegram.webhook_url")
         return self
 
     def resolved_token(self) -> str | None:
@@ -146,13 +173,13 @@ class ZaloSection(_Strict):
     @classmethod
     def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
-            raise ValueError("Zalo needs a webhook secret of 8 to 256 characters")
+            raise Problem("config.zalo_secret_length")
         return value
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> ZaloSection:
         if self.mode == "webhook" and not self.webhook_url:
-            raise ValueError("webhook mode needs zalo.webhook_url")
+            raise Problem("config.webhook_needs_url", setting="zalo.webhook_url")
         return self
 
     def resolved_token(self) -> str | None:
@@ -184,14 +211,14 @@ class Unit(_Strict):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
-            raise ValueError("must be lowercase letters, digits, '-' or '_' (used in links), e.g. 'tan-dan'")
+            raise Problem("config.bad_slug")
         return value
 
     @field_validator("name")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must not be empty")
+            raise Problem("config.empty")
         return value.strip()
 
     @property
@@ -244,7 +271,7 @@ class DialogueConfig(_Strict):
 
             parsed = parse_vn_datetime(value, ZoneInfo("UTC"))
             if parsed is None:
-                raise ValueError("write the time like \"15:30 20/6/2027\" or 2027-06-20T15:30:00")
+                raise Problem("config.bad_datetime")
             return parsed.replace(tzinfo=None)
         return value
 
@@ -262,7 +289,7 @@ class DialogueConfig(_Strict):
     def _positive(cls, value: dict[str, int]) -> dict[str, int]:
         for hamlet, quota in value.items():
             if quota < 1:
-                raise ValueError(f"the quota of {hamlet!r} must be 1 or more")
+                raise Problem("config.bad_quota", hamlet=hamlet)
         return value
 
     def reminder_minutes(self) -> list[int]:
@@ -328,25 +355,29 @@ class Settings(_Strict):
         seen: set[str] = set()
         for unit in self.iter_units():
             if unit.id in seen:
-                raise ValueError(f"unit id {unit.id!r} is used twice")
+                raise Problem("config.unit_twice", id=unit.id)
             seen.add(unit.id)
         topic_ids: set[str] = set()
         for fld in self.fields:
             for topic in fld.topics:
                 if topic.id in topic_ids:
-                    raise ValueError(f"topic id {topic.id!r} is used twice")
+                    raise Problem("config.topic_twice", id=topic.id)
                 topic_ids.add(topic.id)
         return self
 
     @model_validator(mode="after")
     def _dialogue_hamlets_exist(self) -> Settings:
-        for dialogue in self.dialogues:
+        for index, dialogue in enumerate(self.dialogues):
             for unit_id in [*dialogue.units, *dialogue.quotas]:
                 unit = self.unit(unit_id)
                 if unit is None:
-                    raise ValueError(f"dialogue {dialogue.id!r} names unknown unit {unit_id!r}")
+                    known = [u.id for u in self.iter_units()]
+                    hint = did_you_mean(unit_id, known)
+                    raise Problem("config.unknown_unit_close" if hint else "config.unknown_unit",
+                                  at=f"dialogues[{index}]", dialogue=dialogue.id, unit=unit_id, hint=hint,
+                                  known=", ".join(known))
             if not self.dialogue_quotas(dialogue):
-                raise ValueError(f"dialogue {dialogue.id!r} needs quotas or units with seats_per_hamlet")
+                raise Problem("config.no_seats", at=f"dialogues[{index}]", dialogue=dialogue.id)
         return self
 
     def iter_units(self) -> Iterator[Unit]:
@@ -401,35 +432,83 @@ def _key_of(loc: tuple[int | str, ...]) -> str:
     return key or "(top level)"
 
 
-def _first_error(exc: ValidationError) -> ConfigError:
+def did_you_mean(wrong: str, known: list[str]) -> str:
+    """The known name closest to a misspelt one ("timezone" for "timezne"), or ""."""
+    close = difflib.get_close_matches(wrong, known, n=1, cutoff=0.6)
+    return close[0] if close else ""
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model at ``loc`` (the parent of the offending key) accepts."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is None:
+            return []
+        model = inner
+    return list(model.model_fields)
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _first_error(exc: ValidationError, language: str) -> ConfigError:
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key (check its spelling)"
+    raised = err.get("ctx", {}).get("error")
+    problem: str | Problem = err["msg"].removeprefix("Value error, ")
+    if isinstance(raised, Problem):
+        problem = raised
+    elif err["type"] == "extra_forbidden":
+        known = _allowed_keys(loc)
+        hint = did_you_mean(str(loc[-1]), known)
+        problem = Problem("config.unknown_key_close" if hint else "config.unknown_key", hint=hint,
+                          known=", ".join(known))
     elif err["type"] == "missing":
-        msg = "is required but missing"
-    return ConfigError(_key_of(loc), msg)
+        problem = Problem("config.missing")
+    key = problem.at if isinstance(problem, Problem) and problem.at else _key_of(loc)
+    return ConfigError(key, problem, language=language)
 
 
 def parse_settings(data: dict) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise _first_error(exc) from None
+        raise _first_error(exc, _language_of(data)) from None
+
+
+def _language_of(data: dict) -> str:
+    """The language the config asks for, read before it is validated, so its errors are told in it."""
+    bot = data.get("bot") if isinstance(data, dict) else None
+    language = bot.get("language") if isinstance(bot, dict) else None
+    return language if language in LANGUAGES else "vi"
 
 
 def load_settings(path: str | Path) -> Settings:
-    """Read and validate a TOML config; relative database paths are resolved against the config's folder."""
+    """Read and validate a TOML config (a UTF-8 BOM, as Notepad saves, is fine); relative database paths are
+    resolved against the config's folder."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ConfigError(str(p), f"cannot read the file ({exc.strerror})") from None
+        reason = "config.file_missing" if isinstance(exc, FileNotFoundError) else "config.file_unreadable"
+        raise ConfigError(str(p), Problem(reason, detail=exc.strerror or exc), file=True) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(p), f"not valid TOML: {exc}") from None
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(p), Problem("config.not_utf8"), file=True) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), Problem("config.not_toml", detail=exc), file=True) from None
     settings = parse_settings(data)
     db_path = Path(settings.database.path)
     if not db_path.is_absolute():
