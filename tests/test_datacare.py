@@ -80,7 +80,8 @@ def test_a_file_that_is_not_a_doithoai_database_is_refused(tmp_path: Path) -> No
     other = tmp_path / "other.sqlite3"
     with sqlite3.connect(other) as db:
         db.execute("CREATE TABLE t (x)")
-    assert "not a doithoai database" in datacare.check_backup(other)[0]
+    assert "không phải cơ sở dữ liệu của doithoai" in datacare.check_backup(other)[0]
+    assert "not a doithoai database" in datacare.check_backup(other, "en")[0]
 
 
 async def test_purge_removes_personal_data_of_past_dialogues_and_keeps_counts(

@@ -164,10 +164,11 @@ async def test_purge_dry_run_prints_the_counts_and_changes_nothing(filled: Path,
 async def test_purge_confirmation_shows_the_counts_and_a_no_keeps_everything(filled: Path, settings: Settings) -> None:
     result = _purge(filled, "--before", "1/1/2024", answer="n\n")
     assert result.returncode == 1
+    assert "Đã dừng, chưa thay đổi gì." in result.stderr and "Aborted" not in result.stderr + result.stdout
     assert "1 buổi đối thoại" in result.stdout and "1 đăng ký" in result.stdout and "Đồng ý xóa?" in result.stdout
     assert _count(settings.database.path, "SELECT COUNT(*) FROM registrations") == 1
 
-    done = _purge(filled, "--before", "1/1/2024", answer="y\n")
+    done = _purge(filled, "--before", "1/1/2024", answer="có\n")
     assert done.returncode == 0, done.stderr
     assert _count(settings.database.path, "SELECT COUNT(*) FROM registrations") == 0
     assert _count(settings.database.path, "SELECT COUNT(*) FROM submissions WHERE content IS NOT NULL") == 0

@@ -284,7 +284,7 @@ def test_hamlet_is_found_by_id_or_name_with_or_without_prefix_and_accents(roster
     ("ds.csv", "Họ và tên,Mã hộ,Ấp\nBình,1,Tân Dân\n".encode("cp1258", "replace"), "roster.not_utf8"),
     ("ds.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100, "roster.old_excel"),
     ("ds.pdf", b"%PDF-1.4", "roster.unsupported"),
-    ("ds.xlsx", b"PK\x03\x04 this is not a workbook", "roster.unreadable"),
+    ("ds.xlsx", b"PK\x03\x04 this is not a workbook", "roster.not_a_workbook"),
 ])
 async def test_a_file_that_cannot_be_used_imports_nothing_and_says_why(
         db: Database, roster_settings: Settings, name: str, content: bytes, key: str) -> None:

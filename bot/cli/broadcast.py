@@ -85,7 +85,8 @@ def broadcasts_command(config_path: Path, broadcast_id: int | None) -> None:
 @CONFIG_OPTION
 @click.option("--dialogue", "dialogue_id", default=None, help="Announce a dialogue: title, time, place, meaning.")
 @click.option("--broadcast", "broadcast_id", type=int, default=None, help="Read a broadcast's text aloud.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write it to a file.")
+@click.option("--out", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write it to a file.")
 def radio_command(config_path: Path, dialogue_id: str | None, broadcast_id: int | None, output: Path | None) -> None:
     """The script for the commune loudspeaker, numbers, times and dates written out as they are read."""
     settings = load_or_exit(config_path)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli.common import CONFIG_OPTION, load_or_exit
+from bot.cli.common import CONFIG_OPTION, confirm, load_or_exit
 from bot.core.clock import system_clock
 from bot.core.i18n import t
 from bot.core.phone import normalize_phone
@@ -45,12 +45,12 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
     """Replace the database with BACKUP_FILE. Stop the bot first; the current file is kept aside."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    problems = datacare.check_backup(backup_file)
+    problems = datacare.check_backup(backup_file, lang)
     if problems:
         click.echo(t("cli.restore_bad", lang, problems="; ".join(problems)), err=True)
         sys.exit(1)
     if not yes:
-        click.confirm(t("cli.restore_confirm", lang, db=settings.database.path), abort=True)
+        confirm(t("cli.restore_confirm", lang, db=settings.database.path), lang)
     kept = datacare.restore(backup_file, settings.database.path, system_clock(), settings.tz)
     click.echo(t("cli.restore_done", lang, db=settings.database.path, kept=kept or "—"))
 
@@ -83,7 +83,7 @@ def purge(config_path: Path, before_text: str, dry_run: bool, yes: bool) -> None
         click.echo(t("cli.purge_would", lang, **_counts(preview)))
         return
     if not yes:
-        click.confirm(t("cli.purge_confirm", lang, date=before_text, **_counts(preview)), abort=True)
+        confirm(t("cli.purge_confirm", lang, date=before_text, **_counts(preview)), lang)
     report = asyncio.run(go(False))
     click.echo(t("cli.purge_done", lang, **_counts(report)))
 

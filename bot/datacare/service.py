@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.clock import iso
+from bot.core.i18n import t
 from storage import Connection, Database
 from storage import datacare as repo
 
@@ -116,21 +117,21 @@ def _backup_sync(source: str, target: Path) -> None:
     os.replace(partial, target)
 
 
-def check_backup(path: str | Path) -> list[str]:
-    """Problems that make a file unfit to restore (empty when it is a sound doithoai database)."""
+def check_backup(path: str | Path, lang: str = "vi") -> list[str]:
+    """Problems that make a file unfit to restore, in ``lang`` (empty when it is a sound doithoai database)."""
     path = Path(path)
     if not path.is_file():
-        return [f"{path}: no such file"]
+        return [t("cli.backup_missing", lang, path=path)]
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             integrity = repo.integrity(conn)
             tables = repo.table_names(conn)
-    except sqlite3.DatabaseError as exc:
-        return [f"{path}: not an SQLite database ({exc})"]
-    problems = [] if integrity == "ok" else [f"integrity check: {integrity}"]
+    except sqlite3.DatabaseError:
+        return [t("cli.backup_not_sqlite", lang, path=path)]
+    problems = [] if integrity == "ok" else [t("cli.backup_damaged", lang, problem=integrity)]
     missing = {"persons", "submissions", "schema_migrations"} - tables
     if missing:
-        problems.append(f"not a doithoai database (missing tables: {', '.join(sorted(missing))})")
+        problems.append(t("cli.backup_not_ours", lang, tables=", ".join(sorted(missing))))
     return problems
 
 

@@ -209,8 +209,8 @@ def _check_unzipped_size(data: bytes, name: str, limit_mb: int) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise RosterError("roster.unreadable", name=name, detail=exc) from None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise RosterError("roster.not_a_workbook", name=name) from None
     if unpacked > limit_mb * 1024 * 1024:
         raise RosterError("roster.unzipped_too_large", name=name, size=_mb(unpacked), limit=limit_mb)
 
