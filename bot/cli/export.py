@@ -14,6 +14,7 @@ from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.reports.report_data import Progress
+from bot.reports.report_files import use_private_temp
 
 FILE_FORMATS = ("docx", "xlsx", "csv")  # the order of bot.reports.build.FORMATS
 FORMAT_CHOICES = (*FILE_FORMATS, "all")
@@ -45,6 +46,7 @@ def export(dialogue_id: str, fmt: str | None, out: Path | None, config_path: Pat
 
     settings = load_or_exit(config_path)
     lang = settings.bot.language
+    use_private_temp(settings)
     try:
         formats = chosen_formats(fmt, out)
     except OutRefused as refused:

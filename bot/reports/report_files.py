@@ -6,8 +6,11 @@ never replaces a good one.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -16,6 +19,35 @@ from bot.core.config import Settings
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+
+
+def use_private_temp(settings: Settings) -> Path:
+    """Make every temporary file of this process go to ``exports/tmp/<pid>`` (0700), and remove the folders of
+    processes that are gone.
+
+    The spreadsheet library streams rows (names, phones) to temporary files; in the system's temp folder a killed
+    export would leave them readable and out of reach of purge and /forget. Set once at start (``tempfile.tempdir``
+    is process-wide, and the stdlib and libraries read it)."""
+    root = exports_dir(settings) / "tmp"
+    root.mkdir(mode=DIR_MODE, exist_ok=True)
+    for leftover in root.iterdir():
+        if leftover.is_dir() and leftover.name.isdigit() and not _alive(int(leftover.name)):
+            shutil.rmtree(leftover, ignore_errors=True)
+    mine = root / str(os.getpid())
+    mine.mkdir(mode=DIR_MODE, exist_ok=True)
+    tempfile.tempdir = str(mine)
+    atexit.register(shutil.rmtree, mine, True)
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 def exports_dir(settings: Settings) -> Path:
