@@ -116,5 +116,20 @@ async def forget_person(conn: Connection, person_id: int) -> int:
         (person_id,),
     )
     anonymised = cur.rowcount
+    await scrub_outbox(conn, person_id)
     await conn.execute("DELETE FROM persons WHERE id = ?", (person_id,))
     return anonymised
+
+
+async def scrub_outbox(conn: Connection, person_id: int) -> int:
+    """Every outbox row of a person (by person or by one of their chats): a message still to go is cancelled
+    (``skipped``) and no row keeps the chat id or the text. Returns how many rows were scrubbed."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END,"
+        " last_error = CASE WHEN status = 'pending' THEN 'forgotten' ELSE last_error END,"
+        " chat_id = '', payload = '{\"text\":\"\"}', person_id = NULL"
+        " WHERE person_id = ? OR EXISTS (SELECT 1 FROM identities i WHERE i.person_id = ?"
+        " AND i.channel = outbox.channel AND i.chat_id = outbox.chat_id)",
+        (person_id, person_id),
+    )
+    return cur.rowcount
