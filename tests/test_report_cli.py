@@ -29,7 +29,7 @@ def test_export_all_writes_the_three_files_into_the_private_exports_folder(confi
     result = CliRunner().invoke(main, ["export", "--dialogue", DIALOGUE, "--config", str(config)])
 
     assert result.exit_code == 0, result.output
-    written = sorted((config.parent / "exports").iterdir())
+    written = sorted(p for p in (config.parent / "exports").iterdir() if p.is_file())
     assert [p.suffix for p in written] == [".csv", ".docx", ".xlsx"]
     assert all(f"Đã ghi {p}" in result.output for p in written)
     assert stat.S_IMODE((config.parent / "exports").stat().st_mode) == 0o700

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 import stat
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,11 +23,13 @@ from storage import Database
 from tests.test_report_data import DIALOGUE, ENTRIES, NOW, Commune
 
 REPORTED = [e for e in ENTRIES if e.status != "withdrawn"]
+AFTER_DIALOGUE = datetime(2027, 6, 21, 3, 0, tzinfo=UTC)  # the day after the dialogue of 20/6/2027
 
 
-async def write(database: Database, settings: Settings, *formats: str) -> tuple[ReportFiles, Commune]:
+async def write(database: Database, settings: Settings, *formats: str, now: datetime = NOW,
+                ) -> tuple[ReportFiles, Commune]:
     commune = await Commune(database, settings).setup()
-    files = await build_report(database, settings, DIALOGUE, now=NOW, folder=exports_dir(settings),
+    files = await build_report(database, settings, DIALOGUE, now=now, folder=exports_dir(settings),
                                formats=formats or FORMATS)
     return files, commune
 
@@ -141,8 +143,10 @@ async def test_the_word_report_has_the_national_heading_times_new_roman_and_a4_m
     fonts = normal.element.rPr.rFonts
     section = doc.sections[0]
 
-    assert heading.cell(0, 0).paragraphs[0].text == "UBND XÃ TÂN THUẬN TÂY"
-    assert heading.cell(0, 0).paragraphs[1].text == "Số: .../BC-UBND"
+    # NĐ 30: the issuing body in full (the example config's "UBND XÃ ..." is spelled out), the number level with
+    # the place and date
+    assert [p.text for p in heading.cell(0, 0).paragraphs[:2]] == ["ỦY BAN NHÂN DÂN", "XÃ TÂN THUẬN TÂY"]
+    assert heading.cell(1, 0).paragraphs[0].text == "Số: .../BC-UBND"
     national, motto = heading.cell(0, 1).paragraphs
     assert national.text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" and national.runs[0].bold
     assert motto.text == "Độc lập - Tự do - Hạnh phúc" and motto.runs[0].bold and motto.runs[0].underline
@@ -160,7 +164,7 @@ async def test_the_word_report_has_the_national_heading_times_new_roman_and_a4_m
 
 async def test_similar_questions_are_merged_and_every_topics_count_adds_up(
         database: Database, settings: Settings) -> None:
-    files, _ = await write(database, settings)
+    files, commune = await write(database, settings)
 
     text = docx_text(files.paths["docx"])
     topics = re.split(r"\n\d+\. ", text.split("I. GIẢM NGHÈO", 1)[1].split("III. BẢNG", 1)[0])[1:]
@@ -173,7 +177,8 @@ async def test_similar_questions_are_merged_and_every_topics_count_adds_up(
     assert counted == {"Y tế, thẻ bảo hiểm y tế": (3, 3), "Vay vốn hộ nghèo, hộ cận nghèo": (1, 1),
                        "Đào tạo nghề, giải quyết việc làm": (1, 1)}
     assert "(2 ý kiến; Câu hỏi; Ấp Tân Hậu, Ấp Tân Dân)" in text
-    assert "Hộ gửi: Nguyễn Văn Bình (Ấp Tân Hậu), Trần Thị Lan (Ấp Tân Dân)" in text
+    binh, lan = commune.codes["Nguyễn Văn Bình"], commune.codes["Trần Thị Lan"]
+    assert f"Hộ gửi: Nguyễn Văn Bình (Ấp Tân Hậu, {binh}); Trần Thị Lan (Ấp Tân Dân, {lan})" in text
     assert "Cơ quan trả lời: Ngân hàng Chính sách xã hội" in text
     assert "Đỗ Thị Mai" not in text and "Ngoài ra có 1 nội dung hộ dân đã rút lại" in text
 
@@ -184,13 +189,14 @@ async def test_voice_messages_and_photos_are_listed_by_code_so_officers_can_ask_
 
     text = docx_text(files.paths["docx"])
 
-    assert f"- [Tin nhắn thoại — mã {commune.codes['Phạm Thị Hoa']}] (1 ý kiến;" in text
-    assert f"Kèm theo: [Hình ảnh — mã {commune.codes['Võ Văn Kiệt']}]" in text
+    assert "- [Tin nhắn thoại] (1 ý kiến;" in text
+    assert f"Phạm Thị Hoa (Ấp Tân Chủ, {commune.codes['Phạm Thị Hoa']}, tin nhắn thoại)" in text
+    assert f"Võ Văn Kiệt (Ấp Tân Hậu, {commune.codes['Võ Văn Kiệt']}, hình ảnh)" in text
 
 
 async def test_the_word_report_has_the_summary_table_chart_unanswered_list_and_signature(
         database: Database, settings: Settings) -> None:
-    files, commune = await write(database, settings)
+    files, commune = await write(database, settings, now=AFTER_DIALOGUE)
 
     doc = Document(str(files.paths["docx"]))
     matrix = [[c.text for c in row.cells] for row in doc.tables[1].rows]
@@ -203,6 +209,8 @@ async def test_the_word_report_has_the_summary_table_chart_unanswered_list_and_s
     unanswered = text.split("IV. CÁC NỘI DUNG CHƯA TRẢ LỜI", 1)[1]
     assert "Có 4 nội dung chưa được trả lời" in unanswered
     assert f"{commune.codes['Lê Văn Tám']} — Lê Văn Tám (Ấp Tân Hùng)" in unanswered
+    bank = unanswered.index("Ngân hàng Chính sách xã hội")  # by the agency that answers, then the topic
+    assert bank < unanswered.index("Vay vốn hộ nghèo, hộ cận nghèo", bank) < unanswered.index("Lê Văn Tám")
     assert "(Sẽ trả lời sau)" in unanswered and "Võ Văn Kiệt" not in unanswered.split("Trên đây")[0]
     assert signature.cell(0, 0).paragraphs[0].text == "Nơi nhận:"
     signer = settings.report.signer_title.split("\n")[0] if settings.report.signer_title else "CHỦ TỊCH"

@@ -301,7 +301,7 @@ class DialogueConfig(_Strict):
 class ReportSection(_Strict):
     """The committee report's heading and signature; empty values are derived from the top unit."""
 
-    issuer: str = ""                # e.g. "UBND XÃ TÂN THUẬN TÂY"
+    issuer: str = ""                # e.g. "ỦY BAN NHÂN DÂN\nXÃ TÂN THUẬN TÂY" (a parent body may come first)
     signer_title: str = ""          # e.g. "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
     signer_name: str = ""           # e.g. "Phạm Thanh Sang"
     place: str = ""                 # e.g. "Tân Thuận Tây" (the place before the date)

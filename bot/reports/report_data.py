@@ -153,6 +153,12 @@ class ReportData:
     def by_id(self) -> dict[int, ReportRow]:
         return {r.id: r for r in self.rows}
 
+    @property
+    def after_dialogue(self) -> bool:
+        """The dialogue has been held (or its time has passed): what is still unanswered is worth a section."""
+        starts = self.dialogue.starts_at
+        return self.dialogue.status == "held" or (starts is not None and starts <= self.generated_at)
+
     @cached_property
     def outstanding(self) -> list[ReportRow]:
         return [r for r in self.rows if r.status in OUTSTANDING]

@@ -1,17 +1,23 @@
 """The committee report as a Word document laid out per Nghị định 30/2020/NĐ-CP (administrative documents).
 
-Heading table (issuing body and number left; national title and motto right; place and date), the kind "BÁO CÁO"
-and its summary centred in bold, Times New Roman 13 pt on A4 with 20/20/30/15 mm margins, sections per field
-(I., II., ...) and topic (1., 2., ...) naming the agency that answers, similar questions merged
-(``bot.digest.grouping``) with their count, kind, hamlets and households, the hamlet × topic table and chart,
-what is still unanswered, then
-"Nơi nhận:" and the signature block. 50,000 entries stay a readable document because similar ones are merged and
-long lists are cut (the Excel file has every entry).
+Heading table (the issuing body in full, "ỦY BAN NHÂN DÂN" / "XÃ ...", with a short rule under it, and the number
+level with the place and date; the national title and motto right), the kind "BÁO CÁO" and its summary centred in
+bold, Times New Roman 13 pt on A4 with 20/20/30/15 mm margins, page numbers from page 2 at the top centre, sections
+per field (I., II., ...) and topic (1., 2., ...) naming the agency that answers, similar questions merged
+(``bot.digest.grouping``) with their count, kind, hamlets and every household with its receipt code, the hamlet ×
+topic table and chart, what is still unanswered (after the dialogue only, by agency and topic), then "Nơi nhận:" and
+the signature block, kept on one page.
+
+Why the XML below: LibreOffice, Google Docs and WPS lay a table out by its grid (``w:tblGrid``), not by each cell's
+width, so every table gets its grid and a fixed layout; repeated header rows and rows that never split keep long
+tables readable. python-docx has no public call for these, so they are set with ``OxmlElement`` on the elements
+reached through public attributes (``Document.element``), never through a private one.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,10 +33,11 @@ from storage.reports import ReportRow
 FONT = "Times New Roman"
 BODY_PT = 13
 TABLE_PT = 11
-MAX_NAMES = 20            # households named under one merged entry; the rest are counted
-MAX_MARKERS = 10          # voice/photo codes listed under one merged entry
 MAX_OUTSTANDING = 200     # unanswered entries listed one by one; the Excel file has the rest
 MAX_MATRIX_HAMLETS = 8    # more hamlets than this do not fit across a portrait A4 page
+TEXT_WIDTH_MM = 165       # A4 less the 30 and 15 mm side margins
+CHART_MAX_HEIGHT_MM = 200  # the chart always fits a page with its section title
+TWIPS_PER_MM = 56.7
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV", "XVI")
 
 
@@ -48,7 +55,8 @@ def write_report_docx(data: ReportData, path: Path, progress: Progress = no_prog
         if present:
             doc.field_section(next(numerals), field_id, [(topic, groups[topic]) for topic in present])
     doc.summary_section(next(numerals))
-    doc.outstanding_section(next(numerals))
+    if data.after_dialogue:
+        doc.outstanding_section(next(numerals))
     doc.closing()
     doc.signature()
     with private_output(path) as handle:
@@ -72,8 +80,17 @@ def place_date(data: ReportData) -> str:
     return data.t("place_date", place=_place(data), day=day, month=month, year=local.year)
 
 
-def issuer(data: ReportData) -> str:
-    return data.settings.report.issuer or data.t("issuer_default", unit=data.settings.units[0].name.upper())
+def issuer_lines(data: ReportData) -> list[str]:
+    """The issuing body in full, as NĐ 30 wants it ("ỦY BAN NHÂN DÂN" / "XÃ TÂN THUẬN TÂY"): a configured
+    "UBND XÃ ..." is spelled out; the abbreviation is only for a parent body's line."""
+    configured = data.settings.report.issuer.strip()
+    if not configured:
+        return [data.t("issuer_body"), data.settings.units[0].name.upper()]
+    lines = [line.strip() for line in configured.split("\n") if line.strip()]
+    last = lines[-1]
+    if last.upper().startswith("UBND "):
+        lines[-1:] = [data.t("issuer_body"), last[5:].strip().upper()]
+    return lines
 
 
 def _place(data: ReportData) -> str:
@@ -95,10 +112,14 @@ class _Document:
         self.doc = Document()
         self._page()
         self._fonts()
+        self._properties()
+        self._page_numbers()
         # Everything is inserted before this last paragraph: python-docx's add_paragraph looks for the section
         # properties at the end of the body each time (quadratic in long documents); inserting before a known
         # paragraph is constant time. It also gives the closing table the paragraph Word requires after it.
         self.end = self.doc.add_paragraph()
+        self.end_element = self.doc.element.body[-2]  # the paragraph just added, before the section properties
+        self._tiny(self.end)
 
     # ---- page and fonts --------------------------------------------------------------------------------------
 
@@ -119,6 +140,57 @@ class _Document:
         set_all_fonts(normal.element.get_or_add_rPr(), FONT)
         normal.paragraph_format.space_after = Pt(6)
         normal.paragraph_format.line_spacing = 1.1
+
+    def _properties(self) -> None:
+        """Author, date, title and language: without them Word marks every Vietnamese word misspelt."""
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+
+        props = self.doc.core_properties
+        props.author = props.last_modified_by = " ".join(issuer_lines(self.data))
+        props.created = props.modified = self.data.generated_at.replace(tzinfo=None)
+        props.title = f"{self.data.t('kind')} {self.data.t('title')}"
+        props.language = "vi-VN"
+        props.revision = 1
+        rpr = self.doc.styles["Normal"].element.get_or_add_rPr()
+        lang = OxmlElement("w:lang")
+        for attribute in ("w:val", "w:eastAsia", "w:bidi"):
+            lang.set(qn(attribute), "vi-VN")
+        rpr.append(lang)
+
+    def _page_numbers(self) -> None:
+        """The page number at the top centre from page 2 on (NĐ 30); the first page has none."""
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.shared import Pt
+
+        section = self.doc.sections[0]
+        section.different_first_page_header_footer = True
+        header = section.header
+        header.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph = header.part.element.find(qn("w:p"))
+        for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"), ("end", None)):
+            run = OxmlElement("w:r")
+            if kind:
+                element = OxmlElement("w:fldChar")
+                element.set(qn("w:fldCharType"), kind)
+            else:
+                element = OxmlElement("w:instrText" if text == " PAGE " else "w:t")
+                element.set(qn("xml:space"), "preserve")
+                element.text = text
+            run.append(element)
+            paragraph.append(run)
+        header.paragraphs[0].runs[0].font.size = Pt(BODY_PT)
+
+    @staticmethod
+    def _tiny(paragraph: Any) -> None:
+        """The paragraph Word requires after a closing table, made 1 pt high so it never spills to a blank page."""
+        from docx.shared import Pt
+
+        paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+        paragraph.paragraph_format.line_spacing = Pt(1)
+        paragraph.add_run().font.size = Pt(1)
 
     def save(self, handle: Any) -> None:
         self.doc.save(handle)
@@ -161,33 +233,48 @@ class _Document:
         run.bold, run.italic, run.underline = bold or None, italic or None, underline or None
         run.font.size = Pt(size)
 
-    def table(self, rows: int, cols: int) -> Any:
-        table = self.doc.add_table(rows=rows, cols=cols)
-        self.end._p.addprevious(table._tbl)   # moved into place (see ``self.end``)
-        table.autofit = False
-        return table
-
-    def borderless(self, rows: int, widths_mm: tuple[float, ...]) -> Any:
+    def table(self, rows: int, widths_mm: tuple[float, ...], *, header_rows: int = 0) -> Any:
+        """A table of fixed column widths that every word processor lays out alike (see the module docstring):
+        its grid says the widths, its rows never split across pages, its first ``header_rows`` repeat on each."""
         from docx.shared import Mm
 
-        table = self.table(rows, len(widths_mm))
+        table = self.doc.add_table(rows=rows, cols=len(widths_mm))
+        element = self.doc.element.body[-2]       # the table just added, before the section properties
+        self.end_element.addprevious(element)     # moved into place (see ``self.end``)
+        table.autofit = False
         for row in table.rows:
             for cell, width in zip(row.cells, widths_mm, strict=True):
                 cell.width = Mm(width)
+        _fix_grid(element, widths_mm)
+        for index, row in enumerate(element.iterchildren(_tag("w:tr"))):
+            _row_property(row, "w:cantSplit")
+            if index < header_rows:
+                _row_property(row, "w:tblHeader")
         return table
+
+    def borderless(self, rows: int, widths_mm: tuple[float, ...]) -> Any:
+        return self.table(rows, widths_mm)
 
     # ---- the parts of the report ------------------------------------------------------------------------------
 
     def heading(self) -> None:
+        """NĐ 30's heading: the issuing body (its last line with a short rule under it) and the national title
+        side by side; the number level with the place and date."""
+        from docx.shared import Mm
+
         data = self.data
-        table = self.borderless(2, (62, 103))
+        table = self.borderless(2, (70, 95))
         left, right = table.rows[0].cells
-        self.lines(left, issuer(data).split("\n"), bold=True, size=13)
-        left.add_paragraph()
-        self._shape(left.paragraphs[-1], data.t("number"), size=13)
+        self.lines(left, issuer_lines(data), bold=True, size=13)
+        rule = left.add_paragraph()
+        self._shape(rule, "", size=2)
+        rule.paragraph_format.left_indent = rule.paragraph_format.right_indent = Mm(22)
+        _short_rule(self.end_element.getprevious())
         self.lines(right, [data.t("national_1")], bold=True, size=12)
         self._shape(right.add_paragraph(), data.t("national_2"), bold=True, underline=True, size=13)
-        self.lines(table.rows[1].cells[1], [place_date(data)], italic=True, size=13)
+        number, when = table.rows[1].cells
+        self.lines(number, [data.t("number")], size=13)
+        self.lines(when, [place_date(data)], italic=True, size=13)
 
     def title(self) -> None:
         self.para()
@@ -221,27 +308,23 @@ class _Document:
             self.group(group, [data.by_id[item.submission_id] for item in group.items])
 
     def group(self, group: Group, rows: list[ReportRow]) -> None:
+        """The group's question, then every household that sent it with its receipt code (each code once in the
+        whole report: a voice note or photo is marked beside its code)."""
         data = self.data
-        markers = [data.media_marker(r) for r in rows if r.media_kind]
-        text = group.representative or markers[0]
+        text = group.representative or f"[{data.media_label(rows[0].media_kind)}]"
         kinds = ", ".join(dict.fromkeys(data.kind_label(item.kind) for item in group.items))
         hamlets = ", ".join(data.hamlet_name(h) for h in group.hamlets) or "—"
         paragraph = self.para(f"- {text} ", indent=True)
         paragraph.add_run(f"({data.t('group_meta', count=data.number(group.count), kinds=kinds, hamlets=hamlets)})"
                           ).italic = True
         self.para(data.t("group_names", names=self._names(rows)), size=12, indent=True)
-        if markers and group.representative:
-            listed = markers[:MAX_MARKERS] + ([data.t("names_more", count=len(markers) - MAX_MARKERS)]
-                                              if len(markers) > MAX_MARKERS else [])
-            self.para(data.t("attachments", markers=", ".join(listed)), size=12, indent=True)
 
     def _names(self, rows: list[ReportRow]) -> str:
+        """Every household of the group with its hamlet and receipt code: an agency can answer each one."""
         data = self.data
-        people = list(dict.fromkeys((data.person(r), data.hamlet_name(r.hamlet_id)) for r in rows))
-        shown = ", ".join(data.t("name_with_hamlet", name=name, hamlet=hamlet) if hamlet else name
-                          for name, hamlet in people[:MAX_NAMES])
-        more = len(people) - MAX_NAMES
-        return f"{shown} {data.t('names_more', count=data.number(more))}" if more > 0 else shown
+        return "; ".join(data.t("name_hamlet_code", name=data.person(r), hamlet=data.hamlet_name(r.hamlet_id) or "—",
+                                code=f"{r.code}, {data.media_label(r.media_kind).lower()}" if r.media_kind else r.code)
+                         for r in rows)
 
     def summary_section(self, numeral: str) -> None:
         from docx.shared import Mm
@@ -257,8 +340,10 @@ class _Document:
                 {data.topic_name(k): v for k, v in data.per_topic.items() if v},
                 {data.hamlet_name(k): v for k, v in data.per_hamlet.items()},
                 data.t("chart_title"), topic_title=data.t("chart_topics"), hamlet_title=data.t("chart_hamlets"))
+            width, height = _png_size(chart)
+            width_mm = min(150.0, CHART_MAX_HEIGHT_MM * width / height)  # tall charts shrink to fit the page
             picture = self.para(align="center")
-            picture.add_run().add_picture(io.BytesIO(chart), width=Mm(150))
+            picture.add_run().add_picture(io.BytesIO(chart), width=Mm(width_mm))
 
     def _matrix_table(self) -> None:
         data = self.data
@@ -283,21 +368,19 @@ class _Document:
         self.grid(header, body, (12, 93, 30, 30))
 
     def grid(self, header: list[str], body: list[list[str]], widths_mm: tuple[float, ...]) -> None:
-        """A bordered table; header and last (total) row in bold."""
-        from docx.shared import Mm
-
-        table = self.table(len(body) + 1, len(header))
+        """A bordered table; header (repeated on every page) and last (total) row in bold."""
+        table = self.table(len(body) + 1, widths_mm, header_rows=1)
         table.style = "Table Grid"
-        table.autofit = False
         for index, values in enumerate([header, *body]):
             bold = index == 0 or index == len(body)
             for column, (cell, value) in enumerate(zip(table.rows[index].cells, values, strict=True)):
-                cell.width = Mm(widths_mm[column])
                 self._shape(cell.paragraphs[0], value, bold=bold, size=TABLE_PT,
                             align="left" if column == 1 and index else "center")
         self.para()
 
     def outstanding_section(self, numeral: str) -> None:
+        """After the dialogue: what is still to answer, by the agency that answers it and by topic (before it,
+        nothing is answered yet and the section would only repeat the whole report)."""
         data = self.data
         self.para(f"{numeral}. {data.t('section_outstanding')}", bold=True, align="left")
         waiting = data.outstanding
@@ -305,17 +388,26 @@ class _Document:
             self.para(data.t("outstanding_none"), indent=True)
             return
         self.para(data.t("outstanding_intro", count=data.number(len(waiting))), indent=True)
+        by_agency: dict[str, dict[str, list[ReportRow]]] = {}
         for row in waiting[:MAX_OUTSTANDING]:
-            who = data.t("name_with_hamlet", name=data.person(row), hamlet=data.hamlet_name(row.hamlet_id))
-            text = shorten(row.content or "", 160) or data.media_marker(row)
-            self.para(data.t("outstanding_item", code=row.code, who=who, topic=data.topic_name(row.topic_id),
-                             text=text, status=data.status_label(row.status)), size=12, indent=True)
+            agency = data.agency(row.topic_id) or data.t("agency_none")
+            by_agency.setdefault(agency, {}).setdefault(row.topic_id, []).append(row)
+        for agency, topics in by_agency.items():
+            self.para(agency, bold=True, align="left", indent=True)
+            for topic_id, rows in topics.items():
+                self.para(data.topic_name(topic_id), italic=True, align="left", indent=True)
+                for row in rows:
+                    who = data.t("name_with_hamlet", name=data.person(row), hamlet=data.hamlet_name(row.hamlet_id))
+                    text = shorten(row.content or "", 160) or data.media_marker(row)
+                    self.para(data.t("outstanding_item", code=row.code, who=who, topic=data.topic_name(topic_id),
+                                     text=text, status=data.status_label(row.status)), size=12, indent=True)
         if len(waiting) > MAX_OUTSTANDING:
             self.para(data.t("outstanding_more", count=data.number(len(waiting) - MAX_OUTSTANDING)), italic=True,
                       indent=True)
 
     def closing(self) -> None:
-        self.para(self.data.t("closing"), indent=True)
+        """The closing sentence, kept on the page of the signature block that follows it."""
+        self.para(self.data.t("closing"), indent=True).paragraph_format.keep_with_next = True
 
     def signature(self) -> None:
         data = self.data
@@ -331,6 +423,69 @@ class _Document:
             right.add_paragraph()
         if data.settings.report.signer_name:
             self._shape(right.add_paragraph(), data.settings.report.signer_name, bold=True, size=13)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG header."""
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def _tag(name: str) -> str:
+    from docx.oxml.ns import qn
+
+    return qn(name)
+
+
+def _fix_grid(table: Any, widths_mm: tuple[float, ...]) -> None:
+    """The table's grid, total width and fixed layout, from the column widths."""
+    from docx.oxml import OxmlElement
+
+    twips = [round(width * TWIPS_PER_MM) for width in widths_mm]
+    for column, width in zip(table.find(_tag("w:tblGrid")).iterchildren(_tag("w:gridCol")), twips, strict=True):
+        column.set(_tag("w:w"), str(width))
+    width = table.find(_tag("w:tblPr")).find(_tag("w:tblW"))  # python-docx writes one; the layout is autofit=False
+    if width is None:
+        width = OxmlElement("w:tblW")
+        table.find(_tag("w:tblPr")).insert(1, width)
+    width.set(_tag("w:w"), str(sum(twips)))
+    width.set(_tag("w:type"), "dxa")
+
+
+def _row_property(row: Any, name: str) -> None:
+    """Set a row property (``w:cantSplit``, ``w:tblHeader``) on a ``w:tr`` element."""
+    from docx.oxml import OxmlElement
+
+    properties = row.find(_tag("w:trPr"))
+    if properties is None:
+        properties = OxmlElement("w:trPr")
+        row.insert(0, properties)
+    if properties.find(_tag(name)) is None:
+        properties.append(OxmlElement(name))
+
+
+# What may follow ``w:pBdr`` inside ``w:pPr`` (the schema's order): the border goes before the first of them.
+_AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+                 "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+                 "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc")
+
+
+def _short_rule(table: Any) -> None:
+    """A short line under the issuing body: a bottom border on the (indented, 2 pt) last paragraph of the first
+    cell."""
+    from docx.oxml import OxmlElement
+
+    cell = table.find(_tag("w:tr")).find(_tag("w:tc"))
+    properties = cell.findall(_tag("w:p"))[-1].find(_tag("w:pPr"))
+    border, bottom = OxmlElement("w:pBdr"), OxmlElement("w:bottom")
+    for attribute, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
+        bottom.set(_tag(attribute), value)
+    border.append(bottom)
+    following = next((child for child in properties if child.tag in {_tag(name) for name in _AFTER_BORDER}), None)
+    if following is None:
+        properties.append(border)
+    else:
+        following.addprevious(border)
 
 
 def set_all_fonts(rpr: Any, font: str) -> None:
