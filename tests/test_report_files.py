@@ -72,7 +72,21 @@ async def test_the_detail_header_row_is_frozen_bold_and_filtered(database: Datab
     assert sheet.auto_filter.ref == f"A1:N{len(REPORTED) + 1}"
     assert sheet["A1"].font.bold
     assert sheet["B2"].number_format == "dd/mm/yyyy hh:mm"
-    assert sheet["K2"].data_type == "s" and sheet.column_dimensions["K"].width == 70
+    assert sheet["K2"].data_type == "s" and abs(sheet.column_dimensions["K"].width - 70) < 1
+
+
+async def test_the_detail_sheet_prints_one_page_wide_with_the_header_on_every_page_and_whole_questions(
+        database: Database, settings: Settings) -> None:
+    files, _ = await write(database, settings, "xlsx")
+
+    sheet = load_workbook(files.paths["xlsx"])["Chi tiết"]
+
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9   # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0  # 1 wide is the default
+    assert sheet.print_title_rows.replace("$", "") == "1:1"
+    assert sheet["K2"].alignment.wrap_text, "a long question wraps instead of being cut off"
+    assert sheet["A1"].font.name == "Calibri" and sheet["A1"].font.bold
 
 
 async def test_the_summary_sheet_counts_each_topic_and_hamlet(database: Database, settings: Settings) -> None:
@@ -107,23 +121,29 @@ def test_a_workbook_keeps_words_as_words_and_drops_what_excel_cannot_store(tmp_p
 # ---- CSV ---------------------------------------------------------------------------------------------------------
 
 
-async def test_the_csv_starts_with_a_bom_and_has_every_entry_once(database: Database, settings: Settings) -> None:
+def read_csv(path: Path) -> list[list[str]]:
+    """As Excel reads "Unicode Text": UTF-16 with its BOM, TAB between columns."""
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-16"), newline=""), delimiter="\t"))
+
+
+async def test_the_csv_opens_in_any_excel_and_has_every_entry_once(database: Database, settings: Settings) -> None:
     files, commune = await write(database, settings, "csv")
 
     raw = files.paths["csv"].read_bytes()
-    header, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    header, *rows = read_csv(files.paths["csv"])
 
-    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.startswith(b"\xff\xfe")   # UTF-16 LE: Excel's own "Unicode Text", whatever the list separator
     assert header[:4] == ["Mã phiếu", "Ngày gửi", "Họ tên", "Ấp"]
     assert sorted(row[0] for row in rows) == sorted(commune.codes[e.name] for e in REPORTED)
     binh = next(row for row in rows if row[2] == "Nguyễn Văn Bình")
-    assert binh[1] == "02/06/2027 08:30" and binh[3] == "Ấp Tân Hậu" and "bảo hiểm y tế" in binh[10]
+    assert binh[1] == "2027-06-02 08:30" and binh[3] == "Ấp Tân Hậu" and "bảo hiểm y tế" in binh[10]
+    assert binh[5] == "0912 345 601", "the phone keeps its leading 0 (text, as Vietnamese write it)"
 
 
 async def test_text_that_looks_like_a_formula_stays_text(database: Database, settings: Settings) -> None:
     files, _ = await write(database, settings, "csv", "xlsx")
 
-    rows = list(csv.reader(io.StringIO(files.paths["csv"].read_text(encoding="utf-8-sig"), newline="")))
+    rows = read_csv(files.paths["csv"])
     cell = next(c for c in load_workbook(files.paths["xlsx"])["Chi tiết"]["K"] if str(c.value).startswith("=1+2"))
 
     assert next(r for r in rows if r[2] == "Võ Văn Kiệt")[10] == "'=1+2 tôi muốn học nghề sửa xe máy"

@@ -38,12 +38,14 @@ HAMLETS = ("tan-hau", "tan-dan", "tan-hung", "tan-chu")
 A4_TEXT_HEIGHT_IN = (297 - 20 - 20) / 25.4
 
 
-def render(docx: Path) -> list[str]:
-    """The PDF's pages as text laid out as printed (pdftotext -layout), one string per page."""
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(docx.parent), str(docx)],
+def render(document: Path) -> list[str]:
+    """The PDF's pages as text laid out as printed (pdftotext -layout), one string per page. The PDF is made in a
+    folder named after the document's type (a report's .docx and .xlsx share their name)."""
+    folder = document.parent / document.suffix.lstrip(".")
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(folder), str(document)],
                    check=True, capture_output=True, timeout=180,
-                   env={**os.environ, "HOME": str(docx.parent)})  # a private LibreOffice profile per test
-    pdf = docx.with_suffix(".pdf")
+                   env={**os.environ, "HOME": str(document.parent)})  # a private LibreOffice profile
+    pdf = folder / document.with_suffix(".pdf").name
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
 
@@ -53,6 +55,7 @@ class Printed:
     pages: list[str]          # the text of each page, laid out as printed
     codes: dict[str, str]     # receipt code by household name
     pdf: Path
+    sheets: list[str]         # the Excel workbook's printed pages
 
     def image_pages(self) -> set[int]:
         listing = subprocess.run(["pdfimages", "-list", str(self.pdf)], check=True, capture_output=True, text=True)
@@ -75,11 +78,12 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> Printed:
                 entry = Entry(NAMES[n % 6], HAMLETS[n % 4], topic, TEXTS[topic])
                 codes[f"extra-{n}"] = await commune.add(100 + n, entry)
             files = await build_report(database, settings, DIALOGUE, now=NOW, folder=exports_dir(settings),
-                                       formats=("docx",))
+                                       formats=("docx", "xlsx"))
             return files.paths["docx"], codes
 
     docx, codes = asyncio.run(build())
-    return Printed(render(docx), codes, docx.with_suffix(".pdf"))
+    return Printed(render(docx), codes, docx.parent / "docx" / docx.with_suffix(".pdf").name,
+                   render(docx.with_suffix(".xlsx")))
 
 
 def lines(page: str) -> list[str]:
@@ -136,3 +140,13 @@ def test_the_hamlet_by_topic_table_keeps_each_topic_on_at_most_two_lines(printed
 
 def test_before_the_dialogue_the_report_has_no_unanswered_section(printed: Printed) -> None:
     assert "CHƯA TRẢ LỜI" not in " ".join(printed.pages)
+
+
+def test_the_workbook_prints_one_page_wide_with_the_header_on_every_detail_page(printed: Printed) -> None:
+    detail = [page for page in printed.sheets if "Mã phiếu" in page]
+    assert detail, "the detail sheet is printed"
+    for page in detail:
+        header = next(line for line in lines(page) if line.startswith("Mã phiếu"))
+        assert header.endswith("Trả lời"), "every column on the page: the sheet prints one page wide"
+    printed_codes = re.findall(r"DT-\d{4}", " ".join(detail))
+    assert len(printed_codes) == len(set(printed_codes)) == len(printed.codes) - 1  # one withdrawn

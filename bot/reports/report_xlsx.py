@@ -1,11 +1,17 @@
-"""Excel files with openpyxl in write-only mode (50,000 rows stream to disk instead of sitting in memory).
+"""Excel files with xlsxwriter in constant-memory mode (50,000 rows stream to disk, row by row, in seconds).
 
 ``write_workbook`` is the reusable part (the daily digest uses it too): sheets of rows, a bold, frozen and
-filtered header row, column widths, real dates. ``write_report_xlsx`` lays out the committee report with it.
+filtered header row, column widths, wrapped long text, real dates, and a print setup (A4 landscape, one page wide,
+the header row repeated on every page). ``write_report_xlsx`` lays out the committee report with it.
+
+xlsxwriter's temporary files go to the private temporary folder of the process (``report_files.use_private_temp``
+sets ``tempfile.tempdir``; xlsxwriter is given it explicitly): never readable by others, removed with the process.
 """
 
 from __future__ import annotations
 
+import re
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,8 +23,11 @@ from bot.reports.report_files import private_output
 from bot.reports.report_rows import WIDTHS, detail_headers, detail_rows
 
 DATE_FORMAT = "dd/mm/yyyy hh:mm"
+FONT = "Calibri"
+WRAP_FROM = 30           # columns this wide or wider wrap their text (a long question reads whole)
 _PROGRESS_EVERY = 500
 _BAD_TITLE = str.maketrans({ch: " " for ch in "[]:*?/\\"})
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML cannot store these; input is cleaned, rare here
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,87 +42,96 @@ class Sheet:
     title: str
     rows: Iterable[Sequence[object]]
     widths: Sequence[float] = ()
-    header: bool = True      # the first row is a header: bold, frozen and with an autofilter
+    header: bool = True      # the first row is a header: bold, frozen, filtered and repeated on printed pages
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet], progress: Progress = no_progress, total: int = 0) -> Path:
     """Write the sheets to ``path`` (0600). ``progress(done, total)`` is called as rows are written.
 
-    Values: ``datetime``/``date`` become real Excel dates; text starting with "=" stays text (never a formula:
+    Values: ``datetime``/``date`` become real Excel dates; text is always written as text (never a formula:
     households' words are data); characters Excel cannot store are dropped.
     """
-    from openpyxl import Workbook
+    from xlsxwriter import Workbook
 
-    workbook = Workbook(write_only=True)
-    cells = _CellMaker()
     done = 0
-    for sheet in sheets:
-        worksheet = workbook.create_sheet(sheet.title.translate(_BAD_TITLE)[:31])
-        done = _fill(worksheet, sheet, cells, done, lambda n: progress(n, total))
     with private_output(path) as handle:
-        workbook.save(handle)
+        workbook = Workbook(handle, {"constant_memory": True, "tmpdir": tempfile.gettempdir(),
+                                     "strings_to_numbers": False, "strings_to_formulas": False,
+                                     "strings_to_urls": False})
+        formats = _Formats(workbook)
+        for sheet in sheets:
+            worksheet = workbook.add_worksheet(sheet.title.translate(_BAD_TITLE)[:31])
+            done = _fill(worksheet, sheet, formats, done, lambda n: progress(n, total))
+        workbook.close()
     progress(done, total)
     return path
 
 
-def _fill(worksheet: Any, sheet: Sheet, cells: _CellMaker, done: int, report: Any) -> int:
-    from openpyxl.utils import get_column_letter
+class _Formats:
+    """The few cell formats a sheet uses, made once per workbook."""
 
-    for index, width in enumerate(sheet.widths, start=1):
-        worksheet.column_dimensions[get_column_letter(index)].width = width
-    if sheet.header:
-        worksheet.freeze_panes = "A2"
+    def __init__(self, workbook: Any) -> None:
+        base = {"font_name": FONT, "font_size": 11, "valign": "top"}
+        self.plain = workbook.add_format(base)
+        self.wrap = workbook.add_format({**base, "text_wrap": True})
+        self.bold = workbook.add_format({**base, "bold": True})
+        self.header = workbook.add_format({**base, "bold": True, "text_wrap": True, "bg_color": "#DDEBF7",
+                                           "border": 1})
+        self.when = workbook.add_format({**base, "num_format": DATE_FORMAT})
+        self.day = workbook.add_format({**base, "num_format": "dd/mm/yyyy"})
+
+
+def _fill(worksheet: Any, sheet: Sheet, formats: _Formats, done: int, report: Any) -> int:
+    for index, width in enumerate(sheet.widths):
+        worksheet.set_column(index, index, width, formats.wrap if width >= WRAP_FROM else formats.plain)
+    wrapped = {index for index, width in enumerate(sheet.widths) if width >= WRAP_FROM}
+    _print_setup(worksheet, sheet)
     rows = widest = 0
     for number, row in enumerate(sheet.rows):
-        worksheet.append(cells.row(worksheet, row, bold=sheet.header and number == 0))
+        heading = sheet.header and number == 0
+        for column, value in enumerate(row):
+            _write(worksheet, number, column, value, formats, heading, column in wrapped)
         rows, widest = rows + 1, max(widest, len(row))
         done += 1
         if done % _PROGRESS_EVERY == 0:
             report(done)
     if sheet.header and rows:
-        worksheet.auto_filter.ref = f"A1:{get_column_letter(max(widest, 1))}{rows}"
+        worksheet.autofilter(0, 0, rows - 1, max(widest, 1) - 1)
     return done
 
 
-class _CellMaker:
-    """Plain values go in as they are (fast); only dates, bold cells and formula-like text need a styled cell."""
+def _print_setup(worksheet: Any, sheet: Sheet) -> None:
+    """A4 landscape, one page wide (as many pages down as needed), the header row on every page."""
+    worksheet.set_paper(9)
+    worksheet.set_landscape()
+    worksheet.fit_to_pages(1, 0)
+    worksheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    if sheet.header:
+        worksheet.freeze_panes(1, 0)
+        worksheet.repeat_rows(0)
 
-    def __init__(self) -> None:
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-        from openpyxl.styles import Font
 
-        self._cell_class = WriteOnlyCell
-        self._illegal = ILLEGAL_CHARACTERS_RE
-        self._bold = Font(bold=True)
-
-    def row(self, worksheet: Any, values: Sequence[object], *, bold: bool) -> list[object]:
-        # one search per row: characters Excel cannot store are rare (input is cleaned on the way in)
-        clean = not self._illegal.search(" ".join(v for v in values if isinstance(v, str)))
-        return [self._cell(worksheet, value, bold, clean) for value in values]
-
-    def _cell(self, worksheet: Any, value: object, bold: bool, clean: bool = False) -> object:
-        if isinstance(value, Strong):
-            return self._cell(worksheet, value.value, True)
-        if isinstance(value, str):
-            if not value and not bold:
-                return None       # an empty cell costs nothing to write
-            if not clean:
-                value = self._illegal.sub("", value)
-            if not (bold or value.startswith("=")):
-                return value
-            cell = self._cell_class(worksheet, value)
-            cell.data_type = "s"
-        elif isinstance(value, datetime | date):
-            cell = self._cell_class(worksheet, value)
-            cell.number_format = DATE_FORMAT if isinstance(value, datetime) else "dd/mm/yyyy"
-        elif bold:
-            cell = self._cell_class(worksheet, value)
-        else:
-            return value
-        if bold:
-            cell.font = self._bold
-        return cell
+def _write(worksheet: Any, row: int, column: int, value: object, formats: _Formats, heading: bool,
+           wrapped: bool) -> None:
+    if isinstance(value, Strong):
+        _write(worksheet, row, column, value.value, formats, True, wrapped)
+        return
+    if value is None or value == "":
+        if heading:
+            worksheet.write_blank(row, column, None, formats.header)
+        return
+    style = formats.header if heading else None
+    if isinstance(value, str):
+        text = _ILLEGAL.sub("", value)
+        worksheet.write_string(row, column, text, style or (formats.wrap if wrapped else formats.plain))
+    elif isinstance(value, datetime):
+        worksheet.write_datetime(row, column, value, style or formats.when)
+    elif isinstance(value, date):
+        worksheet.write_datetime(row, column, datetime(value.year, value.month, value.day), style or formats.day)
+    elif isinstance(value, bool | int | float):
+        worksheet.write_number(row, column, value, style or formats.plain)
+    else:
+        worksheet.write_string(row, column, _ILLEGAL.sub("", str(value)), style or formats.plain)
 
 
 # ---- the committee report ----------------------------------------------------------------------------------------
@@ -123,7 +141,7 @@ def write_report_xlsx(data: ReportData, path: Path, progress: Progress = no_prog
     """A "Tổng hợp" sheet (counts per field/topic, per hamlet, topic × hamlet) and a "Chi tiết" sheet (every entry)."""
     detail = Sheet(data.t("sheet_detail"), _detail(data), WIDTHS)
     summary_rows = list(_summary(data))
-    summary = Sheet(data.t("sheet_summary"), summary_rows, (46, 16, 24, 34, *(16,) * len(data.hamlet_ids)),
+    summary = Sheet(data.t("sheet_summary"), summary_rows, (52, 16, 24, 34, *(16,) * len(data.hamlet_ids)),
                     header=False)
     return write_workbook(path, [summary, detail], progress, total=len(summary_rows) + len(data.rows) + 1)
 
