@@ -1,6 +1,6 @@
 """An in-process Bot API: a ``BaseRequest`` that answers every method without a network.
 
-Plug it into an application with ``ApplicationBuilder().request(FakeRequest())`` (or ``build_application(...,
+Plug it into an application with ``ApplicationBuilder().request(FakeRequest())`` (or ``TelegramChannel(...,
 request=...)``). It answers like Telegram would, counts the calls by method and remembers, per chat, the last
 message that carried an inline keyboard, so a simulated user can tap a button that was really sent.
 """

@@ -33,10 +33,10 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from bench.fakebot import FakeRequest
 from bot.cli.wiring import build_engine
 from bot.core.config import DatabaseSection, Settings, TelegramSection, load_settings
-from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.types import decode_callback
-from handlers.telegram.channel import build_application
+from handlers.base import engine_options
+from handlers.telegram.channel import TelegramChannel, TelegramConversation
 from storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,14 +220,10 @@ async def drive(app: Application, updates: Iterable[dict[str, Any]]) -> Timing:
 
 async def _start(app: Application) -> None:
     await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
 
 
 async def _stop(app: Application) -> None:
     await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
 
 
 # -- the two applications -------------------------------------------------------------------------------------------
@@ -241,8 +237,14 @@ def bench_settings(config: Path, db_path: Path) -> Settings:
     })
 
 
-def app_under_test(settings: Settings, engine: Engine, fake: FakeRequest) -> Application:
-    return build_application(settings, engine, request=fake, get_updates_request=FakeRequest())
+async def app_under_test(settings: Settings, db: Database, fake: FakeRequest) -> Application:
+    """The bot's application, prepared as ``doithoai run`` prepares it and given an engine built from what it
+    learned; its handlers are registered but nothing polls: the bench hands it the updates."""
+    channel = TelegramChannel(settings, request=fake, get_updates_request=FakeRequest())
+    facts = await channel.prepare()
+    engine = build_engine(settings, db, **engine_options([(channel.name, facts)]))
+    TelegramConversation(settings, engine, channel.replies).register(channel.app)
+    return channel.app
 
 
 async def _echo_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -269,11 +271,11 @@ def baseline_app(fake: FakeRequest) -> Application:
 # -- the runs -------------------------------------------------------------------------------------------------------
 
 
-async def run_form(settings: Settings, engine: Engine, households: int,
+async def run_form(settings: Settings, db: Database, households: int,
                    progress: Callable[[str], None]) -> tuple[Timing, list[dict[str, Any]], dict[str, int]]:
     """Drive every household through the form, step by step round-robin; returns the timing and the updates sent."""
     fake = FakeRequest()
-    app = app_under_test(settings, engine, fake)
+    app = await app_under_test(settings, db, fake)
     factory = UpdateFactory(fake, settings.bot.language)
     scripts = [household_script(settings, i) for i in range(households)]
     users = [FIRST_USER_ID + i for i in range(households)]
@@ -285,13 +287,11 @@ async def run_form(settings: Settings, engine: Engine, households: int,
                 sent.append(factory.build(user_id, script[step]))  # reads the keyboard the bot just sent
                 yield sent[-1]
 
-    await _start(app)
     fake.reset_counts()
     try:
         timing = await drive(app, updates())
     finally:
         await _stop(app)
-        await engine.db.close()
     progress(f"form: {timing.updates:,} updates in {timing.wall_s:.2f} s (+ {timing.harness_s:.2f} s building them)")
     return timing, sent, dict(fake.calls)
 
@@ -337,8 +337,8 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="doithoai-bench-", dir=args.db_dir) as tmp:
         db_path = Path(tmp) / "bench.sqlite3"
         settings = bench_settings(Path(args.config), db_path)
-        engine = build_engine(settings, Database(db_path))
-        form, updates, calls = await run_form(settings, engine, households, progress)
+        async with Database(db_path) as db:
+            form, updates, calls = await run_form(settings, db, households, progress)
         rows = count_rows(db_path)
     base, base_calls = await run_baseline(updates, progress)
     ratio = form.updates_per_s / base.updates_per_s if base.updates_per_s else 0.0

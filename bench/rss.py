@@ -15,7 +15,7 @@ from typing import Any
 
 CHILD = r"""
 import asyncio, json, sys, tempfile, time
-import bot.runtime, handlers.telegram, handlers.telegram_transport, handlers.zalo  # what `doithoai run` loads
+import bot.cli.runtime, handlers.telegram.channel, handlers.zalo.channel  # what `doithoai run` loads
 from bot.core.config import DatabaseSection, load_settings
 from bot.cli.wiring import build_engine
 from bot.core.types import Incoming, InputKind as K

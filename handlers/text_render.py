@@ -42,31 +42,3 @@ def typed_incoming(channel: str, user_id: str, chat_id: str, text: str, display_
         return Incoming(channel, user_id, chat_id, InputKind.COMMAND, text=args.strip(),
                         command=head.split("@", 1)[0].lower(), display_name=display_name)
     return Incoming(channel, user_id, chat_id, InputKind.TEXT, text=text, display_name=display_name)
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split on line boundaries (then on spaces, then hard) so that every part fits the platform's limit.
-
-    No part is blank or begins or ends with a newline (platforms refuse empty messages); a blank text gives one
-    blank part.
-    """
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
-            head, line = line[:cut], line[cut:].lstrip()
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(head)
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    parts.append(current)
-    kept = [part.strip("\n") for part in parts if part.strip()]
-    return kept or [text[:limit]]

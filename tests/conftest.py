@@ -14,7 +14,8 @@ from bot.core.clock import FrozenClock
 from bot.core.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from handlers.telegram.channel import start_telegram, stop_telegram
+from handlers.base import engine_options
+from handlers.telegram.channel import TelegramChannel
 from storage import Database
 from storage.conversations import load_session
 from storage.records import Session
@@ -47,8 +48,13 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def engine(settings: Settings, database: Database, clock: FrozenClock) -> Engine:
-    return build_engine(settings, database, clock=clock)
+def engine(settings: Settings, database: Database, clock: FrozenClock, request: pytest.FixtureRequest) -> Engine:
+    """The engine; in a test that runs the Telegram bot, built from what its prepared channel learned (the bot's
+    username, its file fetcher), as ``doithoai run`` does."""
+    if "telegram_channel" not in request.fixturenames:
+        return build_engine(settings, database, clock=clock)
+    channel: TelegramChannel = request.getfixturevalue("telegram_channel")
+    return build_engine(settings, database, clock=clock, **engine_options([(channel.name, channel.facts)]))
 
 
 # ---- Telegram ---------------------------------------------------------------------------------------------------
@@ -73,13 +79,22 @@ def telegram_settings(settings: Settings, fake_telegram: FakeTelegram, monkeypat
 
 
 @pytest.fixture
-async def telegram_app(telegram_settings: Settings, engine: Engine, fake_telegram: FakeTelegram
+async def telegram_channel(telegram_settings: Settings) -> AsyncIterator[TelegramChannel]:
+    """The Telegram channel on the fake server, prepared (it knows the bot's username), not started."""
+    channel = TelegramChannel(telegram_settings)
+    await channel.prepare()
+    yield channel
+    await channel.stop()
+
+
+@pytest.fixture
+async def telegram_app(telegram_channel: TelegramChannel, engine: Engine, fake_telegram: FakeTelegram
                        ) -> AsyncIterator[Application]:
     """The real python-telegram-bot Application, polling the fake server; the fake tracks handled updates."""
-    app = await start_telegram(telegram_settings, engine)
-    fake_telegram.track(app)
-    yield app
-    await stop_telegram(app)
+    await telegram_channel.start(engine)
+    fake_telegram.track(telegram_channel.app)
+    yield telegram_channel.app
+    await telegram_channel.stop()
 
 
 # The request form walked the common way: (Chat method, argument, the step it leads to).
@@ -126,7 +141,7 @@ def session_of(database: Database) -> Callable[[Chat], Awaitable[Session]]:
 # ---- Zalo -------------------------------------------------------------------------------------------------------
 
 from bot.core.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ZaloSection  # noqa: E402
-from handlers.zalo.channel import ZaloChannel, start_zalo, stop_zalo  # noqa: E402
+from handlers.zalo.channel import ZaloChannel  # noqa: E402
 from tests.fake_zalo import FakeZalo  # noqa: E402
 
 
@@ -150,10 +165,12 @@ def zalo_settings(settings: Settings, fake_zalo: FakeZalo, monkeypatch: pytest.M
 @pytest.fixture
 async def zalo_channel(zalo_settings: Settings, engine: Engine, fake_zalo: FakeZalo) -> AsyncIterator[ZaloChannel]:
     """The Zalo channel polling the fake server (back-off of 50 ms for the tests); the fake tracks it."""
-    channel = await start_zalo(zalo_settings, engine, retry_base=0.05, retry_max=0.2)
+    channel = ZaloChannel(zalo_settings, retry_base=0.05, retry_max=0.2)
+    await channel.prepare()
+    await channel.start(engine)
     fake_zalo.track(channel)
     yield channel
-    await stop_zalo(channel)
+    await channel.stop()
 
 
 # ---- staff roles ------------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from bot.core.config import ConfigError, Settings, TelegramSection
 from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.types import Choice, Incoming, InputKind, Message
-from handlers.telegram.channel import build_application, render, split_text, start_telegram, stop_telegram, utf16_len
+from handlers.telegram.channel import TelegramChannel
+from handlers.telegram.format import render, split_message, utf16_len
 from storage import Database
 from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, buttons
@@ -77,7 +78,7 @@ def test_long_text_is_split_on_lines_with_the_keyboard_on_the_last_part() -> Non
 
 @pytest.mark.parametrize("text", ["🙏" * 5000, "a" * 9000, "ư " * 3000, "\n\nxin chào\n\n", ""])
 def test_split_counts_utf16_units_and_never_sends_an_empty_message(text: str) -> None:
-    parts = split_text(text)
+    parts = split_message(text)
     assert all(0 < utf16_len(p) <= 4096 and p.strip() for p in parts)
     assert "".join(parts).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "") or (
         not text.strip() and parts == ["…"])
@@ -150,8 +151,10 @@ async def test_server_error_apologises_and_keeps_what_was_entered(
 async def test_timeout_while_sending_apologises_and_keeps_what_was_entered(
     telegram_settings: Settings, engine: Engine, fake_telegram: FakeTelegram, session_of: SessionOf,
 ) -> None:
-    app = await start_telegram(telegram_settings, engine, request=HTTPXRequest(read_timeout=0.3))
-    fake_telegram.track(app)
+    channel = TelegramChannel(telegram_settings, request=HTTPXRequest(read_timeout=0.3))
+    await channel.prepare()
+    await channel.start(engine)
+    fake_telegram.track(channel.app)
     try:
         chat = fake_telegram.chat_with(fake_telegram.user(1003, "Ba"))
         await chat.command("start")
@@ -160,7 +163,7 @@ async def test_timeout_while_sending_apologises_and_keeps_what_was_entered(
         assert [r["text"] for r in replies] == [t("common.error")]
         assert (await session_of(chat)).step == "name"
     finally:
-        await stop_telegram(app)
+        await channel.stop()
 
 
 # ---- set-up and secrets -----------------------------------------------------------------------------------------
@@ -176,7 +179,7 @@ def test_missing_token_is_a_config_error_naming_the_key(settings: Settings, engi
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DOITHOAI_TELEGRAM_TOKEN", raising=False)
     with pytest.raises(ConfigError) as caught:
-        build_application(settings.model_copy(update={"telegram": TelegramSection()}), engine)
+        TelegramChannel(settings.model_copy(update={"telegram": TelegramSection()}))
     assert caught.value.key == "telegram.token"
 
 

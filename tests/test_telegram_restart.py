@@ -12,7 +12,8 @@ from bot.core.clock import FrozenClock
 from bot.core.config import TOKEN_ENV, Settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from handlers.telegram.channel import start_telegram, stop_telegram
+from handlers.base import engine_options
+from handlers.telegram.channel import TelegramChannel
 from storage import Database, submissions
 from tests.fake_telegram import FakeTelegram, PathStep, find_button
 
@@ -24,8 +25,8 @@ BOT_PROCESS = """
 import asyncio, sys
 from bot.core.config import DatabaseSection, TelegramSection, load_settings
 from bot.cli.wiring import build_engine
-from bot.core.engine import Engine
-from handlers.telegram.channel import start_telegram, stop_telegram
+from handlers.base import engine_options
+from handlers.telegram.channel import TelegramChannel
 from storage import Database
 
 async def main() -> None:
@@ -34,13 +35,24 @@ async def main() -> None:
         "database": DatabaseSection(path=db_path),
         "telegram": TelegramSection(base_url=base_url, base_file_url=base_file_url, poll_timeout=5),
     })
-    app = await start_telegram(settings, build_engine(settings, Database(settings.database.path)))
-    print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    await stop_telegram(app)
+    async with Database(settings.database.path) as db:
+        channel = TelegramChannel(settings)
+        facts = await channel.prepare()
+        await channel.start(build_engine(settings, db, **engine_options([(channel.name, facts)])))
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        await channel.stop()
 
 asyncio.run(main())
 """
+
+
+async def start_telegram(settings: Settings, db: Database, **options: object) -> TelegramChannel:
+    """The Telegram channel, prepared, then started with an engine built from what it learned."""
+    channel = TelegramChannel(settings)
+    facts = await channel.prepare()
+    await channel.start(build_engine(settings, db, **options, **engine_options([(channel.name, facts)])))
+    return channel
 
 
 async def submission_codes(path: str) -> list[str]:
@@ -53,20 +65,22 @@ async def test_form_survives_a_restart_of_the_bot(
 ) -> None:
     chat = fake_telegram.chat_with(fake_telegram.user(1001), form_path)
     path = telegram_settings.database.path
-    first = await start_telegram(telegram_settings, build_engine(telegram_settings, Database(path), clock=clock))
-    fake_telegram.track(first)
-    await chat.reach("q_topic")
-    await stop_telegram(first)  # closes its database too
+    async with Database(path) as db:
+        first = await start_telegram(telegram_settings, db, clock=clock)
+        fake_telegram.track(first.app)
+        await chat.reach("q_topic")
+        await first.stop()
 
-    second = await start_telegram(telegram_settings, build_engine(telegram_settings, Database(path), clock=clock))
-    fake_telegram.track(second)
-    try:
-        await chat.press("Nhà ở")  # a button drawn by the first bot
-        await chat.say("Nhà tôi bị sập mái, xin hỗ trợ làm nhà.")
-        replies = await chat.press(t("form.submit"))
-        assert "DT-0001" in replies[0]["text"]
-    finally:
-        await stop_telegram(second)
+    async with Database(path) as db:
+        second = await start_telegram(telegram_settings, db, clock=clock)
+        fake_telegram.track(second.app)
+        try:
+            await chat.press("Nhà ở")  # a button drawn by the first bot
+            await chat.say("Nhà tôi bị sập mái, xin hỗ trợ làm nhà.")
+            replies = await chat.press(t("form.submit"))
+            assert "DT-0001" in replies[0]["text"]
+        finally:
+            await second.stop()
     assert await submission_codes(path) == ["DT-0001"]
 
 
@@ -74,10 +88,12 @@ async def test_form_survives_a_new_bot_process(
     telegram_settings: Settings, fake_telegram: FakeTelegram, engine: Engine, form_path: tuple[PathStep, ...],
 ) -> None:
     chat = fake_telegram.chat_with(fake_telegram.user(1001), form_path)
-    app = await start_telegram(telegram_settings, engine)
-    fake_telegram.track(app)
+    channel = TelegramChannel(telegram_settings)
+    await channel.prepare()
+    await channel.start(engine)
+    fake_telegram.track(channel.app)
     await chat.reach("q_content")
-    await stop_telegram(app)
+    await channel.stop()
 
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", BOT_PROCESS, str(EXAMPLE_CONFIG), telegram_settings.database.path,

@@ -10,7 +10,7 @@ from telegram.ext import Application
 from bot.core.config import Settings, TelegramSection
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from handlers.telegram.channel import start_telegram, stop_telegram
+from handlers.telegram.channel import TelegramChannel
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 
@@ -30,10 +30,12 @@ def webhook_settings(settings: Settings, port: int, secret: str | None) -> Setti
 async def webhook_app(telegram_settings: Settings, engine: Engine, fake_telegram: FakeTelegram,
                       unused_tcp_port: int, request: pytest.FixtureRequest) -> AsyncIterator[Application]:
     secret = getattr(request, "param", SECRET)
-    app = await start_telegram(webhook_settings(telegram_settings, unused_tcp_port, secret), engine)
-    fake_telegram.track(app)
-    yield app
-    await stop_telegram(app)
+    channel = TelegramChannel(webhook_settings(telegram_settings, unused_tcp_port, secret))
+    await channel.prepare()
+    await channel.start(engine)
+    fake_telegram.track(channel.app)
+    yield channel.app
+    await channel.stop()
 
 
 async def count_persons(database: Database) -> int:

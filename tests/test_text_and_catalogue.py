@@ -13,7 +13,7 @@ from bot.core.phone import normalize_phone
 from bot.core.text import clean, fold
 from bot.core.types import Choice, decode_callback, encode_callback
 from bot.core.vntime import vn_datetime
-from handlers.text_render import split_text
+from handlers.base import split_text
 
 
 def test_every_message_has_vietnamese_and_english_with_the_same_placeholders() -> None:

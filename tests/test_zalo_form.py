@@ -10,8 +10,9 @@ from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.core.types import Choice, Message
+from handlers.base import split_text
 from handlers.console import render as console_render
-from handlers.text_render import split_text, typed_incoming
+from handlers.text_render import typed_incoming
 from handlers.zalo.channel import ZaloChannel
 from handlers.zalo.channel import render as zalo_render
 from storage import Database

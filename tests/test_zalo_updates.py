@@ -16,7 +16,7 @@ from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.types import Message
 from bot.outbox.enqueue import SendStatus
-from handlers.zalo.channel import ZaloChannel, start_zalo, stop_zalo
+from handlers.zalo.channel import ZaloChannel
 from storage import Database
 from tests.fake_telegram import Chat
 from tests.fake_zalo import FakeZalo
@@ -27,6 +27,14 @@ SECRET = "zalo-hook-S3cret_for-tests"
 async def count(database: Database, table: str) -> int:
     async with database.reading() as conn, conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
         return int((await cur.fetchone())[0])
+
+
+async def start_zalo(settings: Settings, engine: Engine, **options: float) -> ZaloChannel:
+    """The Zalo channel, prepared and started with ``engine`` (Zalo tells the engine nothing)."""
+    channel = ZaloChannel(settings, **options)
+    await channel.prepare()
+    await channel.start(engine)
+    return channel
 
 
 def webhook_settings(settings: Settings, port: int) -> Settings:
@@ -45,7 +53,7 @@ async def webhook_channel(zalo_settings: Settings, engine: Engine, fake_zalo: Fa
     fake_zalo.track(channel)
     await fake_zalo.wait_for(lambda: fake_zalo.webhook.get("url"), what="the webhook to be set")
     yield channel
-    await stop_zalo(channel)
+    await channel.stop()
 
 
 # ---- webhook ------------------------------------------------------------------------------------------------------
@@ -108,7 +116,7 @@ async def test_empty_polls_are_asked_again_at_once_without_complaint(
         replies = await fake_zalo.say(fake_zalo.user("5c1a7e"), "/start")
         assert "1. ✅ Tôi đồng ý" in replies[-1]
     finally:
-        await stop_zalo(channel)
+        await channel.stop()
     assert [r for r in caplog.records if r.name.startswith("handlers.zalo") and r.levelno >= logging.WARNING] == []
 
 
@@ -124,7 +132,7 @@ async def test_a_redelivered_update_is_handled_once_also_after_a_restart(
     await fake_zalo.processed(consent, times=2)
     texts = list(fake_zalo.texts(user.chat_id))
     assert sum(t("form.ask_name") in text for text in texts) == 1  # the second "1" got no answer
-    await stop_zalo(channel)
+    await channel.stop()
     await database.close()
 
     restarted_db = await Database(zalo_settings.database.path).open()
@@ -136,7 +144,7 @@ async def test_a_redelivered_update_is_handled_once_also_after_a_restart(
         assert fake_zalo.texts(user.chat_id) == texts
         async with restarted_db.reading() as conn, conn.execute("SELECT step FROM conversations") as cur:
             assert [row[0] for row in await cur.fetchall()] == ["name"]
-        await stop_zalo(channel)
+        await channel.stop()
     finally:
         await restarted_db.close()
 

@@ -14,11 +14,7 @@ from bot.core.config import Settings
 from bot.core.i18n import t
 
 if TYPE_CHECKING:
-    from contextlib import AsyncExitStack
-
-    from bot.cli.runtime import Services
-    from bot.outbox.enqueue import Transport
-    from bot.outbox.sender import ChannelLimits
+    from handlers.base import Channel
 
 
 @click.group()
@@ -77,49 +73,50 @@ def run(config_path: Path) -> None:
 
 async def serve(settings: Settings) -> None:
     """Run every configured channel in this one process until SIGINT or SIGTERM; a SIGKILL loses nothing either
-    (every change is committed as it happens). Stops in reverse: sender and reminders, channels, database."""
+    (every change is committed as it happens).
+
+    The order: open the database, prepare each channel (Telegram learns its username), build the engine from what
+    they learned, start the channels with it, then the sender and the schedules. Stops in reverse."""
     import signal
     from contextlib import AsyncExitStack
 
     from bot.cli.runtime import Services
+    from handlers.base import engine_options
     from storage import Database
 
     services = Services(settings, Database(settings.database.path))
-    await services.open()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(services.db.close)
-        transports, limits = await _start_channels(settings, services, stack)
+        await services.open()
+        channels = _configured_channels(settings)
+        facts = []
+        for channel in channels:
+            stack.push_async_callback(channel.stop)
+            facts.append((channel.name, await channel.prepare()))
+        engine = services.build_engine(**engine_options(facts))
+        for channel in channels:
+            await channel.start(engine)
         stack.push_async_callback(services.stop)
-        await services.start(transports, limits)
+        await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
         await stop.wait()
 
 
-async def _start_channels(settings: Settings, services: Services, stack: AsyncExitStack,
-                          ) -> tuple[dict[str, Transport], dict[str, ChannelLimits]]:
-    """Telegram if its token is set, Zalo if its token is set; each one's stop is pushed on ``stack``."""
-    from bot.cli.runtime import channel_limits
-
-    transports: dict[str, Transport] = {}
-    limits = channel_limits(settings)
+def _configured_channels(settings: Settings) -> list[Channel]:
+    """Telegram if its token is set, Zalo if it is configured; built, not yet prepared."""
+    channels: list[Channel] = []
     if settings.telegram.resolved_token():
-        from handlers.telegram.channel import start_telegram, stop_telegram
-        from handlers.telegram.transport import TelegramTransport
+        from handlers.telegram.channel import TelegramChannel
 
-        app = await start_telegram(settings, services.engine)
-        stack.push_async_callback(stop_telegram, app)
-        transports["telegram"] = TelegramTransport(app.bot)
+        channels.append(TelegramChannel(settings))
     if settings.zalo.configured:
-        from handlers.zalo.channel import start_zalo, stop_zalo
-        from handlers.zalo.transport import zalo_limits
+        from handlers.zalo.channel import ZaloChannel
 
-        zalo = await start_zalo(settings, services.engine)
-        stack.push_async_callback(stop_zalo, zalo)
-        transports["zalo"], limits["zalo"] = zalo.transport, zalo_limits(settings)
-    return transports, limits
+        channels.append(ZaloChannel(settings))
+    return channels
 
 
 def _register_groups() -> None:

@@ -1,6 +1,8 @@
-"""Running the bot: the engine, the outbox sender and the reminder scheduler, started and stopped together.
+"""Running the bot: the database, the engine, the outbox sender and the schedules, started and stopped together.
 
-Channels (handlers/) are started by the composition root around it and hand in their transports.
+The order (``bot.cli.root.serve``): open the database, prepare the channels (handlers/), build the engine from
+what they learned, start the channels with it, then the sender with their transports. The database is opened
+here and nowhere else.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -15,6 +18,7 @@ from bot.broadcast.jobs import BroadcastJobs
 from bot.cli.wiring import build_engine
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
+from bot.core.engine import Engine
 from bot.core.events import Events
 from bot.dialogues import service as dialogues
 from bot.dialogues.reminders import ReminderScheduler
@@ -40,22 +44,18 @@ async def seed_dialogues(db: Database, settings: Settings, clock: Clock = system
     return created
 
 
-def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
-    tg = settings.telegram
-    return {"telegram": ChannelLimits(rate=tg.send_rate, per_chat_interval=tg.per_chat_interval,
-                                      max_attempts=tg.max_attempts)}
-
-
 class Services:
-    """Everything but the channels: build, ``await start(transports)``, ``await stop()``."""
+    """Everything but the channels: ``await open()``, ``build_engine(**channel facts)``, ``await start(transports)``,
+    ``await stop()``; closing the database is the caller's (after the channels stopped)."""
 
     def __init__(self, settings: Settings, db: Database, *, clock: Clock = system_clock,
                  button_channels: tuple[str, ...] = ("telegram",)) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
+        self.button_channels = button_channels
         self.events = Events()
-        self.engine = build_engine(settings, db, clock=clock, events=self.events, button_channels=button_channels)
+        self.engine: Engine | None = None
         self.scheduler = AsyncIOScheduler(timezone=settings.tz)  # one for the process: it only wakes the bot up
         self.reminders = ReminderScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
         self.digests = DigestScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
@@ -66,11 +66,15 @@ class Services:
         await self.db.open()
         await seed_dialogues(self.db, self.settings, self.clock)
 
-    async def start(self, transports: Mapping[str, Transport], limits: Mapping[str, ChannelLimits] | None = None,
-                    ) -> None:
-        await self.open()
-        self.sender = Sender(self.db, transports, clock=self.clock, events=self.events,
-                             limits=limits if limits is not None else channel_limits(self.settings))
+    def build_engine(self, **channel_options: Any) -> Engine:
+        """The engine, complete: built once the channels told what it needs (``file_fetchers``, ``bot_username``)."""
+        self.engine = build_engine(self.settings, self.db, clock=self.clock, events=self.events,
+                                   button_channels=self.button_channels, **channel_options)
+        return self.engine
+
+    async def start(self, transports: Mapping[str, Transport], limits: Mapping[str, ChannelLimits]) -> None:
+        """The outbox sender on the started channels' transports (paced by their limits), then the schedules."""
+        self.sender = Sender(self.db, transports, clock=self.clock, events=self.events, limits=limits)
         await self.sender.start()
         await self.reminders.start()
         await self.digests.start()

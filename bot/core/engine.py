@@ -62,6 +62,8 @@ class Engine:
         contact_channels: Iterable[str] = ("telegram",),
         steps: Iterable[Step] | None = None,
         events: Events | None = None,
+        file_fetchers: dict[str, FileFetcher] | None = None,
+        bot_username: str = "",
     ) -> None:
         self.settings = settings
         self.db = db
@@ -70,7 +72,8 @@ class Engine:
         self.contact_channels = frozenset(contact_channels)
         self.steps: dict[str, Step] = {step.name: step for step in (steps if steps is not None else STEPS)}
         self.events = events or Events()
-        self.file_fetchers: dict[str, FileFetcher] = {}
+        self.file_fetchers: dict[str, FileFetcher] = dict(file_fetchers or {})
+        self.bot_username = bot_username
 
     @staticmethod
     def iso_now(turn: Turn) -> str:

@@ -12,52 +12,39 @@ import asyncio
 import datetime as dtm
 import logging
 import re
-import secrets
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from telegram import (
-    Bot,
-    BotCommand,
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram import (
-    Message as TgMessage,
-)
+from telegram import Bot, BotCommand, CallbackQuery, Update
+from telegram import Message as TgMessage
 from telegram import User as TgUser
 from telegram.constants import ChatType
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
 from bot.core.config import TOKEN_ENV, ConfigError, Settings
-from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.core.qr import qr_png
 from bot.core.types import Incoming, InputKind, Message, decode_callback
-from handlers.telegram.format import MAX_TEXT, button_rows, retry_after_seconds, split_text, utf16_len
-from handlers.telegram.format import inline_keyboard as keyboard_for
+from bot.outbox.enqueue import SendStatus
+from bot.outbox.sender import ChannelLimits
+from handlers.base import Channel, ChannelFacts, Undelivered, deliver, webhook_secret
+from handlers.telegram.format import MAX_TEXT, utf16_len
+from handlers.telegram.transport import REPLY_RETRY, TelegramTransport
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
 
 CHANNEL = "telegram"
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)")
 COMMANDS = ("start", "myquestions", "dialogue", "mydata", "link", "cancel", "help", "forget")
 CHOSEN = "\n\n➡️ "
-MAX_RETRY_WAIT = 30.0  # seconds; a longer flood wait is an error for this turn
-RETRIES = 2
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Bot API URLs contain the token.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
-
-T = TypeVar("T")
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 # ---- updates → Incoming ---------------------------------------------------------------------------------------
@@ -144,42 +131,14 @@ def _media(message: TgMessage) -> tuple[str, str] | None:
     return None
 
 
-# ---- Message → messages -------------------------------------------------------------------------------------------
+# ---- the conversation's replies ---------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Outgoing:
-    """One Telegram message; ``then_inline`` is added by editMessageReplyMarkup after sending (a message cannot
-    both remove the reply keyboard and carry an inline one)."""
-
-    text: str
-    markup: Markup | None = None
-    then_inline: InlineKeyboardMarkup | None = None
-
-
-def render(reply: Message) -> list[Outgoing]:
-    parts = [Outgoing(part) for part in split_text(reply.text)]
-    if reply.remove_keyboard and not reply.ask_contact:
-        parts[0].markup = ReplyKeyboardRemove()
-    keyboard = contact_keyboard(reply) if reply.ask_contact else inline_keyboard(reply)
-    if keyboard is not None:
-        last = parts[-1]
-        if last.markup is None:
-            last.markup = keyboard
-        elif isinstance(keyboard, InlineKeyboardMarkup):
-            last.then_inline = keyboard
-    return parts
-
-
-def inline_keyboard(reply: Message) -> InlineKeyboardMarkup | None:
-    return keyboard_for(reply.choices, reply.version, reply.columns)
-
-
-def contact_keyboard(reply: Message) -> ReplyKeyboardMarkup:
-    """The share-my-number button first, then the choices as text buttons (the engine matches typed labels)."""
-    rows = [[KeyboardButton(c.label) for c in row] for row in button_rows(reply.choices, reply.columns)]
-    share = KeyboardButton(reply.contact_label or t("form.share_phone"), request_contact=True)
-    return ReplyKeyboardMarkup([[share], *rows], resize_keyboard=True, one_time_keyboard=True)
+def chat_messages(reply: Message) -> list[Message]:
+    """A reply as it is sent in a chat: its QR code follows it as a photo captioned with the code's own text."""
+    if not reply.qr:
+        return [reply]
+    return [replace(reply, qr=""), Message(reply.qr, qr=reply.qr)]
 
 
 def button_label(message: TgMessage, data: str | None) -> str | None:
@@ -190,15 +149,16 @@ def button_label(message: TgMessage, data: str | None) -> str | None:
     return next((b.text for row in markup.inline_keyboard for b in row if b.callback_data == data), None)
 
 
-# ---- the channel -------------------------------------------------------------------------------------------------
+# ---- the conversation: updates in, replies out ------------------------------------------------------------------
 
 
-class TelegramChannel:
-    """The callbacks python-telegram-bot calls, sharing the settings and the engine."""
+class TelegramConversation:
+    """The callbacks python-telegram-bot calls, sharing the settings, the engine and the replies' transport."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine, replies: TelegramTransport) -> None:
         self.settings = settings
         self.engine = engine
+        self.replies = replies
 
     def register(self, app: Application) -> None:
         """Every handler of the bot, in one place. Only private chats are served."""
@@ -209,29 +169,15 @@ class TelegramChannel:
         app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, self.on_edited))
         app.add_error_handler(self.on_error)
 
-    async def post_init(self, app: Application) -> None:
-        await self.engine.db.open()
-        self.engine.file_fetchers[CHANNEL] = lambda file_id: download(app.bot, file_id)
-        self.engine.bot_username = app.bot.username
-        lang = self.settings.bot.language
-        commands = [BotCommand(name, t(f"telegram.cmd_{name}", lang)) for name in COMMANDS]
-        try:
-            await app.bot.set_my_commands(commands)
-        except TelegramError as exc:  # the menu is a convenience: the bot works without it
-            log.warning("could not set the bot's commands: %s", type(exc).__name__)
-
-    async def post_shutdown(self, app: Application) -> None:
-        await self.engine.db.close()
-
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         incoming = with_event(update, message_incoming(update.message) if update.message else None)
         if incoming is not None:
-            await self._send(context, incoming.chat_id, await self.engine.handle(incoming))
+            await self._send(incoming.chat_id, await self.engine.handle(incoming))
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         incoming = with_event(update, edited_incoming(update.edited_message) if update.edited_message else None)
         if incoming is not None:
-            await self._send(context, incoming.chat_id, await self.engine.handle(incoming))
+            await self._send(incoming.chat_id, await self.engine.handle(incoming))
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -248,7 +194,7 @@ class TelegramChannel:
             if isinstance(query.message, TgMessage):
                 refused = bool(replies) and replies[0].refused
                 await self._settle_tapped(context, query.message, None if refused else query.data)
-            await self._send(context, incoming.chat_id, replies)
+            await self._send(incoming.chat_id, replies)
         finally:
             await answering
 
@@ -273,50 +219,26 @@ class TelegramChannel:
         except TelegramError as exc:
             log.debug("could not remove the keyboard: %s", exc)
 
-    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Message]) -> None:
-        """Send a turn's replies in order; a chat that blocked the bot is noted and nothing more is sent."""
-        try:
-            for reply in replies:
-                for out in render(reply):
-                    await self._send_one(context, chat_id, out)
-                if reply.qr:
-                    await self._send_qr(context, chat_id, reply.qr)
-        except Forbidden:
-            await self._note_blocked(chat_id)
-
-    async def _send_qr(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, text: str) -> None:
-        png = qr_png(text)
-        await with_retry(lambda: context.bot.send_photo(chat_id, png, caption=text))
-
-    async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, out: Outgoing) -> None:
-        bot = context.bot
-        sent = await with_retry(lambda: bot.send_message(chat_id, out.text, reply_markup=out.markup))
-        if out.then_inline is not None:
-            markup = out.then_inline
-            await with_retry(lambda: bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=sent.message_id, reply_markup=markup))
-
-    async def _note_blocked(self, chat_id: str) -> None:
-        log.info("chat %s blocked the bot; its replies are dropped", chat_id)
-        await self.engine.note_blocked(CHANNEL, chat_id)
+    async def _send(self, chat_id: str, replies: Sequence[Message]) -> None:
+        """Send a turn's replies in order; a chat that blocked the bot is noted and nothing more is sent. Any other
+        failure goes to ``on_error``, which apologises (what the household entered is saved already)."""
+        messages = [message for reply in replies for message in chat_messages(reply)]
+        result = await deliver(self.engine, self.replies, chat_id, messages)
+        if result.status not in (SendStatus.SENT, SendStatus.BLOCKED):
+            raise Undelivered(chat_id, result)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log without the token or the message text; tell the household (its entries are already saved)."""
         chat = update.effective_chat if isinstance(update, Update) else None
         update_id = update.update_id if isinstance(update, Update) else None
-        if isinstance(context.error, Forbidden) and chat is not None:
-            await self._note_blocked(str(chat.id))
-            return
         log.error("handling Telegram update %s in chat %s failed", update_id, chat.id if chat else None,
                   exc_info=context.error)
         if chat is None or chat.type != ChatType.PRIVATE:
             return
-        try:
-            await context.bot.send_message(chat.id, t("common.error", self.settings.bot.language))
-        except Forbidden:
-            await self._note_blocked(str(chat.id))
-        except TelegramError as exc:
-            log.warning("could not tell chat %s about the error: %s", chat.id, type(exc).__name__)
+        apology = Message(t("common.error", self.settings.bot.language))
+        result = await deliver(self.engine, self.replies, str(chat.id), [apology])
+        if result.status not in (SendStatus.SENT, SendStatus.BLOCKED):
+            log.warning("could not tell chat %s about the error: %s", chat.id, result.status)
 
 
 async def download(bot: Bot, file_id: str, limit: int = 20 * 1024 * 1024) -> bytes:
@@ -334,48 +256,82 @@ async def _answer(query: CallbackQuery, update_id: int) -> None:
         log.warning("could not answer the callback query of update %s: %s", update_id, type(exc).__name__)
 
 
-async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Call the Bot API, waiting out a short flood limit (429 retry_after) a couple of times."""
-    for attempt in range(RETRIES + 1):
+# ---- the channel: building, preparing, running --------------------------------------------------------------------
+
+
+class TelegramChannel(Channel):
+    """The PTB Application of the bot. ``prepare()`` initialises it (getMe: the bot's username) and sets the
+    commands menu; ``start(engine)`` serves updates (polling, or a webhook server in webhook mode)."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, *, request: BaseRequest | None = None,
+                 get_updates_request: BaseRequest | None = None) -> None:
+        self.settings = settings
+        self.app = build_application(settings, request=request, get_updates_request=get_updates_request)
+        self._transport = TelegramTransport(self.app.bot)
+        self.replies = TelegramTransport(self.app.bot, retry=REPLY_RETRY)
+        self.conversation: TelegramConversation | None = None
+        self.facts = ChannelFacts()  # what prepare() learned
+
+    @property
+    def transport(self) -> TelegramTransport:
+        return self._transport
+
+    @property
+    def limits(self) -> ChannelLimits:
+        tg = self.settings.telegram
+        return ChannelLimits(rate=tg.send_rate, per_chat_interval=tg.per_chat_interval, max_attempts=tg.max_attempts)
+
+    async def prepare(self) -> ChannelFacts:
+        await self.app.initialize()
+        lang = self.settings.bot.language
+        commands = [BotCommand(name, t(f"telegram.cmd_{name}", lang)) for name in COMMANDS]
         try:
-            return await call()
-        except RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            if attempt == RETRIES or wait > MAX_RETRY_WAIT:
-                raise
-            log.info("Telegram flood limit: waiting %.1f s", wait)
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
+            await self.app.bot.set_my_commands(commands)
+        except TelegramError as exc:  # the menu is a convenience: the bot works without it
+            log.warning("could not set the bot's commands: %s", type(exc).__name__)
+        bot = self.app.bot
+        self.facts = ChannelFacts(file_fetcher=lambda file_id: download(bot, file_id), bot_username=bot.username)
+        return self.facts
+
+    async def start(self, engine: Engine) -> None:
+        self.conversation = TelegramConversation(self.settings, engine, self.replies)
+        self.conversation.register(self.app)
+        await self.app.start()
+        if self.settings.telegram.mode == "webhook":
+            await self.app.updater.start_webhook(**webhook_options(self.settings))
+        else:
+            await self.app.updater.start_polling(**polling_options(self.settings))
+
+    async def stop(self) -> None:
+        """Stop fetching updates, let the updates in hand finish, shut down. Idempotent."""
+        app = self.app
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
 
 
-# ---- building and running ---------------------------------------------------------------------------------------
-
-
-def build_application(
-    settings: Settings, engine: Engine, *, request: BaseRequest | None = None,
-    get_updates_request: BaseRequest | None = None,
-) -> Application:
-    """The bot's Application; post_init opens the engine's database, post_shutdown closes it."""
+def build_application(settings: Settings, *, request: BaseRequest | None = None,
+                      get_updates_request: BaseRequest | None = None) -> Application:
+    """The bot's Application, without handlers (``TelegramConversation.register`` adds them)."""
     token = settings.telegram.resolved_token()
     if not token:
         raise ConfigError("telegram.token", f"is required to run on Telegram (or set {TOKEN_ENV})")
-    channel = TelegramChannel(settings, engine)
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .concurrent_updates(True)
-        .post_init(channel.post_init)
-        .post_shutdown(channel.post_shutdown)
     )
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
-    app = builder.build()
-    channel.register(app)
-    return app
+    return builder.build()
 
 
 def polling_options(settings: Settings) -> dict[str, Any]:
@@ -384,55 +340,8 @@ def polling_options(settings: Settings) -> dict[str, Any]:
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Without a configured secret, a random one for this run: Telegram then proves each request is its own."""
     tg = settings.telegram
-    secret = tg.resolved_webhook_secret()
-    if not secret:
-        log.warning("telegram.webhook_secret is not set: using a random secret for this run")
-        secret = secrets.token_urlsafe(32)
+    secret = webhook_secret(tg.resolved_webhook_secret(), "telegram.webhook_secret")
     return {"listen": tg.webhook_listen, "port": tg.webhook_port, "url_path": tg.webhook_path,
             "webhook_url": tg.webhook_url, "secret_token": secret, "allowed_updates": Update.ALL_TYPES,
             "drop_pending_updates": False}
-
-
-def run_telegram(settings: Settings, engine: Engine) -> None:
-    """Run the bot until interrupted (polling, or a webhook server in webhook mode). Opens the database itself."""
-    app = build_application(settings, engine)
-    if settings.telegram.mode == "webhook":
-        app.run_webhook(**webhook_options(settings))
-    else:
-        app.run_polling(**polling_options(settings))
-
-
-async def start_telegram(
-    settings: Settings, engine: Engine, *, request: BaseRequest | None = None,
-    get_updates_request: BaseRequest | None = None,
-) -> Application:
-    """Start the bot inside a running event loop (next to other channels); stop it with ``stop_telegram``."""
-    app = build_application(settings, engine, request=request, get_updates_request=get_updates_request)
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        if settings.telegram.mode == "webhook":
-            await app.updater.start_webhook(**webhook_options(settings))
-        else:
-            await app.updater.start_polling(**polling_options(settings))
-    except BaseException:
-        await stop_telegram(app)
-        raise
-    return app
-
-
-async def stop_telegram(app: Application) -> None:
-    """Stop fetching updates, let the updates in hand finish, shut down, close the database. Idempotent."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-    await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)

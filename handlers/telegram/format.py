@@ -1,4 +1,4 @@
-"""How text and buttons are laid out on Telegram, shared by the conversation adapter and the outbox transport.
+"""How a Message is laid out on Telegram: texts cut to Telegram's limits, inline or reply keyboards.
 
 Telegram counts message lengths in UTF-16 code units: an emoji outside the BMP counts twice.
 """
@@ -8,17 +8,74 @@ from __future__ import annotations
 import datetime as dtm
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.constants import MessageLimit
 from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.core.types import Choice, encode_callback
+from bot.core.i18n import t
+from bot.core.types import Choice, Message, encode_callback
+from handlers.base import split_text, utf16_len
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH      # 4096 UTF-16 units
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH    # 1024
 LONG_LABEL = 30  # a button label longer than this gets a row of its own
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+__all__ = ["MAX_CAPTION", "MAX_TEXT", "Outgoing", "button_rows", "contact_keyboard", "inline_keyboard", "render",
+           "retry_after_seconds", "split_message", "utf16_len"]
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One Telegram text message; ``then_inline`` is added by editMessageReplyMarkup after sending (a message cannot
+    both remove the reply keyboard and carry an inline one)."""
+
+    text: str
+    markup: Markup | None = None
+    then_inline: InlineKeyboardMarkup | None = None
+
+
+def split_message(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """``split_text`` as Telegram counts: in UTF-16 code units."""
+    return split_text(text, limit, utf16=True)
+
+
+def render(message: Message) -> list[Outgoing]:
+    """A message's text as Telegram messages: the reply keyboard removed on the first part if asked, the keyboard
+    (share-my-number, or the inline choices) on the last."""
+    parts = [Outgoing(part) for part in split_message(message.text)]
+    if message.remove_keyboard and not message.ask_contact:
+        parts[0].markup = ReplyKeyboardRemove()
+    keyboard = contact_keyboard(message) if message.ask_contact else message_keyboard(message)
+    if keyboard is not None:
+        last = parts[-1]
+        if last.markup is None:
+            last.markup = keyboard
+        elif isinstance(keyboard, InlineKeyboardMarkup):
+            last.then_inline = keyboard
+    return parts
+
+
+def message_keyboard(message: Message) -> InlineKeyboardMarkup | None:
+    """The message's choices as inline buttons carrying its version."""
+    return inline_keyboard(message.choices, message.version, message.columns)
+
+
+def contact_keyboard(message: Message) -> ReplyKeyboardMarkup:
+    """The share-my-number button first, then the choices as text buttons (the engine matches typed labels)."""
+    rows = [[KeyboardButton(c.label) for c in row] for row in button_rows(message.choices, message.columns)]
+    share = KeyboardButton(message.contact_label or t("form.share_phone"), request_contact=True)
+    return ReplyKeyboardMarkup([[share], *rows], resize_keyboard=True, one_time_keyboard=True)
 
 
 def inline_keyboard(choices: Sequence[Choice], version: int, columns: int) -> InlineKeyboardMarkup | None:
@@ -47,48 +104,6 @@ def button_rows(choices: Sequence[Choice], columns: int) -> list[list[Choice]]:
     if row:
         rows.append(row)
     return rows
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut a text into messages of at most ``limit`` UTF-16 units, on line boundaries (a huge line on a space)."""
-    parts: list[str] = []
-    lines: list[str] = []
-    size = 0
-    for line in (piece for raw in text.split("\n") for piece in _cut_line(raw, limit)):
-        cost = utf16_len(line) + (1 if lines else 0)
-        if lines and size + cost > limit:
-            parts.append("\n".join(lines))
-            lines, size, cost = [], 0, utf16_len(line)
-        lines.append(line)
-        size += cost
-    parts.append("\n".join(lines))
-    kept = [part.strip("\n") for part in parts if part.strip()]
-    return kept or ["…"]
-
-
-def _cut_line(line: str, limit: int) -> list[str]:
-    pieces = []
-    while utf16_len(line) > limit:
-        end = _prefix_within(line, limit)
-        space = line.rfind(" ", 0, end + 1)
-        cut = space if space > 0 else end
-        pieces.append(line[:cut])
-        line = line[cut:].lstrip(" ")
-    pieces.append(line)
-    return pieces
-
-
-def _prefix_within(text: str, limit: int) -> int:
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

@@ -1,7 +1,9 @@
-"""The outbox's Telegram transport: one Message to one chat through python-telegram-bot, and how it went.
+"""Telegram's one send path: one Message to one chat through python-telegram-bot, and how it went.
 
-Only delivery lives here; pacing, retries and bookkeeping are the sender's (``bot/sender.py``). The bot's HTTP
-pool must allow the sender's concurrent calls (up to 16; python-telegram-bot's default pool holds 256).
+The outbox's sender and the conversation's replies both send here. The sender paces and retries rows itself, so
+its transport never waits (``NO_RETRY``); the conversation's transport waits out a short flood limit
+(``REPLY_RETRY``). The bot's HTTP pool must allow the sender's concurrent calls (up to 16; python-telegram-bot's
+default pool holds 256).
 
 A message that needs several Bot API calls (a text over 4096 characters, a QR code with a caption over 1024) is
 sent as one unit: if a later part fails and the row is retried, the earlier parts arrive twice. Such messages are
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -20,17 +23,34 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.core.qr import qr_png
 from bot.core.types import Message
 from bot.outbox.enqueue import SendResult, SendStatus
-from handlers.telegram.format import MAX_CAPTION, inline_keyboard, retry_after_seconds, split_text, utf16_len
+from handlers.base import NO_RETRY, Retry, RetryRule
+from handlers.telegram.format import (
+    MAX_CAPTION,
+    Outgoing,
+    message_keyboard,
+    render,
+    retry_after_seconds,
+    split_message,
+    utf16_len,
+)
 
 BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
+REPLY_RETRY = RetryRule(attempts=3, max_wait=30.0)  # a turn's replies wait out a flood limit of up to 30 s twice
 Send = Callable[[InlineKeyboardMarkup | None], Awaitable[object]]
+T = TypeVar("T")
+
+
+def retryable(exc: Exception) -> Retry | None:
+    """Only a flood limit (429) is worth waiting for within a call; everything else is the caller's to judge."""
+    return Retry(retry_after_seconds(exc)) if isinstance(exc, RetryAfter) else None
 
 
 class TelegramTransport:
     channel = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, retry: RetryRule = NO_RETRY) -> None:
         self._bot = bot
+        self._retry = retry
 
     async def send(self, chat_id: str, message: Message) -> SendResult:
         if not message.text.strip() and not (message.photo or message.photo_path or message.qr
@@ -45,15 +65,26 @@ class TelegramTransport:
         return SendResult(SendStatus.SENT)
 
     async def _deliver(self, chat_id: str, message: Message) -> None:
-        keyboard = inline_keyboard(message.choices, 0, message.columns)
         media = await self._media_call(chat_id, message)
-        caption_fits = media is not None and utf16_len(message.text) <= MAX_CAPTION
-        texts = [] if caption_fits or not message.text.strip() else split_text(message.text)
-        for index, part in enumerate(texts):
-            last = index == len(texts) - 1 and media is None
-            await self._bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
-        if media is not None:
-            await media(keyboard)
+        if media is None:
+            for out in render(message):
+                await self._send_text(chat_id, out)
+            return
+        if utf16_len(message.text) > MAX_CAPTION and message.text.strip():  # too long for a caption: text first
+            for part in split_message(message.text):
+                await self._call(lambda part=part: self._bot.send_message(chat_id, part))
+        keyboard = message_keyboard(message)
+        await self._call(lambda: media(keyboard))
+
+    async def _send_text(self, chat_id: str, out: Outgoing) -> None:
+        sent = await self._call(lambda: self._bot.send_message(chat_id, out.text, reply_markup=out.markup))
+        if out.then_inline is not None:
+            markup = out.then_inline
+            await self._call(lambda: self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=sent.message_id, reply_markup=markup))
+
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        return await self._retry.run(call, retryable)
 
     async def _media_call(self, chat_id: str, message: Message) -> Send | None:
         """The photo/QR/document call, with the text as caption when it fits (else the text goes first)."""

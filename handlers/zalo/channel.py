@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -31,27 +30,29 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.core.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ConfigError, Settings
-from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.types import Incoming, InputKind, Message
 from bot.dialogues.service import parse_checkin
-from handlers.text_render import render_text, split_text, typed_incoming
-from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
-from handlers.zalo.transport import ZaloTransport
+from bot.outbox.enqueue import SendStatus
+from bot.outbox.sender import ChannelLimits
+from handlers.base import Backoff, Channel, deliver, split_text, webhook_secret
+from handlers.text_render import render_text, typed_incoming
+from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, ZaloClient, ZaloError
+from handlers.zalo.transport import ZaloTransport, reply_retry, zalo_limits
 
 CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 IMAGE_EVENT = "message.image.received"
 CALL_TIMEOUT = 15.0     # seconds, every call but getUpdates (poll timeout + 5 s)
-RETRIES = 2             # a reply refused with 429 or not connected is tried this many more times
-MAX_RETRY_WAIT = 30.0   # seconds; a longer quota wait gives up on this reply
 STOP_GRACE = 10.0       # seconds for the updates in hand to finish at stop
 MAX_MEDIA_URL = 2000
 
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from bot.core.engine import Engine
 
 log = logging.getLogger(__name__)
 Observer = Callable[[dict[str, Any], bool], None]
@@ -118,7 +119,7 @@ def _image_url(message: dict[str, Any]) -> str:
     return ""
 
 
-# ---- Message → texts ------------------------------------------------------------------------------------------------
+# ---- Message → text --------------------------------------------------------------------------------------------------
 
 
 def render(reply: Message, lang: str) -> list[str]:
@@ -130,32 +131,48 @@ def render(reply: Message, lang: str) -> list[str]:
 # ---- the channel --------------------------------------------------------------------------------------------------
 
 
-class ZaloChannel:
-    """``await start()`` … ``await stop()``; ``stopped`` is set when it stops (also by an invalid token)."""
+class ZaloChannel(Channel):
+    """``await start(engine)`` … ``await stop()``; ``stopped`` is set when it stops (also by an invalid token)."""
 
-    def __init__(self, settings: Settings, engine: Engine, client: ZaloClient, *, retry_base: float = 1.0,
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, *, client: ZaloClient | None = None, retry_base: float = 1.0,
                  retry_max: float = 30.0) -> None:
         self.settings = settings
-        self.engine = engine
-        self.client = client
+        self.client = client if client is not None else build_client(settings)
         self.lang = settings.bot.language
-        self.transport = ZaloTransport(client, self.lang)
+        self._backoff = Backoff(retry_base, retry_max)
+        self._transport = ZaloTransport(self.client, self.lang)
+        self.replies = ZaloTransport(self.client, self.lang, retry=reply_retry(self._backoff))
         self.observers: list[Observer] = []  # told after each update: (update, given to the engine); tests wait
         self.stopped = asyncio.Event()
-        self._retry_base = retry_base
-        self._retry_max = retry_max
+        self._engine: Engine | None = None
         self._worker: asyncio.Task[None] | None = None  # the poll loop, or the webhook registration
         self._runner: web.AppRunner | None = None  # webhook mode only
         self._secret = b""
         self._tasks: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._chat_users: Counter[str] = Counter()
-        client.on_token_rejected(self._halt)
+        self.client.on_token_rejected(self._halt)
+
+    @property
+    def transport(self) -> ZaloTransport:
+        return self._transport
+
+    @property
+    def limits(self) -> ChannelLimits:
+        return zalo_limits(self.settings)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the Zalo channel is not started")
+        return self._engine
 
     # ---- life cycle ---------------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        await self.engine.db.open()
+    async def start(self, engine: Engine) -> None:
+        self._engine = engine
         if self.settings.zalo.mode == "webhook":
             await self._serve_webhook()
             self._worker = asyncio.create_task(self._register_webhook(), name="zalo-webhook")
@@ -234,18 +251,14 @@ class ZaloChannel:
         await asyncio.sleep(delay)
 
     def _delay(self, failures: int) -> float:
-        return min(self._retry_max, self._retry_base * 2 ** (failures - 1))
+        return self._backoff.delay(failures)
 
     # ---- webhook ------------------------------------------------------------------------------------------------
 
     async def _serve_webhook(self) -> None:
         zalo = self.settings.zalo
-        secret = zalo.resolved_webhook_secret()
-        if not secret:
-            log.warning("zalo.webhook_secret is not set: using a random secret for this run")
-            secret = secrets.token_urlsafe(32)
-        if not 8 <= len(secret) <= 256:
-            raise ConfigError("zalo.webhook_secret", f"must be 8 to 256 characters (also {ZALO_WEBHOOK_SECRET_ENV})")
+        secret = webhook_secret(zalo.resolved_webhook_secret(), "zalo.webhook_secret", env=ZALO_WEBHOOK_SECRET_ENV,
+                                length=(8, 256))
         self._secret = secret.encode()
         from aiohttp import web  # webhook mode only: polling starts without it
 
@@ -301,39 +314,12 @@ class ZaloChannel:
             return [Message(t("common.error", self.lang))]
 
     async def _send(self, chat_id: str, replies: list[Message]) -> None:
-        """Send a turn's replies in order; stop at the first that cannot go (the rest would not make sense)."""
-        for reply in replies:
-            for text in render(reply, self.lang):
-                if not await self._send_text(chat_id, text):
-                    return
-
-    async def _send_text(self, chat_id: str, text: str) -> bool:
-        for attempt in range(RETRIES + 1):
-            try:
-                await self.client.call("sendMessage", {"chat_id": chat_id, "text": text}, http_timeout=CALL_TIMEOUT)
-                return True
-            except ZaloError as exc:
-                wait = exc.retry_after if exc.retry_after is not None else self._delay(attempt + 1)
-                if exc.code == QUOTA_EXCEEDED and attempt < RETRIES and wait <= MAX_RETRY_WAIT:
-                    log.info("Zalo quota exceeded: waiting %.1f s", wait)
-                    await asyncio.sleep(wait)
-                    continue
-                await self._not_sent(chat_id, exc.code)
-                return False
-            except httpx.HTTPError as exc:
-                if attempt < RETRIES and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # never sent
-                    await asyncio.sleep(self._delay(attempt + 1))
-                    continue
-                log.warning("could not answer Zalo chat %s: %s", chat_id, type(exc).__name__)
-                return False
-        return False
-
-    async def _not_sent(self, chat_id: str, code: int) -> None:
-        if code == 403:
-            log.info("Zalo chat %s refused the bot's message; its replies are dropped", chat_id)
-            await self.engine.note_blocked(CHANNEL, chat_id)
-        elif code != INVALID_TOKEN:  # an invalid token was logged once already
-            log.warning("could not answer Zalo chat %s: error %s", chat_id, code)
+        """Send a turn's replies in order through the one send path; stop at the first that cannot go (the rest
+        would not make sense). A refused chat is noted blocked; an invalid token was logged once already."""
+        texts = [Message(text) for reply in replies for text in render(reply, self.lang)]
+        result = await deliver(self.engine, self.replies, chat_id, texts)
+        if result.status not in (SendStatus.SENT, SendStatus.BLOCKED) and not self.client.token_rejected:
+            log.warning("could not answer Zalo chat %s: %s", chat_id, result.error)
 
     @contextlib.asynccontextmanager
     async def _one_at_a_time(self, chat_id: str) -> AsyncIterator[None]:
@@ -362,20 +348,3 @@ def build_client(settings: Settings, transport: httpx.AsyncBaseTransport | None 
     if not token:
         raise ConfigError("zalo.token", f"is required to run on Zalo (or set {ZALO_TOKEN_ENV})")
     return ZaloClient(token, settings.zalo.base_url, timeout=CALL_TIMEOUT, transport=transport)
-
-
-async def start_zalo(settings: Settings, engine: Engine, *, retry_base: float = 1.0,
-                     retry_max: float = 30.0) -> ZaloChannel:
-    """Start the Zalo channel inside a running event loop (next to other channels); stop it with ``stop_zalo``.
-    Its outbox transport is ``channel.transport``. Opens the engine's database; closing it is the caller's."""
-    channel = ZaloChannel(settings, engine, build_client(settings), retry_base=retry_base, retry_max=retry_max)
-    try:
-        await channel.start()
-    except BaseException:
-        await channel.stop()
-        raise
-    return channel
-
-
-async def stop_zalo(channel: ZaloChannel) -> None:
-    await channel.stop()

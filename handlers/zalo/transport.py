@@ -5,9 +5,11 @@ Zalo bots have no buttons and cannot upload: an outbox message's choices become 
 current step, not to a reminder); a QR code becomes its check-in code as text; a photo goes only as an image URL
 (a Telegram file id or a local chart cannot); a file is named with a note. Texts over 2,000 characters are split.
 
-Only delivery lives here; pacing, retries and bookkeeping are the sender's (``bot/sender.py``). Once Zalo rejected
-the token, every message answers RETRY with a long pause without calling Zalo: the rows wait for a restart with a
-valid token instead of failing.
+This is Zalo's one send path: the outbox's sender and the conversation's replies (rendered as text by the channel)
+both send here. The sender paces and retries rows itself, so its transport never waits (``NO_RETRY``); the
+conversation's transport waits out a quota refusal or a connection that was never made (``reply_retry``). Once Zalo
+rejected the token, every message answers RETRY with a long pause without calling Zalo: the rows wait for a restart
+with a valid token instead of failing.
 """
 
 from __future__ import annotations
@@ -24,14 +26,29 @@ from bot.core.types import Choice, Message
 from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendResult, SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.text_render import split_text
+from handlers.base import NO_RETRY, Backoff, Retry, RetryRule, split_text
 from handlers.zalo.client import INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
 
 TOKEN_PAUSE = 3600.0  # seconds the Zalo outbox holds still once the token was rejected
 BAD_CHAT_MARKERS = ("chat", "user", "recipient")
 ATTENDANCE = re.compile(r"^att:\d+:(yes|no)$")
 ATTENDANCE_COMMANDS = {"yes": "/attend", "no": "/absent"}
+REPLY_ATTEMPTS = 3     # a reply refused with 429 or not connected is tried twice more
+MAX_RETRY_WAIT = 30.0  # seconds; a longer quota wait gives up on this reply
 Call = tuple[str, dict[str, Any]]
+
+
+def reply_retry(backoff: Backoff) -> RetryRule:
+    return RetryRule(attempts=REPLY_ATTEMPTS, max_wait=MAX_RETRY_WAIT, backoff=backoff)
+
+
+def retryable(exc: Exception) -> Retry | None:
+    """A quota refusal (its retry-after, else the back-off) or a connection never made: the message did not go."""
+    if isinstance(exc, ZaloError):
+        return Retry(exc.retry_after) if exc.code == QUOTA_EXCEEDED else None
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return Retry()
+    return None
 
 
 def zalo_limits(settings: Settings) -> ChannelLimits:
@@ -82,7 +99,8 @@ def calls_for(message: Message, lang: str) -> list[Call]:
     photo = message.photo if is_url(message.photo) else ""
     if photo and len(text) <= MAX_TEXT:
         return [("sendPhoto", {"photo": photo, "caption": text} if text else {"photo": photo})]
-    calls: list[Call] = [("sendMessage", {"text": part}) for part in split_text(text, MAX_TEXT) if part.strip()]
+    texts = split_text(text, MAX_TEXT) if text.strip() else []
+    calls: list[Call] = [("sendMessage", {"text": part}) for part in texts]
     if photo:
         calls.append(("sendPhoto", {"photo": photo}))
     return calls
@@ -94,9 +112,10 @@ class ZaloTransport:
 
     channel = "zalo"
 
-    def __init__(self, client: ZaloClient, lang: str = "vi") -> None:
+    def __init__(self, client: ZaloClient, lang: str = "vi", *, retry: RetryRule = NO_RETRY) -> None:
         self._client = client
         self._lang = lang
+        self._retry = retry
 
     async def send(self, chat_id: str, message: Message) -> SendResult:
         if self._client.token_rejected:
@@ -106,12 +125,15 @@ class ZaloTransport:
             return SendResult(SendStatus.FAILED, error="empty message")
         try:
             for method, params in calls:
-                await self._client.call(method, {"chat_id": chat_id, **params})
+                await self._call(method, {"chat_id": chat_id, **params})
         except ZaloError as exc:
             return self._result(exc)
         except httpx.HTTPError as exc:  # network, timeout: the message may be tried again
             return SendResult(SendStatus.RETRY, error=type(exc).__name__)
         return SendResult(SendStatus.SENT)
+
+    async def _call(self, method: str, params: dict[str, Any]) -> object:
+        return await self._retry.run(lambda: self._client.call(method, params), retryable)
 
     def _result(self, exc: ZaloError) -> SendResult:
         error = self._client.scrub(str(exc))[:300]
