@@ -67,3 +67,12 @@ def test_long_text_is_split_on_lines_and_every_part_fits() -> None:
     assert all(len(p) <= 4096 for p in parts)
     assert "\n".join(parts) == text
     assert all(len(p) <= 2000 for p in split_text("x" * 5000, 2000))
+
+
+def test_a_superscript_digit_is_not_read_as_a_choice_number() -> None:
+    from bot.core.choices import match_choice
+    from bot.core.types import Choice
+
+    choices = [Choice("a", "Một"), Choice("b", "Hai")]
+    assert match_choice("²", choices, loose=True) is None
+    assert match_choice("２", choices, loose=True) == choices[1]  # a full-width 2 is a number

@@ -14,7 +14,7 @@ from bot.core.types import Choice
 def match_choice(text: str, choices: Sequence[Choice], *, loose: bool) -> Choice | None:
     """``loose`` also accepts a unique partial match ("tan hau" → "Ấp Tân Hậu"); free-text steps pass False."""
     stripped = text.strip().rstrip(".)")
-    if stripped.isdigit():
+    if stripped.isdecimal():  # not isdigit: "²" is a digit that int() refuses
         index = int(stripped) - 1
         return choices[index] if 0 <= index < len(choices) else None
     key = fold(text)
