@@ -249,15 +249,16 @@ def defined_private_names(modules: Iterable[Module]) -> set[str]:
 def private_accesses(module: Module, ours: set[str]) -> list[PrivateAccess]:
     """``obj._attr`` where ``_attr`` is no name of ours (so a library's), or one of the known library privates
     reached on anything but ``self``."""
-    found: list[PrivateAccess] = []
+    found: list[ast.Attribute] = []
     for node in ast.walk(module.tree):
         if not isinstance(node, ast.Attribute) or not _is_private(node.attr) or node.attr in DOCUMENTED_UNDERSCORE:
             continue
         foreign = node.attr not in ours
         known = node.attr in KNOWN_LIBRARY_PRIVATES and not _is_self(node.value)
         if foreign or known:
-            found.append(PrivateAccess(f"{module.where}:{node.lineno}", ast.unparse(node)))
-    return found
+            found.append(node)
+    found.sort(key=lambda node: (node.lineno, node.col_offset))
+    return [PrivateAccess(f"{module.where}:{node.lineno}", ast.unparse(node)) for node in found]
 
 
 def private_imports(module: Module, modules: Mapping[str, Module]) -> list[PrivateAccess]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -132,7 +133,7 @@ def test_cycle_finder_reports_the_shortest_way_back() -> None:
     assert find_cycles(graph) == [["a", "x", "a"]]
 
 
-def test_the_scanner_sees_every_kind_of_import(tmp_path) -> None:
+def test_the_scanner_sees_every_kind_of_import(tmp_path: Path) -> None:
     package = tmp_path / "pkg"
     (package / "sub").mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -154,3 +155,27 @@ def test_the_scanner_sees_every_kind_of_import(tmp_path) -> None:
         ("pkg.sub.leaf", "pkg/main.py:2"), ("pkg.other", "pkg/main.py:3"),
         ("pkg.sub.leaf", "pkg/main.py:5"), ("pkg.sub", "pkg/main.py:7")]
     assert [e.target for e in edges["pkg.other"]] == ["pkg.sub.leaf"]
+
+
+def test_the_scanner_tells_our_private_names_from_a_librarys(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "from library import _hidden\n"
+        "_LIMIT = 3\n"
+        "class Box:\n"
+        "    _size: int = 0\n"
+        "    def __init__(self, conn):\n"
+        "        self._conn = conn\n"
+        "    def _helper(self):\n"
+        "        return self._conn._execute(self._conn._conn, self._size, _LIMIT)\n"
+        "def use(box, table, row):\n"
+        "    return box._helper(), table._tbl, row._asdict(), box.__class__\n"
+    )
+    found = discover(tmp_path, ["pkg"])
+    ours = defined_private_names(found.values())
+    assert {"_LIMIT", "_size", "_conn", "_helper"} <= ours
+    module = found["pkg.mod"]
+    assert [str(a) for a in private_accesses(module, ours)] == [
+        "pkg/mod.py:8: self._conn._execute", "pkg/mod.py:8: self._conn._conn", "pkg/mod.py:10: table._tbl"]
+    assert [str(a) for a in private_imports(module, found)] == ["pkg/mod.py:1: from library import _hidden"]
