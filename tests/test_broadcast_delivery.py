@@ -27,6 +27,7 @@ from storage import Database, outbox
 from storage import dialogues as dialogue_repo
 from tests.fake_telegram import FakeTelegram, find_button
 from tests.test_broadcast_support import ORGANIZER_ID, add_households, add_organizer
+from tests.waiting import ReadClock, until
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 TEXT = "📢 Ấp Tân Hậu: buổi đối thoại chính sách giảm nghèo bắt đầu lúc 15:30 ngày 20/6/2027. Kính mời bà con."
@@ -132,7 +133,8 @@ async def test_the_running_jobs_release_a_scheduled_broadcast_and_wake_the_sende
 ) -> None:
     woken: list[str] = []
     engine.events.subscribe(OUTBOX_QUEUED, lambda: woken.append(iso(clock())))
-    jobs = BroadcastJobs(database, settings, engine.events, clock)
+    read_clock = ReadClock(clock)
+    jobs = BroadcastJobs(database, settings, engine.events, read_clock)
     await add_households(database, clock(), 101, 3)
     async with database.transaction() as conn:
         broadcast_id = await broadcast.new_draft(conn, created_by="test", creator_person_id=None, now=clock())
@@ -142,14 +144,14 @@ async def test_the_running_jobs_release_a_scheduled_broadcast_and_wake_the_sende
         await broadcast.confirm(conn, settings, broadcast_id, clock())
     await jobs.start()
     try:
-        await asyncio.sleep(0.05)
+        await read_clock.reads_reach(2)   # a whole pass: the clock read by its tick, then for its next wake-up
         assert woken == []
         clock.advance(minutes=5)
         jobs.wake()
-        await asyncio.sleep(0.2)
+        await until(lambda: woken, what="the released broadcast to wake the sender")
     finally:
         await jobs.stop()
-    assert woken
+    assert woken == [iso(clock())]
     async with database.reading() as conn:
         assert (await broadcast.require(conn, broadcast_id)).status == "sending"
         assert (await outbox.tally(conn, f"broadcast:{broadcast_id}"))["pending"] == 3

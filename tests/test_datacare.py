@@ -35,14 +35,17 @@ def count(path: Path, sql: str) -> int:
 async def test_backup_while_households_keep_writing_is_consistent_and_owner_only(
         engine: Engine, settings: Settings, tmp_path: Path) -> None:
     households = [Household(engine, str(n)) for n in range(30)]
+    first_saved = asyncio.Event()
 
     async def keep_writing() -> None:
         for hh in households:
             await hh.identify(name="Nguyễn Văn Bình")
             await hh.ask("Khi nào có thẻ bảo hiểm y tế?")
+            first_saved.set()
 
     writer = asyncio.create_task(keep_writing())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(first_saved.wait(), 10)
+    assert not writer.done()   # the backup below runs while households are still writing
     target = tmp_path / "backups" / "doithoai-backup.sqlite3"
     await datacare.backup(settings.database.path, target)
     await writer

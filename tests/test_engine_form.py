@@ -9,24 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli.wiring import build_engine
-from bot.core.config import Settings, load_settings
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
 from bot.core.engine import Engine
+from bot.core.i18n import t
 from bot.core.types import InputKind
 from storage import Database
 from tests.support import Household
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return load_settings(EXAMPLE)
-
-
-@pytest.fixture
-async def engine(settings: Settings, tmp_path: Path):
-    async with Database(tmp_path / "form.sqlite3") as db:
-        yield build_engine(settings, db)
 
 
 async def rows(engine: Engine, sql: str, *params: object) -> list[tuple]:
@@ -283,13 +272,17 @@ async def test_media_at_a_choice_step_gets_a_kind_answer_and_the_step_again(engi
     assert hh.prompt.text == "Ông/bà muốn gửi gì?"
 
 
-@pytest.mark.parametrize("kind", [InputKind.UNSUPPORTED, InputKind.EDITED])
-async def test_stickers_locations_documents_and_edits_get_a_kind_answer(engine: Engine, kind: InputKind) -> None:
+@pytest.mark.parametrize(("kind", "key", "opening"), [
+    (InputKind.UNSUPPORTED, "form.unsupported", "Xin lỗi, bot chưa đọc được loại tin nhắn này"),
+    (InputKind.EDITED, "form.edited_ignored", "Bot không đọc tin nhắn đã sửa."),
+])
+async def test_stickers_locations_documents_and_edits_get_a_kind_answer(engine: Engine, kind: InputKind, key: str,
+                                                                       opening: str) -> None:
     hh = Household(engine)
     await hh.identify()
     await hh.tap("k:question")
     await hh.send(kind, text="")
-    assert "Xin lỗi, bot chưa đọc được" in hh.text or "tin nhắn đã sửa" in hh.text
+    assert hh.replies[0].text == t(key) and t(key).startswith(opening)
     assert hh.prompt.text == "Thuộc lĩnh vực nào?"
 
 
@@ -405,16 +398,17 @@ async def test_profile_can_be_changed_from_the_menu(engine: Engine) -> None:
         ("Nguyễn Văn Bình Minh", "tan-dan", "escaped")]
 
 
-async def test_a_restart_mid_form_resumes_at_the_same_step(settings: Settings, tmp_path: Path) -> None:
+async def test_a_restart_mid_form_resumes_at_the_same_step(settings: Settings, tmp_path: Path,
+                                                            clock: FrozenClock) -> None:
     path = tmp_path / "restart.sqlite3"
     async with Database(path) as db:
-        hh = Household(build_engine(settings, db))
+        hh = Household(build_engine(settings, db, clock=clock))
         await hh.identify()
         await hh.tap("k:question")
         await hh.tap("f:giam-ngheo")
         version = hh.version
     async with Database(path) as db:
-        engine = build_engine(settings, db)
+        engine = build_engine(settings, db, clock=clock)
         hh = Household(engine)
         await hh.tap("t:vay-ho-ngheo", version=version)
         await hh.type("Thủ tục vay vốn hộ nghèo thế nào?")
@@ -422,7 +416,7 @@ async def test_a_restart_mid_form_resumes_at_the_same_step(settings: Settings, t
         assert await rows(engine, "SELECT code, topic_id FROM submissions") == [("DT-0001", "vay-ho-ngheo")]
 
 
-async def test_district_with_several_communes_drills_down_to_the_hamlet(tmp_path: Path) -> None:
+async def test_district_with_several_communes_drills_down_to_the_hamlet(tmp_path: Path, clock: FrozenClock) -> None:
     """Seed 002: cluster 1 of the district, three communes, each with its hamlets."""
     settings = Settings.model_validate({
         "units": [{"id": "huyen", "name": "Huyện", "children": [
@@ -434,7 +428,7 @@ async def test_district_with_several_communes_drills_down_to_the_hamlet(tmp_path
         "fields": [{"id": "giam-ngheo", "name": "Giảm nghèo", "topics": [{"id": "y-te", "name": "Y tế"}]}],
     })
     async with Database(tmp_path / "d.sqlite3") as db:
-        hh = Household(build_engine(settings, db))
+        hh = Household(build_engine(settings, db, clock=clock))
         await hh.command("start")
         await hh.tap("yes")
         await hh.type("Nguyễn Văn An")

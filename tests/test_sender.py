@@ -24,6 +24,7 @@ from bot.outbox.sender import ChannelLimits, Sender
 from storage import outbox
 from storage.db import Database
 from storage.people import create_person_with_identity
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2023, 6, 15, 2, 0, tzinfo=UTC)
@@ -48,15 +49,22 @@ class RecordingTransport:
         self.calls: list[Delivery] = []
         self.script: dict[str, deque[SendResult | Exception]] = {}
         self.arrived: dict[str, asyncio.Event] = {}
+        self.held: dict[str, asyncio.Event] = {}
 
     def answer(self, chat_id: str, *results: SendResult | Exception) -> None:
         self.script.setdefault(chat_id, deque()).extend(results)
+
+    def hold(self, chat_id: str) -> asyncio.Event:
+        """Sends to ``chat_id`` hang (a slow platform) until the returned event is set."""
+        return self.held.setdefault(chat_id, asyncio.Event())
 
     async def send(self, chat_id: str, message: Message) -> SendResult:
         self.calls.append(Delivery(asyncio.get_running_loop().time(), chat_id, message.text))
         self.arrival(chat_id).set()
         if self.delay:
             await asyncio.sleep(self.delay)
+        if chat_id in self.held:
+            await self.held[chat_id].wait()
         queued = self.script.get(chat_id)
         result = queued.popleft() if queued else SENT
         if isinstance(result, Exception):
@@ -377,24 +385,16 @@ async def test_overall_and_per_chat_rates_are_respected(db: Database, transport:
     assert len(between) >= 5                                          # the paced chat never held up the others
 
 
-async def test_a_slow_send_does_not_hold_up_other_chats(db: Database, clock: FrozenClock) -> None:
-    transport = RecordingTransport()
-    slow = asyncio.Event()
-
-    async def send(chat_id: str, message: Message) -> SendResult:
-        transport.calls.append(Delivery(asyncio.get_running_loop().time(), chat_id, message.text))
-        if chat_id == "slow":
-            await slow.wait()
-        return SENT
-
-    transport.send = send  # type: ignore[method-assign]
+async def test_a_slow_send_does_not_hold_up_other_chats(db: Database, transport: RecordingTransport,
+                                                        clock: FrozenClock) -> None:
+    slow = transport.hold("slow")
     await queue(db, clock, "slow", "slow", priority=Priority.NOTICE)
     for n in range(20):
         await queue(db, clock, f"bc:{n}", str(n))
     sender = make_sender(db, transport, clock, max_in_flight=4)
     drained = asyncio.create_task(sender.drain_once())
-    await asyncio.sleep(0.3)
-    assert len(transport.calls) == 21 and not drained.done()
+    await until(lambda: len(transport.calls) == 21, what="the 20 other chats served while one send hangs")
+    assert transport.chats()[0] == "slow" and not drained.done()
     slow.set()
     assert await drained == {"sent": 21}
 
@@ -413,7 +413,7 @@ async def test_reminder_overtakes_a_large_broadcast(db: Database, transport: Rec
     loop = asyncio.get_running_loop()
     await sender.start()
     try:
-        await asyncio.sleep(0.5)
+        await until(lambda: len(transport.calls) >= 5, what="the broadcast under way")
         await queue(db, clock, "reminder:d1:p9:1h", "9", "Nhắc lịch: 1 giờ nữa", priority=Priority.REMINDER)
         queued_at = loop.time()
         await events.emit(OUTBOX_QUEUED)

@@ -74,7 +74,7 @@ async def test_the_webhook_refuses_updates_without_the_right_secret(
     assert await fake_zalo.push(update, header=False) == 403
     assert fake_zalo.observed == []
     assert fake_zalo.calls_to("sendMessage") == []
-    assert (await count(database, "persons"), await count(database, "zalo_seen")) == (0, 0)
+    assert (await count(database, "persons"), await count(database, "processed_events")) == (0, 0)
 
     assert await fake_zalo.push(update) == 200
     replies = await fake_zalo.replies(update)
