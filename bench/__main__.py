@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import broadcast, engine, export, form, rss, startup
+from bench import broadcast, engine, export, form, grouping, rss, startup
 
 Result = dict[str, Any]
 
@@ -37,6 +37,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                            "one announcement to 1,200 households at Telegram's 30/s limit"),
     "rss": Benchmark(rss.bench_rss, rss.add_arguments, rss.report, "memory with 10,000 households mid-form"),
     "startup": Benchmark(startup.bench_startup, startup.add_arguments, startup.report, "start to ready"),
+    "grouping": Benchmark(grouping.bench_grouping, grouping.add_arguments, grouping.report,
+                          "similar questions merged: pairwise precision/recall/F1, ARI, 1,000 and 10,000 questions"),
 }
 
 # The summary table: for each benchmark, its headline figures and their goals (key, label, goal, met?).
@@ -54,6 +56,8 @@ HEADLINES: dict[str, list[tuple[str, str, str, Callable[[Any], bool] | None]]] =
                   ("duplicates", "duplicates", "0", lambda v: v == 0), ("missing", "missing", "0", lambda v: v == 0)],
     "rss": [("rss_mb", "RSS MB, 10,000 mid-form", "≤ 150", lambda v: v <= 150)],
     "startup": [("startup_s", "start to ready s", "≤ 2", lambda v: v <= 2)],
+    "grouping": [("precision", "pairwise precision", "≥ 0.9", lambda v: v >= 0.9), ("f1", "pairwise F1", "≥ 0.7",
+                  lambda v: v >= 0.7), ("seconds_10000", "s for 10,000 questions", "≤ 5", lambda v: v <= 5)],
 }
 
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from bot.digest.grouping import Item, comparison_key, group_similar
+from bench.grouping import load_labelled, score
+from bot.digest.grouping import Item, ask_kind, comparison_key, group_similar
 
+# Twelve households asking the same thing (when does the card come), each in their own words and typing.
 HEALTH_CARD = (
     "Xin hỏi khi nào gia đình tôi được cấp thẻ bảo hiểm y tế ạ?",
     "Cho tôi hỏi thẻ BHYT năm nay bao giờ mới được cấp vậy?",
     "Khi nào được cấp thẻ bảo hiểm y tế cho hộ nghèo?",
-    "Thẻ bảo hiểm y tế của nhà tôi hết hạn rồi, bao giờ cấp thẻ mới?",
+    "cho e hoi bao gio co the bhyt vay",
     "Bao giờ có thẻ BHYT mới ạ",
-    "Nhà tôi chưa nhận được thẻ bảo hiểm y tế",
+    "the bhyt nam nay khi nao phat a",
     "xin hoi khi nao duoc cap the bao hiem y te",
-    "Hộ cận nghèo có được cấp thẻ bảo hiểm y tế không?",
+    "Chào cán bộ, cho hỏi thẻ bảo hiểm y tế bao giờ có ạ, em cảm ơn",
     "KHI NÀO PHÁT THẺ BẢO HIỂM Y TẾ?",
-    "Tôi muốn hỏi về việc cấp thẻ bảo hiểm y tế cho hộ nghèo năm 2023",
+    "khi nao cap the bhyt",
     "Khi nào phát thẻ BHYT cho hộ nghèo ạ?",
-    "Cấp thẻ bảo hiểm y tế chậm quá, xin hỏi lý do?",
+    "Bao giờ phát thẻ bảo hiểm y tế vậy",
 )
 NAMES = ("Nguyễn Văn Bình", "Trần Thị Lan", "Lê Văn Tám", "Phạm Thị Hoa", "Võ Văn Kiệt", "Đỗ Thị Mai",
          "Huỳnh Văn Sang", "Bùi Thị Thảo", "Ngô Văn Nam", "Dương Thị Vy", "Phan Văn Phúc", "Trương Thị Tâm")
@@ -28,7 +30,7 @@ def item(number: int, text: str, topic: str = "y-te", name: str | None = None, m
     return Item(number, text, name or f"Hộ số {number}", HAMLETS[number % 4], field, topic, "question", "new", media)
 
 
-def test_twelve_households_asking_for_their_health_insurance_card_read_as_one_entry_with_twelve_names() -> None:
+def test_twelve_households_asking_when_their_health_insurance_card_comes_read_as_one_entry_with_twelve_names() -> None:
     items = [item(i, text, name=NAMES[i]) for i, text in enumerate(HEALTH_CARD)]
 
     (group,) = group_similar(items)
@@ -36,7 +38,7 @@ def test_twelve_households_asking_for_their_health_insurance_card_read_as_one_en
     assert group.count == 12
     assert group.names == list(NAMES)
     assert group.hamlets == list(HAMLETS)
-    assert group.representative in HEALTH_CARD
+    assert any(text.casefold().endswith(group.representative.casefold()) for text in HEALTH_CARD)  # greeting gone
 
 
 def test_unrelated_questions_of_one_topic_stay_apart() -> None:
@@ -99,3 +101,63 @@ def test_the_comparison_key_drops_accents_case_fillers_and_spells_out_abbreviati
     assert comparison_key("Xin hỏi, thẻ BHYT của tôi đâu ạ?") == comparison_key("the bao hiem y te dau")
     assert comparison_key("Cho tôi hỏi vậy") == ""
     assert comparison_key("Đường ĐI Ở Tân Hậu") == "duong di o tan hau"
+
+
+def test_the_labelled_set_is_grouped_with_precision_first() -> None:
+    figures = score(group_similar, load_labelled())
+
+    assert figures["precision"] >= 0.9
+    assert figures["f1"] >= 0.7
+
+
+def test_when_how_much_and_where_about_the_same_card_need_three_answers() -> None:
+    items = [item(1, "Khi nào được cấp thẻ bảo hiểm y tế?"),
+             item(2, "Nhà nước hỗ trợ bao nhiêu tiền mua thẻ bảo hiểm y tế?"),
+             item(3, "Gia hạn thẻ bảo hiểm y tế ở đâu?"),
+             item(4, "khi nao dc cap the bhyt a"),
+             item(5, "the bhyt nha nuoc ho tro bn tien"),
+             item(6, "gia han the bao hiem y te o dau vay")]
+
+    assert [[i.submission_id for i in g.items] for g in group_similar(items)] == [[1, 4], [2, 5], [3, 6]]
+
+
+def test_the_kind_of_ask_is_read_from_the_question_words_with_or_without_accents() -> None:
+    kinds = {text: ask_kind(comparison_key(text)) for text in (
+        "Khi nào được cấp thẻ?", "bao gio co the", "vay dc bn tien", "lãi suất vay bao nhiêu", "gia han o dau",
+        "cần giấy tờ gì", "lam sao de dang ky", "hộ cận nghèo có được vay không", "tại sao không được vay",
+        "vay tra trong bao lau", "xin sửa đường vào ấp")}
+
+    assert list(kinds.values()) == ["when", "when", "how much", "rate", "where", "papers", "how", "whether", "why",
+                                    "how long", ""]
+
+
+def test_nha_typed_without_accents_is_a_house_and_only_a_particle_where_it_can_be_one() -> None:
+    assert comparison_key("nha e bi dot nat xin ho tro sua nha") == comparison_key(
+        "Nhà em bị dột nát xin hỗ trợ sửa nhà")
+    assert comparison_key("Khi nào có tiền sửa nhà nha") == comparison_key("khi nao co tien sua nha giup e nha")
+    assert comparison_key("hết bao nhiêu tiền vậy") == comparison_key("het bao nhieu tien vay")
+    assert comparison_key("toi muon vay").endswith("vay")
+    items = [item(1, "Nhà em dột nát có được hỗ trợ sửa nhà không ạ?", "nha-o"),
+             item(2, "nha e dot nat co dc ho tro sua nha ko a", "nha-o")]
+
+    assert [g.count for g in group_similar(items)] == [2]
+
+
+def test_typing_shortcuts_are_spelled_out_and_a_typo_is_read_as_the_word_it_misses() -> None:
+    assert comparison_key("ho ngheo vay dc bn tien ko") == comparison_key("hộ nghèo vay được bao nhiêu tiền không")
+    assert comparison_key("hok đc j") == comparison_key("không được gì")
+    items = [item(1, "Khi nào được cấp thẻ bảo hiểm y tế?"), item(2, "khi nao dc cap the bao hiem y te"),
+             item(3, "khi nao dc cap thee bao hiem y te"), item(4, "khi nao duoc cap the bao hiemm y te a")]
+
+    assert [g.count for g in group_similar(items)] == [4]
+
+
+def test_the_representative_is_the_most_typical_member_without_its_greeting() -> None:
+    items = [item(1, "Chào cán bộ, cho em hỏi khi nào được cấp thẻ bảo hiểm y tế ạ, em cảm ơn"),
+             item(2, "Khi nào ấp Tân Hậu được cấp thẻ bảo hiểm y tế?"),
+             item(3, "Khi nào được cấp thẻ bảo hiểm y tế ạ?"),
+             item(4, "khi nao duoc cap the bhyt")]
+
+    (group,) = group_similar(items)
+
+    assert group.representative == "Khi nào được cấp thẻ bảo hiểm y tế ạ"

@@ -1,61 +1,192 @@
-"""Similar questions read as one: twelve households asking about their health-insurance card in different words
-become one entry with twelve names, so an officer prepares one answer.
+"""Similar questions read as one: twelve households asking when their health-insurance card comes, in different
+words, become one entry with twelve names, so an officer prepares one answer.
 
-Texts are compared on an accent-free, filler-free key (``bot.text.fold`` without "xin hỏi", "ạ", "vậy"...) with
-rapidfuzz, only within one topic. Clustering is greedy "leader" clustering in first-seen order: an entry joins the
-most similar earlier leader scoring at least ``threshold`` (``fuzz.token_set_ratio``), else it leads a new group.
-Keys with the same words are merged first and the others are screened in batches against the leaders with
-``process.cdist`` (all cores), so 50,000 entries take seconds while the outcome stays exactly that of the plain
-sequential loop. The cost grows with entries × groups per topic: 50,000 all-different questions would be slow.
+Two questions share a group only when one answer from the agency answers both, so precision comes first:
+
+1. Each text becomes a comparison key (``comparison_key``): accent- and case-free, greetings, pronouns and
+   particles gone, typing shortcuts spelled out ("ko", "dc", "bn", "j", "BHYT"). Particles that are words once
+   their accents are gone ("nha" for "nhà", house; "vay" for "vay", borrow) are dropped only where the writer
+   used accents, or, in a text typed without any, where the place in the sentence says they are particles.
+2. Within one topic, a word seen once that is one letter away from a word of the topic (or of our own word lists)
+   is read as that word: a typo.
+3. The kind of ask — why, when, how long, interest rate, how much, where, which papers, how, whether, what, or
+   none (a request, a complaint) — is read from the question words. It is part of the meaning: questions of
+   different kinds never share a group ("when is the card issued" / "how much of it does the state pay").
+4. The rest (the content words) is compared as TF-IDF vectors of words and word pairs (IDF per topic, from the
+   questions at hand), by cosine against each group's centroid. Distinct wordings are clustered most common
+   first; a wording joins the closest group at ``threshold`` or above, else it starts one. Groups are looked up
+   through the words they contain, so the cost grows with questions × groups sharing a word, not questions².
+
+The text shown for a group is its most typical member (closest to the centroid), without the greeting around it.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from bot.core.text import fold
 
-# Words that carry no meaning of their own here: politeness, pronouns, function and question words ("khi nào" and
-# "bao giờ" ask the same thing). Matched with their accents, because without them many are other, meaningful words:
-# "vậy" (so) is not "vay" (borrow), "nha" (particle) is not "nhà" (house), "dạ" is not "dạy" (teach).
-_FILLERS = (
-    "xin hỏi", "cho tôi hỏi", "cho em hỏi", "cho cháu hỏi", "cho con hỏi", "cho hỏi", "tôi muốn hỏi", "em muốn hỏi",
-    "muốn hỏi", "xin cho biết", "cho tôi biết", "cho biết", "xin cảm ơn", "cảm ơn", "kính thưa", "thưa", "xin",
-    "vui lòng", "làm ơn", "ạ", "à", "vậy", "nhé", "nha", "ơi", "nhỉ", "dạ", "vâng",
-    "tôi", "mình", "nhà tôi", "gia đình tôi", "gia đình", "hộ tôi", "chúng tôi",
-    "được", "có", "không", "chưa", "của", "cho", "thì", "là", "mà", "và", "rồi", "này", "đó", "sẽ", "đã", "đang",
-    "bị", "về", "việc", "những", "các", "một", "như", "nào", "gì", "sao", "bao giờ", "khi nào", "lúc nào",
-    "tại sao", "vì sao", "làm sao", "thế nào", "ra sao", "ở đâu", "bao nhiêu", "mới", "nữa", "vẫn", "còn",
+THRESHOLD = 0.4
+
+# --- step 1: the comparison key ------------------------------------------------------------------------------------
+
+# Particles, greetings and pronouns, as typed with their accents. Dropped only in that form: without accents many
+# are other, meaningful words ("nha" is house, "vay" is borrow, "da" can be "đã" or "da").
+_ACCENTED_FILLERS = frozenset({
+    "ạ", "à", "ạk", "ợ", "nhé", "nha", "nhá", "nhen", "nghen", "nhỉ", "hả", "hở", "ơi", "vậy", "dạ", "vâng", "tôi",
+})
+# Folded words and phrases that are never meaningful here (greetings, politeness, pronouns, "of").
+_FILLER_PHRASES = (
+    "xin chao", "chao can bo", "chao anh", "chao chi", "chao co", "chao chu", "chao", "alo", "kinh thua", "thua",
+    "cho toi hoi", "cho em hoi", "cho chau hoi", "cho con hoi", "cho minh hoi", "cho tui hoi", "cho hoi",
+    "xin hoi", "toi muon hoi", "em muon hoi", "muon hoi", "hoi chut", "hoi ti", "cho biet", "xin cho biet",
+    "cam on nhieu", "xin cam on", "cam on", "lam on", "vui long", "giup em voi", "giup voi", "giup em",
+    "toi", "tui", "em", "chau", "minh", "chung toi", "gia dinh", "cua",
 )
-# The same, typed without accents: only those that cannot be mistaken for another word.
-_PLAIN_FILLERS = (
-    "xin hoi", "cho toi hoi", "cho em hoi", "cho hoi", "toi muon hoi", "muon hoi", "cho biet", "cam on",
-    "kinh thua", "toi", "nha toi", "gia dinh", "duoc", "khong", "chua", "cua", "nhung", "bao gio", "khi nao",
-    "luc nao", "tai sao", "vi sao", "lam sao", "the nao", "o dau", "bao nhieu",
-)
+# Typed shortcuts and abbreviations, spelled out.
+_SHORTCUTS = {
+    "ko": "khong", "k": "khong", "kg": "khong", "kh": "khong", "hok": "khong", "hong": "khong", "khg": "khong",
+    "dc": "duoc", "dk": "duoc", "đc": "duoc", "bn": "bao nhieu", "j": "gi", "e": "em", "khj": "khi", "bh": "bao gio",
+    "ntn": "nhu the nao", "r": "roi", "vs": "voi", "ng": "nguoi", "nc": "nuoc", "tr": "trieu", "ak": "a",
+    "bhyt": "bao hiem y te", "yte": "y te", "bhxh": "bao hiem xa hoi", "nhcsxh": "ngan hang chinh sach xa hoi",
+    "xkld": "xuat khau lao dong", "ld": "lao dong", "tbxh": "thuong binh xa hoi", "ubnd": "uy ban nhan dan",
+    "hs": "hoc sinh", "sv": "sinh vien", "%": "phan tram", "1": "mot",
+}
+# In a text typed without any accent: "a" is always "ạ"; "nha" and "vay" are particles at the end after these.
+_PLAIN_TAIL_PARTICLES = {"nha": frozenset({"voi", "giup", "em", "nhe", "luon", "a", "di", "nhen"})}
+_BORROW_BEFORE = frozenset({"muon", "xin", "can", "de", "cho", "ky", "di", "duoc", "dc", "co", "dang"})
+_TOKEN = re.compile(r"\w+|%")
 
 
-def _words(words: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for whole words and phrases, longest first so "cho tôi hỏi" wins over "cho"."""
+def _phrases(words: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for whole words and phrases, longest first so "cho toi hoi" wins over "cho hoi"."""
     return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b")
 
 
-_FILLER_RE = _words(_FILLERS + _PLAIN_FILLERS)
-_PLAIN_FILLER_RE = _words(_PLAIN_FILLERS)
-# Abbreviations households write, spelled out so "thẻ BHYT" meets "thẻ bảo hiểm y tế".
-_ABBREVIATIONS = {
-    "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "nhcsxh": "ngan hang chinh sach xa hoi",
-    "xkld": "xuat khau lao dong", "ld": "lao dong", "tbxh": "thuong binh xa hoi", "ubnd": "uy ban nhan dan",
-    "hs": "hoc sinh", "sv": "sinh vien", "ko": "khong", "k": "khong", "dc": "duoc",
-}
-_ABBREVIATION_RE = _words(tuple(_ABBREVIATIONS))
-_BATCH = 512
+_FILLER_RE = _phrases(_FILLER_PHRASES)
 
+
+@cache
+def _accent_table() -> dict[int, str]:
+    """``bot.text.fold`` letter by letter, as a str.translate table: the same keys, many times faster (built on
+    first use: importing this module must stay cheap, the bot's start-up time matters)."""
+    letters = (chr(c) for c in range(0xC0, 0x1F00))
+    return {ord(ch): fold(ch) for ch in letters if ch.isalpha() and fold(ch) != ch and len(fold(ch)) == 1}
+
+
+def comparison_key(text: str) -> str:
+    """What is compared: accent- and case-free, greetings, pronouns and particles gone, shortcuts spelled out.
+
+    Question words stay: they say what kind of answer is wanted."""
+    tokens = _TOKEN.findall(unicodedata.normalize("NFC", text).casefold())
+    accented = any(not token.isascii() for token in tokens)
+    if accented:
+        tokens = [token for token in tokens if token not in _ACCENTED_FILLERS]
+    table = _accent_table()
+    words: list[str] = []
+    for token in tokens:
+        words.extend(_SHORTCUTS.get(token, token.translate(table)).split())
+    if not accented:
+        words = _plain_particles_dropped(words)
+    return " ".join(_FILLER_RE.sub(" ", " ".join(words)).split())
+
+
+def _plain_particles_dropped(words: list[str]) -> list[str]:
+    """Particles in a text typed without accents: "a" anywhere; "nha", "vay" at the end when the word before
+    says so ("giup em nha"; "het bao nhieu tien vay", but "muon vay", "co dc vay")."""
+    words = [w for w in words if w != "a"]
+    while len(words) > 1:
+        last, before = words[-1], words[-2]
+        if (last == "vay" and before not in _BORROW_BEFORE) or before in _PLAIN_TAIL_PARTICLES.get(last, ()):
+            words.pop()
+        else:
+            break
+    return words
+
+
+# --- step 3: the kind of ask ---------------------------------------------------------------------------------------
+
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern)) for kind, pattern in (
+    ("why", r"\b(?:tai sao|vi sao|ly do|sao lai)\b|(?<!\blam )(?<!\bra )(?<!\bthe )\bsao\b"),
+    ("when", r"\b(?:khi nao|bao gio|luc nao|may gio|ngay nao|thang nao|thang may|nam nao|chung nao|hom nao)\b"),
+    ("how long", r"\b(?:bao lau|thoi han|may nam)\b"),
+    ("rate", r"\blai\b.*\b(?:bao nhieu|phan tram)\b|\b(?:bao nhieu|phan tram)\b.*\blai\b"),
+    ("how much", r"\b(?:bao nhieu|may phan tram|may trieu|may tram|may chuc|toi da)\b"),
+    ("where", r"\b(?:o dau|cho nao|noi nao|lien he|(?:len|di|nop|hoi|tu) dau)\b"),
+    ("papers", r"\b(?:giay to|ho so|can nhung gi|can gi|mang theo|gom nhung gi)\b"),
+    ("how", r"\b(?:lam sao|the nao|cach nao|lam gi|thu tuc)\b"),
+    ("whether", r"\b(?:khong|chua)$|\b(?:co duoc|co phai|duoc khong|dieu kien)\b"),
+    ("what", r"\b(?:gi|nao)\b"),
+))
+# The question words themselves, and words too common to tell two questions apart, are not content.
+_ASK_RE = _phrases((
+    "tai sao", "vi sao", "ly do", "sao lai", "sao", "khi nao", "bao gio", "luc nao", "may gio", "ngay nao",
+    "thang nao", "thang may", "nam nao", "chung nao", "hom nao", "bao lau", "may nam", "bao nhieu",
+    "may phan tram", "phan tram", "o dau", "cho nao", "noi nao", "dau", "can nhung gi", "gom nhung gi", "lam sao",
+    "nhu the nao", "the nao", "cach nao", "lam gi", "gi", "nao", "khong", "chua", "co phai", "co", "duoc",
+))
+_STOPWORDS = frozenset((
+    "thi la ma va roi nay do se da dang bi ve viec nhung cac mot nhu muon phai nua van hay qua rat o di len ra tu "
+    "voi nam nay hien bay gio moi cho khi luc nhe ha oi thoi ai ay kia no de vao trong khoang").split())
+# Words that name the same thing ("khi nào phát thẻ", "khi nào nhận thẻ"; "vay tạo việc làm" is "vay giải quyết
+# việc làm"), one token each so a long name does not outweigh the rest; "đề nghị", "xin" only say it is a request.
+_SYNONYMS = {"phat": "cap", "nhan": "cap", "xay": "lam", "heo": "lon"}
+_COMPOUNDS = {
+    "giai quyet viec lam": "vieclam", "tao viec lam": "vieclam", "viec lam": "vieclam", "dang ky": "dangky",
+    "chi phi": "tien", "ra soat": "binhxet", "binh xet": "binhxet", "bao hiem y te": "bhyt", "de nghi": "",
+    "xin": "", "thu tuc": "", "giay to": "", "ho so": "", "ngan hang chinh sach xa hoi": "nganhang",
+    "ngan hang chinh sach": "nganhang", "ngan hang": "nganhang", "hoc sinh sinh vien": "sinhvien",
+    "sinh vien": "sinhvien", "xuat khau lao dong": "xkld", "lai suat": "laisuat", "ho ngheo": "hongheo",
+    "can ngheo": "canngheo", "hoc phi": "hocphi", "nuoc may": "nuocmay", "ho tro": "hotro",
+}
+_COMPOUND_RE = _phrases(_COMPOUNDS)
+
+
+def ask_kind(key: str) -> str:
+    """The kind of answer a comparison key asks for ("" for none: a request, a complaint, a statement)."""
+    return next((kind for kind, pattern in _KINDS if pattern.search(key)), "")
+
+
+def _content(key: str) -> list[str]:
+    words = _COMPOUND_RE.sub(lambda m: _COMPOUNDS[m.group(0)], _ASK_RE.sub(" ", key)).split()
+    return [_SYNONYMS.get(w, w) for w in words if w not in _STOPWORDS]
+
+
+# --- step 2: typos, per topic --------------------------------------------------------------------------------------
+
+@cache
+def _known_words() -> frozenset[str]:
+    """Words of our own lists: a typo of a question word is read as that word even in a small batch."""
+    phrases = [*_FILLER_PHRASES, *_SHORTCUTS.values(), *_ASK_RE.pattern.replace("\\", "").split("|"), *_STOPWORDS]
+    return frozenset(w for phrase in phrases for w in re.findall(r"[a-z]+", phrase))
+
+
+def _typos_corrected(keys: list[str]) -> list[str]:
+    """A word seen once that is one edit away from a word seen at least twice (or a known one) becomes it."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    counts = Counter(w for key in keys for w in key.split())
+    common = sorted({w for w, n in counts.items() if n > 1 and len(w) >= 3} | _known_words())
+    fixes: dict[str, str] = {}
+    for word, n in counts.items():
+        if n == 1 and len(word) >= 4 and word not in _known_words():
+            found = process.extractOne(word, common, scorer=Levenshtein.distance, score_cutoff=1)
+            if found is not None and len(found[0]) >= 3:
+                fixes[word] = found[0]
+    if not fixes:
+        return keys
+    return [" ".join(fixes.get(w, w) for w in key.split()) for key in keys]
+
+
+# --- the public model ----------------------------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class Item:
@@ -94,93 +225,137 @@ class Group:
         return self.items[0].topic_id
 
 
-@cache
-def _accent_table() -> dict[int, str]:
-    """``bot.text.fold`` letter by letter, as a str.translate table: the same keys, many times faster (built on
-    first use: importing this module must stay cheap, the bot's start-up time matters)."""
-    letters = (chr(c) for c in range(0xC0, 0x1F00))
-    return {ord(ch): fold(ch) for ch in letters if ch.isalpha() and fold(ch) != ch and len(fold(ch)) == 1}
+def group_similar(items: Sequence[Item], threshold: float = THRESHOLD) -> list[Group]:
+    """Groups of questions one answer serves, per topic; largest group first, then in the order first seen.
 
-
-_NOT_WORD = re.compile(r"[^\w\s]")
-
-
-def comparison_key(text: str) -> str:
-    """What is compared: fillers and punctuation gone, accent- and case-free, abbreviations spelled out."""
-    spoken = _FILLER_RE.sub(" ", _NOT_WORD.sub(" ", unicodedata.normalize("NFC", text).casefold()))
-    key = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(0)], spoken.translate(_accent_table()))
-    return " ".join(_PLAIN_FILLER_RE.sub(" ", key).split())
-
-
-def group_similar(items: Sequence[Item], threshold: int = 80) -> list[Group]:
-    """Groups of similar questions, per topic; largest group first, then in the order first seen.
-
-    Entries without words (a voice message, a photo) stay alone: nothing says they ask the same thing.
+    ``threshold`` is the least cosine similarity (0–1) of a question's content words to a group's. Entries without
+    content words (a voice message, a photo, "alo") stay alone: nothing says they ask the same thing.
     """
-    keys = [comparison_key(item.text) for item in items]
     by_topic: dict[str, list[int]] = {}
     for index, item in enumerate(items):
         by_topic.setdefault(item.topic_id, []).append(index)
-    clusters: list[list[int]] = []
+    clusters: list[tuple[list[int], int]] = []
     for indexes in by_topic.values():
-        clusters.extend(_cluster_topic(keys, indexes, threshold))
-    clusters.sort(key=lambda members: (-len(members), members[0]))
-    return [Group([items[i] for i in members], _representative(items, keys, members)) for members in clusters]
+        clusters.extend(_cluster_topic([items[i].text for i in indexes], indexes, threshold))
+    clusters.sort(key=lambda cluster: (-len(cluster[0]), cluster[0][0]))
+    return [Group([items[i] for i in members], _shown(items[typical].text)) for members, typical in clusters]
 
 
-def _cluster_topic(all_keys: list[str], indexes: list[int], threshold: int) -> list[list[int]]:
-    by_key: dict[str, list[int]] = {}
-    alone: list[list[int]] = []
-    for index in indexes:
-        # token_set_ratio depends only on the set of words: one comparison serves every ordering and repetition
-        key = " ".join(sorted(set(all_keys[index].split())))
-        if key:
-            by_key.setdefault(key, []).append(index)
+# --- step 4: clustering one topic ----------------------------------------------------------------------------------
+
+Vector = dict[str, float]
+
+
+def _cluster_topic(texts: list[str], indexes: list[int], threshold: float) -> list[tuple[list[int], int]]:
+    """(members, the most typical member) for each group of one topic's texts, as indexes into all items."""
+    distinct = {text: comparison_key(text) for text in dict.fromkeys(texts)}   # households repeat each other
+    keys = _typos_corrected([distinct[text] for text in texts])
+    read = {key: (ask_kind(key), tuple(_content(key))) for key in dict.fromkeys(keys)}
+    wordings: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    alone: list[tuple[list[int], int]] = []
+    for position, key in enumerate(keys):
+        if read[key][1]:
+            wordings.setdefault(read[key], []).append(position)
         else:
-            alone.append([index])
-    # A one-word key ("nhà") is inside many longer ones: it only meets its own exact twins.
-    keys = [key for key in by_key if " " in key]
-    clusters: dict[str, list[int]] = {key: by_key[key] for key in by_key if " " not in key}
-    for key, leader in zip(keys, _leaders(keys, threshold), strict=True):
-        clusters.setdefault(keys[leader], []).extend(by_key[key])
-    return [sorted(members) for members in clusters.values()] + alone
+            alone.append(([indexes[position]], indexes[position]))
+    kinds = [kind for kind, _ in wordings]
+    members = list(wordings.values())
+    vectors = _tfidf([content for _, content in wordings], [len(m) for m in members])
+    # the most common wording first: it is the likeliest centre of its group
+    order = sorted(range(len(members)), key=lambda w: (-len(members[w]), members[w][0]))
+    result: list[tuple[list[int], int]] = []
+    for group in _leader_clusters(order, kinds, vectors, [len(m) for m in members], threshold):
+        positions = sorted(p for w in group for p in members[w])
+        result.append(([indexes[p] for p in positions], indexes[_most_typical(group, vectors, members)]))
+    return result + alone
 
 
-def _leaders(keys: list[str], threshold: int) -> list[int]:
-    """For each key (in order) the index of the key leading its group — the sequential greedy outcome.
-
-    Each batch is scored against the leaders known before it in one parallel ``cdist``; only the leaders born
-    inside the batch are tried one by one. On a tie the older leader wins, as in the sequential loop.
-    """
-    import numpy as np
-    from rapidfuzz import fuzz, process
-
-    leaders: list[int] = []
-    result: list[int] = []
-    for start in range(0, len(keys), _BATCH):
-        batch = keys[start:start + _BATCH]
-        known = len(leaders)
-        scores = (process.cdist(batch, [keys[i] for i in leaders], scorer=fuzz.token_set_ratio,
-                                score_cutoff=threshold, dtype=np.float64, workers=-1) if known else None)
-        born: list[str] = []
-        for offset, key in enumerate(batch):
-            best, best_score = -1, 0.0
-            if scores is not None and (row := scores[offset]).any():
-                best = int(row.argmax())
-                best_score = float(row[best])
-            fresh = process.extractOne(key, born, scorer=fuzz.token_set_ratio, score_cutoff=max(best_score, threshold))
-            if fresh is not None and fresh[1] > best_score:
-                best = known + fresh[2]
-            if best < 0:
-                leaders.append(start + offset)
-                born.append(key)
-                best = len(leaders) - 1
-            result.append(leaders[best])
-    return result
+def _tfidf(contents: list[tuple[str, ...]], weights: list[int]) -> list[Vector]:
+    """Unit TF-IDF vectors of words and adjacent word pairs (a pair counts half); IDF over the topic's texts."""
+    features = [_features(content) for content in contents]
+    df: Counter[str] = Counter()
+    for feats, weight in zip(features, weights, strict=True):
+        for feat in feats:
+            df[feat] += weight
+    total = sum(weights)
+    vectors = []
+    for feats in features:
+        vector = {f: tf * (math.log((1 + total) / (1 + df[f])) + 1) for f, tf in feats.items()}
+        norm = math.sqrt(sum(v * v for v in vector.values()))
+        vectors.append({f: v / norm for f, v in vector.items()})
+    return vectors
 
 
-def _representative(items: Sequence[Item], keys: list[str], members: list[int]) -> str:
-    """The wording most households used (first seen on a tie)."""
-    counts = Counter(keys[i] for i in members)
-    best = max(counts.values())
-    return next(items[i].text for i in members if counts[keys[i]] == best)
+def _features(content: tuple[str, ...]) -> dict[str, float]:
+    feats: dict[str, float] = {}
+    for word in content:
+        feats[word] = 1.0
+    for first, second in itertools.pairwise(content):
+        feats[f"{first} {second}"] = 0.5
+    return feats
+
+
+def _leader_clusters(order: list[int], kinds: list[str], vectors: list[Vector], sizes: list[int],
+                     threshold: float) -> list[list[int]]:
+    """Each wording joins the group of its kind whose centroid is closest (at ``threshold`` or more), else leads a
+    new one. Candidate groups are those sharing a word with it (an inverted index), not every group."""
+    groups: list[list[int]] = []
+    sums: list[Vector] = []
+    norms: list[float] = []
+    index: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for w in order:
+        vector = vectors[w]
+        candidates = set().union(*(index.get((kinds[w], f), ()) for f in vector if " " not in f))
+        best, best_score = -1, threshold
+        for g in candidates:
+            score = sum(v * sums[g].get(f, 0.0) for f, v in vector.items()) / norms[g]
+            if score >= best_score and (best < 0 or score > best_score or g < best):
+                best, best_score = g, score
+        if best < 0:
+            best = len(groups)
+            groups.append([])
+            sums.append({})
+            norms.append(0.0)
+        groups[best].append(w)
+        total = sums[best]
+        for f, v in vector.items():
+            total[f] = total.get(f, 0.0) + v * sizes[w]
+        norms[best] = math.sqrt(sum(v * v for v in total.values()))
+        for f in vector:
+            if " " not in f:
+                index[(kinds[w], f)].add(best)
+    return groups
+
+
+def _most_typical(group: list[int], vectors: list[Vector], members: list[list[int]]) -> int:
+    """The first-seen text of the wording closest to the group's centroid (weighted by how many used it)."""
+    centroid: Counter[str] = Counter()
+    for w in group:
+        for f, v in vectors[w].items():
+            centroid[f] += v * len(members[w])
+    best = max(group, key=lambda w: (round(sum(v * centroid[f] for f, v in vectors[w].items()), 9),
+                                     -members[w][0]))
+    return members[best][0]
+
+
+# --- the text shown ------------------------------------------------------------------------------------------------
+
+_GREETING_START = re.compile(
+    r"^\s*(?:(?:xin\s+)?ch[àa]o\b[^,.!?\n]*[,.!?]+|al[ôo]\b[,.!?]*|d[ạa]\s*,|kính thưa\b[^,.!?\n]*[,.!?]+)\s*",
+    re.IGNORECASE)
+_ASKING_START = re.compile(
+    r"^\s*(?:xin hỏi|xin hoi|cho\s+(?:tôi|toi|em|e|mình|minh|cháu|chau|con|tui)?\s*hỏi|cho\s+(?:tôi|toi|em|e|mình|"
+    r"minh|cháu|chau|con|tui)?\s*hoi|(?:tôi|em|e|toi)\s+muốn hỏi|(?:toi|em|e)\s+muon hoi)\b\s*,?\s*",
+    re.IGNORECASE)
+_THANKS_END = re.compile(
+    r"[,.!\s]*(?:(?:em|tôi|toi|e|cháu|chau)\s+)?(?:xin\s+)?(?:cảm ơn|cám ơn|cam on)(?:\s+(?:nhiều|nhieu))?"
+    r"(?:\s+(?:ạ|a))?[.!\s]*$", re.IGNORECASE)
+
+
+def _shown(text: str) -> str:
+    """The text without the greeting, "may I ask" and thanks around it (the whole text if nothing else is left)."""
+    bare = _THANKS_END.sub("", _ASKING_START.sub("", _GREETING_START.sub("", text)))
+    bare = bare.strip(" ,")
+    if not bare or bare == text:
+        return text
+    return bare[0].upper() + bare[1:]
