@@ -157,8 +157,9 @@ async def test_the_digest_comes_with_a_chart_and_the_excel_list_in_a_private_fol
     assert sheet.text == "📎 Danh sách 13 ý kiến mới (tệp Excel)."
     png, rows = read_files(chart.photo_path, sheet.document_path)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert rows[0] == ("Mã", "Ngày gửi", "Ấp", "Họ tên", "Diện hộ", "Loại", "Lĩnh vực", "Chủ đề", "Nội dung",
-                       "Tệp gửi kèm")
+    # the same column names as the committee report's
+    assert rows[0] == ("Mã phiếu", "Ngày gửi", "Ấp", "Họ tên", "Loại hộ", "Loại", "Lĩnh vực", "Nội dung về",
+                       "Nội dung", "Tệp đính kèm")
     assert rows[1][:5] == ("DT-0001", datetime(2023, 6, 14, 9, 0), "Ấp Tân Dân", "Nguyễn Văn An", "Hộ nghèo")
     assert len(rows) == 14 and rows[13][8] == "=HYPERLINK(\"http://x.example\",\"bấm vào\")"
     sheet_cell = load_workbook(sheet.document_path).active["I14"]

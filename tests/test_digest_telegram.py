@@ -45,7 +45,8 @@ async def test_the_digest_reaches_the_hamlet_heads_chat_with_its_chart_and_excel
 
     text, chart, sheet = fake_telegram.bot_messages(head.id)
     assert text["text"].startswith("📋 Ý kiến mới của bà con — ngày 14/6/2023\nCó 2 ý kiến của 2 hộ.")
-    assert '"Khi nào được cấp thẻ bảo hiểm y tế?" (2 hộ): Nguyễn Văn An, Trần Thị Bình' in text["text"]
+    assert ('"Khi nào được cấp thẻ bảo hiểm y tế?" (2 hộ): Nguyễn Văn An, Trần Thị Bình. Mã phiếu: DT-0001, DT-0002'
+            in text["text"]), "a merged line lists every code, so each one can be answered"
     assert "Lê Văn Cường" not in text["text"]
     assert chart["caption"] == "📊 Số ý kiến mới theo chủ đề và theo ấp." and "photo" in chart
     (photo_call,) = fake_telegram.calls_to("sendPhoto", head.id)

@@ -201,7 +201,8 @@ def _group_line(group: Group, by_id: dict[int, Entry], settings: Settings, lang:
     listed = ", ".join(names[:NAMES_SHOWN])
     if len(names) > NAMES_SHOWN:
         listed = t("digest.more_names", lang, names=listed, more=len(names) - NAMES_SHOWN)
-    return t("digest.group_line", lang, text=text, households=households, names=listed)
+    codes = ", ".join(e.code for e in entries)  # every code: an officer answers each one with /answer
+    return t("digest.group_line", lang, text=text, households=households, names=listed, codes=codes)
 
 
 def _media_line(entry: Entry, settings: Settings, lang: str) -> str:
