@@ -38,11 +38,3 @@ async def last_entries(conn: Connection, limit: int) -> list[AuditEntry]:
     ) as cur:
         return [AuditEntry(*row) for row in await cur.fetchall()]
 
-
-async def entries_for(conn: Connection, *, action: str | None = None, target: str | None = None
-                      ) -> list[AuditEntry]:
-    async with conn.execute(
-        f"SELECT {_COLS} FROM audit_log WHERE (? IS NULL OR action = ?) AND (? IS NULL OR target = ?) ORDER BY id",
-        (action, action, target, target),
-    ) as cur:
-        return [AuditEntry(*row) for row in await cur.fetchall()]

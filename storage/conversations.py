@@ -67,8 +67,3 @@ def save_state_statement(person_id: int, step: str, data: dict[str, Any], versio
                          ) -> tuple[str, tuple[Any, ...]]:
     return _SAVE, (person_id, step, json.dumps(data, ensure_ascii=False, separators=(",", ":")), version, now)
 
-
-async def save_state(
-    conn: Connection, person_id: int, step: str, data: dict[str, Any], version: int, now: str
-) -> None:
-    await conn.execute(*save_state_statement(person_id, step, data, version, now))

@@ -1,9 +1,11 @@
-"""One aiosqlite connection per process, every transaction serialised by an asyncio lock.
+"""One SQLite connection per process on its own thread, every transaction serialised by an asyncio lock.
 
 Why one connection and a lock: SQLite allows one writer at a time anyway, and a shared connection without a lock
 would let one task read another task's uncommitted writes. ``BEGIN IMMEDIATE`` takes the write lock up front so
 that two processes (the bot and a CLI export) never deadlock; ``busy_timeout`` makes the other one wait.
 WAL with ``synchronous=NORMAL`` keeps every committed transaction across a SIGKILL of the process.
+The connection lives on a thread of its own (``storage/connection.py``) so that no call blocks the event loop, and
+so that a chat turn's ``BEGIN IMMEDIATE`` + load, then its saved state + ``COMMIT``, are one hop each (``turn``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
+from storage.connection import Connection
 
 log = logging.getLogger(__name__)
-Connection = aiosqlite.Connection  # the type every repository takes; no caller names the driver
 T = TypeVar("T")
 Statement = tuple[str, tuple[Any, ...]]
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -45,16 +46,15 @@ class Database:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
-        self._conn: aiosqlite.Connection | None = None
+        self._connection: Connection | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> Database:
-        if self._conn is not None:
+        if self._connection is not None:
             return self
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        conn = await Connection.open(self.path)
         for pragma in (
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
@@ -62,14 +62,14 @@ class Database:
         ):
             await conn.execute(pragma)
         await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-        self._conn = conn
+        self._connection = conn
         await self._migrate()
         return self
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
 
     async def __aenter__(self) -> Database:
         return await self.open()
@@ -78,13 +78,13 @@ class Database:
         await self.close()
 
     @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
+    def conn(self) -> Connection:
+        if self._connection is None:
             raise RuntimeError("database is not open")
-        return self._conn
+        return self._connection
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: all or nothing, one at a time in this process."""
         async with self._lock:
             conn = self.conn
@@ -98,13 +98,12 @@ class Database:
                 await conn.execute("COMMIT")
 
     async def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run synchronous work on the database thread in one hop (aiosqlite's queue, in order with the rest)."""
-        conn = self.conn
-        return await conn._execute(work, conn._conn)
+        """Run synchronous work on the database thread in one hop, in order with every other call."""
+        return await self.conn.run(work)
 
     @asynccontextmanager
     async def turn(self, load: Callable[[sqlite3.Connection], T],
-                   ) -> AsyncIterator[tuple[aiosqlite.Connection, T, list[Statement]]]:
+                   ) -> AsyncIterator[tuple[Connection, T, list[Statement]]]:
         """The hot path of a chat turn: ``BEGIN IMMEDIATE`` and ``load`` in one hop; statements appended to the
         yielded list are run with ``COMMIT`` in one more hop. Anything else goes through the connection as usual."""
         async with self._lock:
@@ -118,7 +117,7 @@ class Database:
             await self.run_sync(lambda c: _commit_with(c, at_commit))
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def reading(self) -> AsyncIterator[Connection]:
         """A consistent read: waits for any transaction of this process to finish first."""
         async with self._lock:
             conn = self.conn

@@ -1,6 +1,8 @@
-"""The outbox as the sender sees it: claim what is due, record how each send went, count what happened.
+"""The outbox table: put rows in, claim what is due, record how each send went, count what happened.
 
-Rows are queued with ``bot.outbox.enqueue``. A row's life: ``pending`` → ``sending`` (claimed, one attempt
+Rows are queued through ``bot.outbox.enqueue``. Storage knows no message model: a row carries its payload as the
+JSON text it is stored as, and times come in as ISO strings (``bot.core.clock.iso``); reading a payload back is the
+sender's business (``claim_due`` takes its reader). A row's life: ``pending`` → ``sending`` (claimed, one attempt
 counted) → ``sent`` | ``pending`` again (retry later) | ``failed`` | ``blocked``; a pending row for a chat whose
 identity blocked the bot becomes ``skipped`` when claimed; a row found in ``sending`` at start-up was being sent
 when the process died and becomes ``uncertain`` — it is never sent again, because a household must not get the
@@ -9,15 +11,14 @@ same reminder twice.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from bot.core.clock import iso
-from bot.core.types import Message
 from storage.db import Connection
 
+T = TypeVar("T")
 STATUSES = ("pending", "sending", "sent", "failed", "blocked", "uncertain", "skipped")
 OVERFETCH = 2  # claim reads this many rows per wanted row: a chat's rows beyond its first are passed over
 
@@ -30,54 +31,91 @@ class OutboxRow:
     person_id: int | None
     kind: str
     priority: int
-    message: Message
+    payload: str  # the JSON text as stored
     attempts: int  # including the attempt this claim is for
     group_key: str | None
 
 
 @dataclass(slots=True)
-class Claim:
-    rows: list[OutboxRow] = field(default_factory=list)
+class Claim(Generic[T]):
+    rows: list[tuple[OutboxRow, T]] = field(default_factory=list)  # each row with what its payload reads as
     skipped: int = 0   # rows for blocked chats, set aside as 'skipped'
     broken: int = 0    # rows whose payload could not be read, set to 'failed'
 
 
+class NewRow(NamedTuple):
+    dedupe_key: str
+    channel: str
+    chat_id: str
+    person_id: int | None
+    kind: str
+    priority: int
+    payload: str
+    not_before: str
+    group_key: str | None
+    created_at: str
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (dedupe_key, channel, chat_id, person_id, kind, priority, payload,"
+    " not_before, group_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+async def insert(conn: Connection, row: NewRow) -> bool:
+    """False when a row with this key is there already (it is left as it was)."""
+    cur = await conn.execute(_INSERT, row)
+    return cur.rowcount == 1
+
+
+async def insert_many(conn: Connection, rows: Sequence[NewRow]) -> int:
+    """Many rows in one statement; returns how many were new."""
+    before = conn.total_changes
+    await conn.executemany(_INSERT, rows)
+    return conn.total_changes - before
+
+
 async def claim_due(
-    conn: Connection, *, now: datetime, limit: int, channel: str, busy: Collection[str] = (),
-) -> Claim:
+    conn: Connection, *, now: str, limit: int, channel: str, read: Callable[[str], T | None],
+    busy: Collection[str] = (),
+) -> Claim[T]:
     """Mark up to ``limit`` due rows of a channel as being sent, most urgent first, at most one per chat.
 
-    ``busy`` are chat ids that must not get a message now (one is in flight, or the chat was written to less than
-    its interval ago): their rows stay pending and never hold up other chats. Must run in a write transaction.
+    ``read`` turns a payload into what the sender sends, or None when it cannot be read: such a row is marked
+    failed at once (counted as ``broken``) and takes no place. ``busy`` are chat ids that must not get a message
+    now (one is in flight, or the chat was written to less than its interval ago): their rows stay pending and
+    never hold up other chats. Must run in a write transaction.
     """
-    claim = Claim()
+    claim: Claim[T] = Claim()
     excluded = set(busy)
     priority = await _next_priority(conn, channel, None)
     while priority is not None and len(claim.rows) < limit:
         wanted = (limit - len(claim.rows)) * OVERFETCH
-        found = await _due_rows(conn, channel, priority, iso(now), wanted, excluded)
+        found = await _due_rows(conn, channel, priority, now, wanted, excluded)
         for raw in found:
-            await _take(conn, raw, claim, excluded, limit)
+            await _take(conn, raw, claim, excluded, limit, read)
         if len(found) < wanted:  # this priority has nothing more that may go now
             priority = await _next_priority(conn, channel, priority)
-    await _mark_sending(conn, [row.id for row in claim.rows], iso(now))
+    await _mark_sending(conn, [row.id for row, _ in claim.rows], now)
     return claim
 
 
-async def _take(conn: Connection, raw: Any, claim: Claim, excluded: set[str], limit: int) -> None:
+async def _take(
+    conn: Connection, raw: Any, claim: Claim[T], excluded: set[str], limit: int, read: Callable[[str], T | None],
+) -> None:
     if raw["blocked"]:
         await _set_status(conn, raw["id"], "skipped", "blocked", from_status="pending")
         claim.skipped += 1
         return
     if raw["chat_id"] in excluded or len(claim.rows) >= limit:
         return
-    row = _row(raw)
-    if row is None:
+    content = read(raw["payload"])
+    if content is None:
         await _set_status(conn, raw["id"], "failed", "unreadable payload", from_status="pending")
         claim.broken += 1
         return
-    excluded.add(row.chat_id)
-    claim.rows.append(row)
+    excluded.add(raw["chat_id"])
+    claim.rows.append((_row(raw), content))
 
 
 async def _next_priority(conn: Connection, channel: str, after: int | None) -> int | None:
@@ -108,14 +146,10 @@ async def _due_rows(
         return list(await cur.fetchall())
 
 
-def _row(raw: Any) -> OutboxRow | None:
-    try:
-        message = Message.from_json(raw["payload"])
-    except (ValueError, TypeError):
-        return None
+def _row(raw: Any) -> OutboxRow:
     return OutboxRow(
         id=raw["id"], channel=raw["channel"], chat_id=raw["chat_id"], person_id=raw["person_id"], kind=raw["kind"],
-        priority=raw["priority"], message=message, attempts=raw["attempts"] + 1, group_key=raw["group_key"],
+        priority=raw["priority"], payload=raw["payload"], attempts=raw["attempts"] + 1, group_key=raw["group_key"],
     )
 
 
@@ -128,17 +162,17 @@ async def _mark_sending(conn: Connection, ids: list[int], now: str) -> None:
         )
 
 
-async def mark_sent(conn: Connection, row_id: int, now: datetime) -> None:
+async def mark_sent(conn: Connection, row_id: int, now: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ? AND status = 'sending'",
-        (iso(now), row_id),
+        (now, row_id),
     )
 
 
-async def mark_retry(conn: Connection, row_id: int, not_before: datetime, error: str) -> None:
+async def mark_retry(conn: Connection, row_id: int, not_before: str, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ? AND status = 'sending'",
-        (iso(not_before), error, row_id),
+        (not_before, error, row_id),
     )
 
 

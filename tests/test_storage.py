@@ -90,3 +90,62 @@ async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, t
         start = Incoming("telegram", "1", "1", InputKind.COMMAND, command="start", event_id="41")
         assert await engine.handle(start)
         assert await engine.handle(start) == []
+
+
+async def test_the_connection_reads_results_of_any_size_in_order(tmp_path: Path) -> None:
+    from storage.connection import PREFETCH
+
+    async with Database(tmp_path / "r.sqlite3") as db, db.transaction() as conn:
+        await conn.execute("CREATE TABLE n (v INTEGER)")
+        cur = await conn.executemany("INSERT INTO n VALUES (?)", [(v,) for v in range(3 * PREFETCH + 5)])
+        assert cur.rowcount == 3 * PREFETCH + 5
+        inserted = await conn.execute("INSERT INTO n VALUES (?)", (-1,))
+        assert (inserted.rowcount, inserted.lastrowid) == (1, 3 * PREFETCH + 6)
+        before = conn.total_changes
+        await conn.execute("DELETE FROM n WHERE v = -1")
+        assert conn.total_changes == before + 1
+        async with conn.execute("SELECT v FROM n ORDER BY v") as cur:
+            assert cur.description[0][0] == "v"
+            one_by_one = [(await cur.fetchone())[0] for _ in range(PREFETCH + 2)]
+            batch = [row[0] for row in await cur.fetchmany(PREFETCH)]
+            rest = [row[0] for row in await cur.fetchall()]
+            assert await cur.fetchone() is None and await cur.fetchmany(5) == []
+        assert one_by_one + batch + rest == list(range(3 * PREFETCH + 5))
+        async with conn.execute("SELECT v FROM n ORDER BY v") as cur:  # left half-read: closed on the way out
+            assert (await cur.fetchone())[0] == 0
+        assert len(await conn.execute_fetchall("SELECT v FROM n")) == 3 * PREFETCH + 5
+
+
+async def test_errors_reach_the_caller_and_the_database_thread_goes_on(tmp_path: Path) -> None:
+    import sqlite3
+
+    async with Database(tmp_path / "x.sqlite3") as db:
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await db.conn.execute("SELECT * FROM nowhere")
+        with pytest.raises(ZeroDivisionError):
+            await db.run_sync(lambda c: 1 / 0)
+        abandoned = asyncio.ensure_future(db.run_sync(lambda c: c.execute("SELECT 1").fetchone()))
+        await asyncio.sleep(0)  # queued on the database thread, then its caller goes away
+        abandoned.cancel()
+        assert await db.run_sync(lambda c: c.execute("SELECT 2").fetchone()[0]) == 2
+        conn = db.conn
+    with pytest.raises(sqlite3.ProgrammingError):
+        await conn.execute("SELECT 1")
+
+
+async def test_a_payload_that_cannot_be_read_fails_its_row_and_takes_no_place(tmp_path: Path) -> None:
+    from bot.outbox.sender import read_message
+    from storage import outbox
+
+    at = "2023-06-01T00:00:00+00:00"
+    rows = [outbox.NewRow(key, "telegram", chat, None, "notice", 1, payload, at, None, at)
+            for key, chat, payload in (("bad", "1", "{not json"), ("good", "2", '{"text": "Xin chào"}'))]
+    async with Database(tmp_path / "o.sqlite3") as db:
+        async with db.transaction() as conn:
+            assert await outbox.insert_many(conn, rows) == 2
+            claim = await outbox.claim_due(conn, now=at, limit=1, channel="telegram", read=read_message)
+        assert [(row.chat_id, message.text) for row, message in claim.rows] == [("2", "Xin chào")]
+        assert (claim.broken, claim.skipped) == (1, 0)
+        async with db.reading() as conn:
+            assert await outbox.get_row_status(conn, "bad") == ("failed", 0, "unreadable payload")
+            assert await outbox.get_row_status(conn, "good") == ("sending", 1, None)

@@ -15,9 +15,8 @@ from typing import Protocol
 
 from bot.core.clock import iso
 from bot.core.types import Message
-from storage import Connection, people
-from storage import outbox_queue as queue
-from storage.outbox_queue import NewRow
+from storage import Connection, outbox, people
+from storage.outbox import NewRow
 
 
 class Priority(IntEnum):
@@ -67,7 +66,7 @@ async def enqueue(
     priority: Priority, now: datetime, not_before: datetime | None = None, group_key: str | None = None,
 ) -> bool:
     """Queue one message; returns False when a message with this key was queued before (nothing is doubled)."""
-    return await queue.insert(conn, NewRow(
+    return await outbox.insert(conn, NewRow(
         key, recipient.channel, recipient.chat_id, recipient.person_id, kind, int(priority), message.to_json(),
         iso(not_before or now), group_key, iso(now),
     ))
@@ -108,4 +107,4 @@ async def enqueue_many(conn: Connection, rows: Sequence[Queued]) -> int:
         return NewRow(q.key, r.channel, r.chat_id, r.person_id, q.kind, int(q.priority), payload,
                       iso(q.not_before or q.now), q.group_key, iso(q.now))
 
-    return await queue.insert_many(conn, [values(q) for q in rows])
+    return await outbox.insert_many(conn, [values(q) for q in rows])

@@ -31,6 +31,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.events import OUTBOX_QUEUED, Events
+from bot.core.types import Message
 from bot.outbox.enqueue import SendResult, SendStatus, Transport
 from storage import Connection, outbox, people
 from storage.db import Database
@@ -212,9 +213,10 @@ class Sender:
         channel.claiming = True
         try:
             async with self._db.transaction() as conn:
-                claim = await outbox.claim_due(conn, now=self._clock(), limit=1, channel=channel.name, busy=busy)
-            for row in claim.rows:
-                self._spawn(channel, row)
+                claim = await outbox.claim_due(conn, now=iso(self._clock()), limit=1, channel=channel.name,
+                                               read=read_message, busy=busy)
+            for row, message in claim.rows:
+                self._spawn(channel, row, message)
         finally:
             channel.claiming = False
         self._counts["skipped"] += claim.skipped
@@ -255,9 +257,9 @@ class Sender:
         times = [t for t in channel.chat_ready.values() if t > now]
         return min(times) - now if times else None
 
-    def _spawn(self, channel: _Channel, row: OutboxRow) -> None:
+    def _spawn(self, channel: _Channel, row: OutboxRow, message: Message) -> None:
         channel.chat_ready[row.chat_id] = self._loop_time() + channel.limits.per_chat_interval
-        task = asyncio.create_task(self._deliver(channel, row), name=f"outbox-row-{row.id}")
+        task = asyncio.create_task(self._deliver(channel, row, message), name=f"outbox-row-{row.id}")
         channel.tasks[task] = row
         task.add_done_callback(lambda done: self._done(channel, done))
 
@@ -270,8 +272,8 @@ class Sender:
 
     # ---- one message ----------------------------------------------------------------------------------------------
 
-    async def _deliver(self, channel: _Channel, row: OutboxRow) -> None:
-        result = await self._attempt(channel, row)
+    async def _deliver(self, channel: _Channel, row: OutboxRow, message: Message) -> None:
+        result = await self._attempt(channel, row, message)
         now = self._clock()
         if result.status is SendStatus.RETRY and result.retry_after is not None:
             self._pause(channel, row, result.retry_after)
@@ -279,9 +281,9 @@ class Sender:
             outcome = await self._apply(conn, channel, row, result, now)
         self._counts[outcome] += 1
 
-    async def _attempt(self, channel: _Channel, row: OutboxRow) -> SendResult:
+    async def _attempt(self, channel: _Channel, row: OutboxRow, message: Message) -> SendResult:
         try:
-            return await channel.transport.send(row.chat_id, row.message)
+            return await channel.transport.send(row.chat_id, message)
         except Exception as exc:  # a transport bug or an unmapped error: retry, never crash the sender
             name = type(exc).__name__
             log.warning("outbox row %d to %s chat %s: transport raised %s", row.id, row.channel, row.chat_id, name)
@@ -292,7 +294,7 @@ class Sender:
     ) -> str:
         status, error = result.status, result.error
         if status is SendStatus.SENT:
-            await outbox.mark_sent(conn, row.id, now)
+            await outbox.mark_sent(conn, row.id, iso(now))
             return "sent"
         if status is SendStatus.BLOCKED:
             await outbox.mark_blocked(conn, row.id, error or "blocked")
@@ -300,7 +302,7 @@ class Sender:
             return "blocked"
         if status is SendStatus.RETRY and row.attempts < channel.limits.max_attempts:
             delay = result.retry_after if result.retry_after is not None else self._backoff(channel, row.attempts)
-            await outbox.mark_retry(conn, row.id, _ceil_second(now + timedelta(seconds=delay)), error or "retry")
+            await outbox.mark_retry(conn, row.id, iso(_ceil_second(now + timedelta(seconds=delay))), error or "retry")
             return "retried"
         if status is SendStatus.BAD_CHAT:
             error = error or "chat not found"
@@ -331,6 +333,14 @@ class Sender:
     @staticmethod
     def _loop_time() -> float:
         return asyncio.get_running_loop().time()
+
+
+def read_message(payload: str) -> Message | None:
+    """The message a row carries, or None when its payload cannot be read (the row is then marked failed)."""
+    try:
+        return Message.from_json(payload)
+    except (ValueError, TypeError):
+        return None
 
 
 def _ceil_second(moment: datetime) -> datetime:
