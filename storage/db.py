@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -42,6 +43,40 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+FILE_MODE = 0o600   # names and phone numbers: the bot's own user only
+FOLDER_MODE = 0o700
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used at all: ``reason`` is ``not_a_database``, ``damaged``, ``read_only`` or
+    ``unavailable``; ``detail`` is SQLite's own words (no personal data in them)."""
+
+    def __init__(self, path: str, reason: str, detail: str = "") -> None:
+        super().__init__(f"{path}: {reason} {detail}".strip())
+        self.path, self.reason, self.detail = path, reason, detail
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "not a database" in text or "file is encrypted" in text:
+        return "not_a_database"
+    if "malformed" in text or "corrupt" in text:
+        return "damaged"
+    if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(exc, PermissionError):
+        return "read_only"
+    return "unavailable"
+
+
+def loose_permissions(path: str | Path) -> list[str]:
+    """The database's files and folder that others than the bot's user may read (empty when all is private)."""
+    path = Path(path)
+    found = [str(path.parent)] if path.parent.exists() and path.parent.stat().st_mode & 0o077 else []
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            found.append(str(candidate))
+    return found
+
+
 class Database:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
@@ -50,21 +85,54 @@ class Database:
         self._lock = asyncio.Lock()
 
     async def open(self) -> Database:
+        """Open (creating it owner-only), check it is sound (``PRAGMA quick_check``) and migrate.
+
+        Raises ``DatabaseUnusable`` when the file is not a database, is damaged, or cannot be written: one clear
+        reason instead of a traceback, and nothing left running."""
         if self._connection is not None:
             return self
+        conn = None
+        try:
+            if self.path != ":memory:":
+                self._create_private()
+            conn = await Connection.open(self.path)
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+            ):
+                await conn.execute(pragma)
+            await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+            await self._check(conn)
+            self._connection = conn
+            await self._migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self._connection = None
+            if conn is not None:
+                await conn.close()
+            raise DatabaseUnusable(self.path, _reason(exc), str(exc)) from exc
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await Connection.open(self.path)
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-        ):
-            await conn.execute(pragma)
-        await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-        self._connection = conn
-        await self._migrate()
+            self._warn_if_loose()
         return self
+
+    def _create_private(self) -> None:
+        """A new database starts owner-only: its folder 0700 (when we make it), the file 0600."""
+        path = Path(self.path)
+        if not path.parent.exists():
+            path.parent.mkdir(mode=FOLDER_MODE, parents=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))  # SQLite gives -wal and -shm its mode
+
+    async def _check(self, conn: Connection) -> None:
+        async with conn.execute("PRAGMA quick_check") as cur:
+            verdict = (await cur.fetchone())[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
+
+    def _warn_if_loose(self) -> None:
+        for loose in loose_permissions(self.path):
+            log.warning("%s can be read by other users of this computer: chmod %s it (it holds names and phone"
+                        " numbers)", loose, "700" if Path(loose).is_dir() else "600")
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -1,3 +1,3 @@
-from bot.cli.root import main
+from bot.cli import entry
 
-main()
+entry()
