@@ -61,10 +61,10 @@ def test_a_dry_run_shows_the_preview_and_sends_nothing(config: Path) -> None:
     assert queued(config) == []
 
 
-def test_a_broadcast_is_queued_for_the_running_bot_and_listed(config: Path) -> None:
+def test_a_broadcast_is_queued_for_the_bot_and_listed(config: Path) -> None:
     code, output = run(config, "broadcast", "--text", TEXT, "--audience", "everyone")
     assert code == 0
-    assert t("broadcast.cli_queued", id=1, count=8) in output
+    assert t("broadcast.cli_queued_no_bot", id=1, count=8) in output  # no bot runs here: it says so
     assert queued(config) == ["101", "102", "103", "104", "105", "201", "202", "203"]
     code, output = run(config, "broadcasts")
     assert code == 0 and output.startswith("#1 — đang gửi") and "0/8 đã nhận" in output

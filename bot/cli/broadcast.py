@@ -18,6 +18,7 @@ from bot.broadcast import radio
 from bot.broadcast import service as broadcast
 from bot.broadcast.service import Audience
 from bot.cli.common import CONFIG_OPTION, load_or_exit
+from bot.cli.heartbeat import bot_running
 from bot.core.clock import system_clock
 from bot.core.config import Settings
 from bot.core.i18n import t
@@ -176,15 +177,17 @@ async def _send(settings: Settings, draft: _Draft, wait: bool) -> str:
             row = await broadcast.confirm(conn, settings, broadcast_id, now)
         if row.status == "scheduled" and row.scheduled_at is not None:
             return t("broadcast.cli_scheduled", lang, id=row.id, when=vn_datetime(row.scheduled_at, settings.tz))
-        click.echo(t("broadcast.cli_queued", lang, id=row.id, count=row.recipients))
-        if wait:
+        running = await bot_running(db, system_clock())
+        click.echo(t("broadcast.cli_queued" if running else "broadcast.cli_queued_no_bot", lang, id=row.id,
+                     count=row.recipients))
+        if wait and running:
             await _follow(db, row.id, row.recipients, lang)
         async with db.reading() as conn:
             return (await broadcast.report(conn, await broadcast.require(conn, row.id))).text(settings, lang)
 
 
 async def _follow(db: Database, broadcast_id: int, total: int, lang: str) -> None:
-    """A progress bar fed by the tally until nothing of the broadcast is waiting."""
+    """A progress bar fed by the tally until nothing of the broadcast is waiting, or the bot stops beating."""
     from tqdm import tqdm
 
     with tqdm(total=total, desc=t("broadcast.cli_progress", lang), unit=" hộ") as bar:
@@ -193,5 +196,8 @@ async def _follow(db: Database, broadcast_id: int, total: int, lang: str) -> Non
                 found = await broadcast.report(conn, await broadcast.require(conn, broadcast_id))
             bar.update(found.handled - bar.n)
             if not found.waiting:
+                return
+            if not await bot_running(db, system_clock()):
+                click.echo(t("broadcast.cli_bot_stopped", lang), err=True)
                 return
             await asyncio.sleep(0.5)

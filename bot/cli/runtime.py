@@ -8,6 +8,7 @@ here and nowhere else.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.broadcast.jobs import BroadcastJobs
+from bot.cli.heartbeat import BEAT_EVERY, NAME, STALE_AFTER
 from bot.cli.wiring import build_engine
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
@@ -28,7 +30,7 @@ from bot.outbox.sender import ChannelLimits, Sender
 from bot.reports.cleanup import remove_sent_exports
 from bot.reports.delivery import send_deadline_reports
 from bot.reports.report_files import exports_dir
-from storage import Database
+from storage import Database, heartbeat
 from storage.conversations import forget_events_before
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,9 @@ class Services:
         await self.broadcasts.start()
         await self.housekeeping()
         await self.deadline_reports()
+        await self.beat()
         jobs = self.scheduler
+        jobs.add_job(self.beat, "interval", seconds=BEAT_EVERY.total_seconds(), id="heartbeat", replace_existing=True)
         jobs.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", replace_existing=True)
         jobs.add_job(self.deadline_reports, "interval", minutes=5, id="deadline-reports", replace_existing=True)
         log.info("ready: channels %s", ", ".join(transports) or "none")
@@ -93,6 +97,14 @@ class Services:
         except Exception:
             log.exception("sending the deadline reports failed; will try again in 5 minutes")
             return 0
+
+    async def beat(self) -> None:
+        """The heartbeat the command line reads to know a bot is running (and will send what it queues)."""
+        try:
+            async with self.db.transaction() as conn:
+                await heartbeat.beat(conn, NAME, iso(self.clock()), os.getpid())
+        except Exception:
+            log.exception("writing the heartbeat failed")
 
     async def housekeeping(self) -> None:
         await self.prune_events()
@@ -107,6 +119,11 @@ class Services:
         return pruned
 
     async def stop(self) -> None:
+        try:
+            async with self.db.transaction() as conn:
+                await heartbeat.stop(conn, NAME, os.getpid())
+        except Exception:
+            log.warning("could not clear the heartbeat; it ages out in %s", STALE_AFTER)
         self.digests.shutdown()
         self.reminders.shutdown()
         if self.scheduler.running:
