@@ -7,7 +7,7 @@ import pytest
 from bot.core.clock import FrozenClock, iso
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.core.turn import Step
+from bot.core.steps import Step
 from bot.core.types import InputKind, Message
 from bot.dialogues import service as dialogues
 from bot.staff import roles
