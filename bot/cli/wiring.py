@@ -18,11 +18,12 @@ from bot.core.turn import FileFetcher
 from bot.dialogues import capability as dialogues
 from bot.digest import capability as digest
 from bot.form import capability as form
+from bot.linking import capability as linking
 from bot.reports import capability as reports
 from bot.staff import capability as staff
 from storage import Database
 
-CAPABILITIES = (form, dialogues, staff, answers, broadcast, digest, reports)  # the one list
+CAPABILITIES = (form, dialogues, staff, linking, answers, broadcast, digest, reports)  # the one list
 
 
 def build_registry() -> Registry:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
@@ -21,10 +21,18 @@ from bot.core.types import Choice, Incoming, Message
 from storage import Connection, Database
 from storage.records import Session
 
-if TYPE_CHECKING:
-    from bot.core.steps import Step
-
 FileFetcher = Callable[[str], Awaitable[bytes]]
+
+
+class StepView(Protocol):
+    """What a turn needs of a step (``bot.core.steps.Step``): whether leaving it removes the contact button, and
+    its prompt."""
+
+    @property
+    def asks_contact(self) -> bool: ...
+
+    async def prompt(self, turn: Turn) -> Message: ...
+
 Authorizer = Callable[["Turn", str], Awaitable[bool]]
 
 
@@ -43,12 +51,12 @@ class TurnContext:
     contact_channels: frozenset[str] = frozenset({"telegram"})
     bot_username: str = ""  # invitation links need it (Telegram)
     file_fetchers: Mapping[str, FileFetcher] = field(default_factory=dict)
-    steps: Mapping[str, Step] = field(default_factory=dict)
+    steps: Mapping[str, StepView] = field(default_factory=dict)
     entry: str = ""  # the step of someone the bot does not know yet (the consent question)
     home: str = ""   # where a finished errand returns (the menu)
     authorizer: Authorizer = nobody_has_a_role  # the staff capability's role check
 
-    def step(self, name: str) -> Step:
+    def step(self, name: str) -> StepView:
         """The step called ``name``; the entry step when there is no such step (any more)."""
         return self.steps.get(name) or self.steps[self.entry]
 
@@ -82,10 +90,6 @@ class Turn:
     @property
     def data(self) -> dict[str, Any]:
         return self.session.data
-
-    @property
-    def draft(self) -> dict[str, Any]:
-        return self.session.data.setdefault("draft", {})
 
     @property
     def has_buttons(self) -> bool:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.core.steps import Step
 from bot.core.turn import Turn
 from bot.dialogues.states import DialogueStep
 from bot.form.states import PROFILE_STEPS, QUESTION_STEPS, FormKey, FormStep
 from storage import people
+
+
+def draft(turn: Turn) -> dict[str, Any]:
+    """The question being written: kind, field, topic, content, media_kind, media_id."""
+    return turn.data.setdefault(FormKey.DRAFT, {})
 
 
 def profile_complete(turn: Turn) -> bool:

@@ -6,7 +6,7 @@ from bot.core.choices import tag, untag
 from bot.core.steps import nav
 from bot.core.turn import Turn
 from bot.core.types import Choice, Message
-from bot.form.flow import FormStepBase, continue_after_draft_edit, editing_from_review, go_menu
+from bot.form.flow import FormStepBase, continue_after_draft_edit, draft, editing_from_review, go_menu
 from bot.form.states import KINDS, FormKey, FormStep, Tag
 from storage import submissions
 
@@ -25,7 +25,7 @@ class Kind(FormStepBase):
         turn.goto(FormStep.REVIEW) if editing_from_review(turn) else go_menu(turn)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
-        turn.draft["kind"] = untag(value, Tag.KIND) or value
+        draft(turn)["kind"] = untag(value, Tag.KIND) or value
         continue_after_draft_edit(turn, FormStep.FIELD)
 
 
@@ -40,8 +40,8 @@ class FieldStep(FormStepBase):
         turn.goto(FormStep.REVIEW if editing_from_review(turn) else FormStep.KIND)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
-        turn.draft["field"] = untag(value, Tag.FIELD) or value
-        turn.draft.pop("topic", None)
+        draft(turn)["field"] = untag(value, Tag.FIELD) or value
+        draft(turn).pop("topic", None)
         turn.goto(FormStep.TOPIC)
 
 
@@ -50,15 +50,15 @@ class TopicStep(FormStepBase):
     back_to = FormStep.FIELD
 
     async def prompt(self, turn: Turn) -> Message:
-        field = turn.settings.field(turn.draft.get("field", "")) or turn.settings.fields[0]
+        field = turn.settings.field(draft(turn).get("field", "")) or turn.settings.fields[0]
         choices = [Choice(tag(Tag.TOPIC, tp.id), tp.name) for tp in field.topics]
         return Message(turn.t("form.ask_topic", field=field.name), (*choices, *nav(turn)))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         found = turn.settings.topic(untag(value, Tag.TOPIC) or value)
-        if found is None or found[0].id != turn.draft.get("field"):
+        if found is None or found[0].id != draft(turn).get("field"):
             return
-        turn.draft["topic"] = found[1].id
+        draft(turn)["topic"] = found[1].id
         continue_after_draft_edit(turn, FormStep.CONTENT)
 
 
@@ -67,7 +67,7 @@ class Content(FormStepBase):
     free_text = True
 
     async def prompt(self, turn: Turn) -> Message:
-        kind = turn.t(f"form.kind_{turn.draft.get('kind', 'question')}")
+        kind = turn.t(f"form.kind_{draft(turn).get('kind', 'question')}")
         kind_lower = kind.split(" ", 1)[-1].lower()
         text = turn.t("form.ask_content", kind_lower=kind_lower, limit=turn.settings.bot.max_text_length)
         return Message(text, tuple(nav(turn)))
@@ -81,12 +81,12 @@ class Content(FormStepBase):
             turn.say("form.empty_text")
         elif len(text) > limit:
             turn.say("form.too_long", length=f"{len(text):,}".replace(",", "."), limit=limit)
-        elif len(text) < MIN_CONTENT and not turn.draft.get("media_id"):
+        elif len(text) < MIN_CONTENT and not draft(turn).get("media_id"):
             turn.say("form.too_short", min=MIN_CONTENT)
         else:
-            turn.draft["content"] = text
-            turn.draft.pop("media_kind", None)
-            turn.draft.pop("media_id", None)
+            draft(turn)["content"] = text
+            draft(turn).pop("media_kind", None)
+            draft(turn).pop("media_id", None)
             turn.data.pop(FormKey.AFTER_EDIT, None)
             turn.goto(FormStep.REVIEW)
 
@@ -95,28 +95,28 @@ class Content(FormStepBase):
         if len(caption) > turn.settings.bot.max_text_length:
             await self.on_text(turn, caption)
             return
-        turn.draft["media_kind"] = turn.msg.media_kind
-        turn.draft["media_id"] = turn.msg.media_id
-        turn.draft["content"] = caption
+        draft(turn)["media_kind"] = turn.msg.media_kind
+        draft(turn)["media_id"] = turn.msg.media_id
+        draft(turn)["content"] = caption
         turn.data.pop(FormKey.AFTER_EDIT, None)
         turn.goto(FormStep.REVIEW)
 
 
 def draft_summary(turn: Turn) -> str:
-    draft = turn.draft
-    found = turn.settings.topic(draft.get("topic", ""))
+    written = draft(turn)
+    found = turn.settings.topic(written.get("topic", ""))
     field_name, topic_name = (found[0].name, found[1].name) if found else ("?", "?")
     hamlet = turn.settings.unit(turn.session.person.hamlet_id or "")
     content_parts = []
-    if draft.get("media_kind"):
-        content_parts.append(turn.t(f"form.media_{draft['media_kind']}"))
-    if draft.get("content"):
-        content_parts.append(draft["content"])
+    if written.get("media_kind"):
+        content_parts.append(turn.t(f"form.media_{written['media_kind']}"))
+    if written.get("content"):
+        content_parts.append(written["content"])
     return turn.t(
         "form.review",
         name=turn.session.person.full_name or "",
         hamlet=hamlet.name if hamlet else "",
-        kind=turn.t(f"form.kind_{draft.get('kind', 'question')}"),
+        kind=turn.t(f"form.kind_{written.get('kind', 'question')}"),
         field=field_name,
         topic=topic_name,
         content="\n".join(content_parts),
@@ -138,15 +138,15 @@ class Review(FormStepBase):
             turn.goto(FormStep.EDIT_PICK)
 
     async def _submit(self, turn: Turn) -> None:
-        draft, person = turn.draft, turn.session.person
-        found = turn.settings.topic(draft.get("topic", ""))
-        if found is None or draft.get("kind") not in KINDS or not (draft.get("content") or draft.get("media_id")):
+        written, person = draft(turn), turn.session.person
+        found = turn.settings.topic(written.get("topic", ""))
+        if found is None or written.get("kind") not in KINDS or not (written.get("content") or written.get("media_id")):
             turn.goto(FormStep.KIND)  # an incomplete draft (config changed under it): start the question again
             return
         sub = await submissions.create_submission(
             turn.conn, person_id=person.id, hamlet_id=person.hamlet_id, category=person.category,
-            kind=draft["kind"], field_id=found[0].id, topic_id=found[1].id, content=draft.get("content") or None,
-            media_kind=draft.get("media_kind"), media_file_id=draft.get("media_id"), channel=turn.msg.channel,
+            kind=written["kind"], field_id=found[0].id, topic_id=found[1].id, content=written.get("content") or None,
+            media_kind=written.get("media_kind"), media_file_id=written.get("media_id"), channel=turn.msg.channel,
             now=turn.now_iso,
         )
         turn.data.pop(FormKey.DRAFT, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.core.clock import iso
 from bot.core.events import OUTBOX_QUEUED
@@ -28,7 +29,12 @@ CODE_LENGTH = 6
 VALID = timedelta(minutes=15)
 MAX_FAILS = 5  # wrong codes per identity within VALID: guessing a code is hopeless
 SEAT_RANK = {"registered": 2, "waitlisted": 1, "cancelled": 0}
-LINK_FAILS = "link_fails"  # the conversation data's list of this identity's recent wrong codes
+
+
+class LinkKey(StrEnum):
+    FAILS = "link_fails"  # the times of this identity's recent wrong codes
+
+
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Console"}
 
 
@@ -117,11 +123,11 @@ async def _new_code(turn: Turn) -> str:
 
 def _recent_fails(turn: Turn) -> int:
     since = turn.now - VALID
-    fails = [moment for moment in turn.data.get(LINK_FAILS, []) if datetime.fromisoformat(moment) > since]
-    turn.data[LINK_FAILS] = fails
+    fails = [moment for moment in turn.data.get(LinkKey.FAILS, []) if datetime.fromisoformat(moment) > since]
+    turn.data[LinkKey.FAILS] = fails
     return len(fails)
 
 
 def _note_fail(turn: Turn) -> None:
-    turn.data.setdefault(LINK_FAILS, []).append(iso(turn.now))
+    turn.data.setdefault(LinkKey.FAILS, []).append(iso(turn.now))
     turn.touch()
