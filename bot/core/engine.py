@@ -60,11 +60,9 @@ class Engine:
         self.file_fetchers: dict[str, FileFetcher] = dict(file_fetchers or {})
         self.bot_username = bot_username
 
-    @property
-    def steps(self) -> Mapping[str, Step]:
-        return self.registry.steps
-
     def context(self) -> TurnContext:
+        """What a turn's steps may use. Built at every turn while the Telegram adapter still sets ``bot_username``
+        and ``file_fetchers`` once it has started; when it passes them to ``build_engine``, build it once."""
         return TurnContext(
             db=self.db, clock=self.clock, events=self.events, button_channels=self.button_channels,
             contact_channels=self.contact_channels, bot_username=self.bot_username, file_fetchers=self.file_fetchers,

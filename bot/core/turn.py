@@ -33,7 +33,8 @@ class StepView(Protocol):
 
     async def prompt(self, turn: Turn) -> Message: ...
 
-Authorizer = Callable[["Turn", str], Awaitable[bool]]
+
+Authorizer = Callable[["Turn", str], Awaitable[bool]]  # (turn, role needed) -> may the speaker?
 
 
 async def nobody_has_a_role(turn: Turn, role: str) -> bool:
@@ -42,7 +43,7 @@ async def nobody_has_a_role(turn: Turn, role: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class TurnContext:
-    """The facts of the running application a step may use; the same for every turn of one engine."""
+    """The facts of the running application a step may use; the engine gives every turn the same ones."""
 
     db: Database
     clock: Clock = system_clock
