@@ -13,14 +13,13 @@ import pytest
 
 from bot.broadcast import service as broadcast
 from bot.broadcast.jobs import BroadcastJobs
-from bot.broadcast.service import Audience
+from bot.broadcast.service import Audience, BroadcastError
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.core.i18n import t
 from bot.core.types import Message
 from bot.dialogues import service as dialogues
-from bot.dialogues.service import DialogueError
 from bot.outbox.enqueue import Priority, Queued, Recipient, enqueue_many
 from storage import Database, outbox
 from storage import dialogues as dialogue_repo
@@ -106,7 +105,7 @@ async def test_each_audience_reaches_its_consented_active_households(
 async def test_an_unknown_audience_is_refused_and_nothing_is_queued(
     commune: Database, settings: Settings, clock: FrozenClock, audience: str,
 ) -> None:
-    with pytest.raises(DialogueError):
+    with pytest.raises(BroadcastError):
         async with commune.transaction() as conn:
             broadcast_id = await broadcast.new_draft(conn, created_by="test", creator_person_id=None, now=clock())
             await broadcast.set_audience(conn, settings, broadcast_id, Audience.parse(audience))
@@ -149,7 +148,7 @@ async def test_households_receive_exactly_the_text_and_the_photo(commune: Databa
 
 async def test_confirming_twice_sends_once(commune: Database, settings: Settings, clock: FrozenClock) -> None:
     broadcast_id = await send(commune, settings, clock(), "everyone")
-    with pytest.raises(DialogueError) as refused:
+    with pytest.raises(BroadcastError) as refused:
         async with commune.transaction() as conn:
             await broadcast.confirm(conn, settings, broadcast_id, clock())
     assert refused.value.key == "broadcast.already_confirmed"
@@ -159,7 +158,7 @@ async def test_confirming_twice_sends_once(commune: Database, settings: Settings
 async def test_an_audience_of_nobody_is_refused_and_nothing_is_queued(commune: Database, settings: Settings,
                                                                        clock: FrozenClock) -> None:
     broadcast_id = await compose(commune, clock(), "category:other")
-    with pytest.raises(DialogueError) as refused:
+    with pytest.raises(BroadcastError) as refused:
         async with commune.transaction() as conn:
             await broadcast.confirm(conn, settings, broadcast_id, clock())
     assert refused.value.key == "broadcast.nobody"
@@ -172,13 +171,13 @@ async def test_an_audience_of_nobody_is_refused_and_nothing_is_queued(commune: D
 @pytest.mark.parametrize(("text", "key"), [("", "broadcast.empty"), ("  \n\u200b ", "broadcast.empty"),
                                            ("a" * 4097, "broadcast.too_long"), ("🙏" * 2049, "broadcast.too_long")])
 def test_empty_or_too_long_text_is_refused(text: str, key: str) -> None:
-    with pytest.raises(DialogueError) as refused:
+    with pytest.raises(BroadcastError) as refused:
         broadcast.check_text(text)
     assert refused.value.key == key
 
 
 def test_too_long_text_says_its_length_and_the_limit() -> None:
-    with pytest.raises(DialogueError) as refused:
+    with pytest.raises(BroadcastError) as refused:
         broadcast.check_text("🙏" * 2049)   # 2,049 characters but 4,098 UTF-16 units, as Telegram counts
     assert "4.098" in refused.value.text("vi") and "4.096" in refused.value.text("vi")
     assert broadcast.check_text("a" * 4096) == "a" * 4096
@@ -188,13 +187,13 @@ def test_a_photo_over_ten_megabytes_is_refused(tmp_path: Path) -> None:
     big = tmp_path / "hop-dan.jpg"
     with big.open("wb") as file:
         file.truncate(10 * 1024 * 1024 + 1)
-    with pytest.raises(DialogueError) as refused:
+    with pytest.raises(BroadcastError) as refused:
         broadcast.check_file(big, photo=True)
     assert refused.value.key == "broadcast.file_too_large" and "10,0 MB" in refused.value.text("vi")
     small = tmp_path / "loa.png"
     small.write_bytes(b"\x89PNG fake")
     assert broadcast.check_file(small, photo=True) == small.resolve()
-    with pytest.raises(DialogueError):
+    with pytest.raises(BroadcastError):
         broadcast.check_file(tmp_path / "ke-hoach.pdf", photo=True)
 
 
@@ -221,7 +220,7 @@ async def test_a_scheduled_broadcast_is_queued_when_due_and_only_once(commune: D
 
 
 async def test_a_time_in_the_past_is_refused(commune: Database, clock: FrozenClock) -> None:
-    with pytest.raises(DialogueError) as refused:
+    with pytest.raises(BroadcastError) as refused:
         await compose(commune, clock(), "everyone", when=clock() - timedelta(minutes=1))
     assert refused.value.key == "broadcast.time_in_past"
 
@@ -242,7 +241,7 @@ async def test_cancelling_while_sending_skips_what_was_not_sent(commune: Databas
         assert await broadcast.cancel(conn, broadcast_id) == 7
         found = await broadcast.report(conn, await broadcast.require(conn, broadcast_id))
     assert (found.waiting, found.not_sent, found.row.status) == (0, 7, "cancelled")
-    with pytest.raises(DialogueError):
+    with pytest.raises(BroadcastError):
         async with commune.transaction() as conn:
             await broadcast.cancel(conn, broadcast_id)
 

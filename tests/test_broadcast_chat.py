@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock, iso
 from bot.core.engine import Engine
 from bot.core.i18n import t
@@ -173,7 +174,8 @@ async def test_radio_gives_the_loudspeaker_script_of_the_dialogue_or_a_broadcast
     assert (await organizer.command("radio", "99"))[0].text == t("broadcast.unknown", id=99)
 
 
-async def test_a_document_is_downloaded_and_attached(organizer: Household, database: Database) -> None:
+async def test_a_document_is_downloaded_and_attached(organizer: Household, database: Database,
+                                                     clock: FrozenClock) -> None:
     """No skip: without the compose step's ``on_document`` the document is not attached and this fails."""
     fetched: list[str] = []
 
@@ -181,7 +183,9 @@ async def test_a_document_is_downloaded_and_attached(organizer: Household, datab
         fetched.append(file_id)
         return b"%PDF-1.4 ke hoach"
 
-    organizer.engine.file_fetchers["telegram"] = fetch
+    # the channel's downloader is given when the engine is built, as the composition root does
+    engine = build_engine(organizer.engine.settings, database, clock=clock, file_fetchers={"telegram": fetch})
+    organizer = Household(engine, organizer.user_id)
     await organizer.command("broadcast")
     await organizer.send(InputKind.DOCUMENT, media_id="doc-1", file_name="ke-hoach.pdf", text=TEXT)
     assert organizer.replies[0].text == t("broadcast.document_received", name="ke-hoach.pdf")

@@ -15,7 +15,7 @@ from telegram import Bot, Update
 from bot.cli.wiring import build_engine
 from bot.core.config import DatabaseSection, load_settings
 from bot.core.types import Incoming, InputKind, Message
-from bot.form.steps import KINDS
+from bot.form.states import KINDS
 from handlers.telegram.channel import callback_incoming, edited_incoming, message_incoming
 from storage import Database
 
@@ -107,7 +107,7 @@ def check_rows(path: str, seen: dict[int, list[str]]) -> None:
         steps = {r[0] for r in db.execute("SELECT step FROM conversations")}
         owners = dict(db.execute("SELECT p.id, CAST(i.external_id AS INTEGER) - 5000 FROM persons p"
                                  " JOIN identities i ON i.person_id = p.id").fetchall())
-    known_steps = set(build_engine(SETTINGS, Database(":memory:")).steps)
+    known_steps = set(build_engine(SETTINGS, Database(":memory:")).registry.steps)
     assert steps <= known_steps, steps - known_steps
     for code, kind, topic, content, media, person in subs:
         assert code and code.startswith("DT-") and kind in KINDS and SETTINGS.topic(topic)

@@ -12,7 +12,6 @@ from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.dialogues.service import DialogueError
 from bot.staff import invites, roles
 from bot.staff.roles import Scope
 from storage import Database
@@ -157,7 +156,7 @@ def test_the_scope_is_read_from_ids_or_names_with_or_without_accents(args: str, 
     ("organizer ap=tan-hau", "roles.organizer_no_scope"),
 ])
 def test_a_bad_invite_is_explained(args: str, key: str, settings: Settings) -> None:
-    with pytest.raises(DialogueError) as raised:
+    with pytest.raises(invites.InviteError) as raised:
         invites.parse_request(settings, args)
     assert raised.value.key == key
 

@@ -11,7 +11,7 @@ from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.staff.linking import MAX_FAILS
+from bot.linking.chat import MAX_FAILS
 from handlers.zalo.channel import ZaloChannel
 from storage import Database
 from tests.fake_telegram import Chat

@@ -1,9 +1,9 @@
 """Every staff command × every kind of speaker: a household, an officer of another scope, an officer whose scope
 covers the submission, an organizer, an administrator.
 
-The commands come from ``bot.features.STAFF_COMMANDS`` at collection time, so a command another feature adds later
-is covered without touching this file. A speaker below the command's rank gets the polite "not available" and the
-database does not change by a single row.
+The commands come from the registry (``build_registry().staff_commands()``) at collection time, so a command
+another feature adds later is covered without touching this file. A speaker below the command's rank gets the
+polite "not available" and the database does not change by a single row.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.cli.runtime import seed_dialogues
+from bot.cli.wiring import build_registry
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings
 from bot.core.engine import Engine
 from bot.core.i18n import t
-from bot.core.registry import STAFF_COMMANDS
 from bot.staff import roles
 from bot.staff.roles import Scope
 from storage import Database
@@ -37,6 +37,7 @@ SPEAKERS = (
 )
 ARGUMENTS = ("", "DT-0001", "tan-thuan-tay-2027 DT-0001 later", "DT-0001 Xin mời ông/bà lên UBND xã")
 Grant = Callable[..., Awaitable[None]]
+STAFF_COMMANDS = {name: (command.role, command.handler) for name, command in build_registry().staff_commands().items()}
 
 
 @pytest.fixture

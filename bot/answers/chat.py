@@ -12,18 +12,23 @@ choice the prompt offered, and every step checks again that the speaker may stil
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from bot.answers import service as answers
 from bot.answers.service import OPEN, SETTABLE, Viewer, viewer_of, visible
+from bot.core.choices import tag, untag
 from bot.core.clock import iso
+from bot.core.errors import Refusal
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import catalogue
+from bot.core.registry import Handler
+from bot.core.steps import BACK, Step
 from bot.core.text import clean, one_line, shorten
-from bot.core.turn import Step, Turn
+from bot.core.turn import Turn
 from bot.core.types import Choice, Message
 from bot.core.vntime import vn_date
-from bot.dialogues import organizer_chat as staff
 from bot.dialogues.service import DialogueError
+from bot.form.states import FormStep
 from bot.outbox.enqueue import Priority, Recipient, enqueue
 from bot.staff import audit
 from storage import dialogues as dialogue_repo
@@ -33,18 +38,39 @@ from storage.records import Submission
 PAGE = 10
 MIN_ANSWER = 2
 REPLAYABLE = ("voice", "photo")
-STEP_NAMES = ("answer_pick", "answer_status", "answer_confirm")
-STATE_KEYS = ("answering", "answer_draft", "answer_list", "answer_dialogue")
-QUIET_RETURNS = ("consent", "menu", "idle")  # where a staff member goes back to without being shown its prompt
+QUIET_RETURNS = (FormStep.CONSENT, FormStep.MENU, FormStep.IDLE)  # returned to without showing their prompt
+
+
+class AnswerStep(StrEnum):
+    PICK = "answer_pick"
+    STATUS = "answer_status"
+    CONFIRM = "answer_confirm"
+
+
+class AnswerKey(StrEnum):
+    ANSWERING = "answering"        # the submission being answered (its id, never in a button)
+    DRAFT = "answer_draft"         # the typed answer, shown back before it is sent
+    LIST = "answer_list"           # True: /outstanding's list is open, "done" returns to it
+    DIALOGUE = "answer_dialogue"   # the dialogue /outstanding was limited to
+    RETURN = "answer_return"       # where the officer was before the first answer step
+
+
+class AnswerTag(StrEnum):
+    SUBMISSION = "s"
+    STATUS = "st"
+
+
+STEP_NAMES = frozenset(AnswerStep)
+STATE_KEYS = (AnswerKey.ANSWERING, AnswerKey.DRAFT, AnswerKey.LIST, AnswerKey.DIALOGUE)
 
 
 # ---- entering and leaving the steps ---------------------------------------------------------------------------
 
 
-async def enter(turn: Turn, step: str) -> None:
-    """Open a staff step (``staff = True``: no household consent needed) and show its prompt."""
+async def enter(turn: Turn, step: AnswerStep) -> None:
+    """Open a staff step (no household consent needed) and show its prompt."""
     if turn.session.step not in STEP_NAMES:
-        turn.data["answer_return"] = turn.session.step
+        turn.data[AnswerKey.RETURN] = turn.session.step
     turn.goto(step)
     turn.show_prompt = True
 
@@ -52,35 +78,38 @@ async def enter(turn: Turn, step: str) -> None:
 def leave(turn: Turn) -> None:
     for key in STATE_KEYS:
         turn.data.pop(key, None)
-    back = turn.data.pop("answer_return", "menu")
-    turn.goto("menu" if back in ("consent", *STEP_NAMES) else back)
+    back = turn.data.pop(AnswerKey.RETURN, None) or turn.context.home
+    if back == FormStep.CONSENT or back in STEP_NAMES:
+        turn.go_home()
+    else:
+        turn.resume(back)
     turn.show_prompt = back not in QUIET_RETURNS
     turn.say("answers.left")
 
 
 def back_to_list_or_leave(turn: Turn) -> None:
-    turn.data.pop("answering", None)
-    turn.data.pop("answer_draft", None)
-    if turn.data.get("answer_list"):
-        turn.goto("answer_pick")
+    turn.data.pop(AnswerKey.ANSWERING, None)
+    turn.data.pop(AnswerKey.DRAFT, None)
+    if turn.data.get(AnswerKey.LIST):
+        turn.goto(AnswerStep.PICK)
     else:
         leave(turn)
 
 
 async def current(turn: Turn) -> tuple[Viewer, Submission | None]:
     viewer = await viewer_of(turn)
-    return viewer, await visible(turn.conn, viewer, turn.data.get("answering"))
+    return viewer, await visible(turn.conn, viewer, turn.data.get(AnswerKey.ANSWERING))
 
 
 async def open_submission(turn: Turn, sub: Submission) -> None:
     """Show a submission to the speaker (audited as a view), replay its media, and ask for status or answer."""
     await audit.record(turn.conn, turn, "view", sub.code)
-    turn.data["answering"] = sub.id
-    turn.data.pop("answer_draft", None)
+    turn.data[AnswerKey.ANSWERING] = sub.id
+    turn.data.pop(AnswerKey.DRAFT, None)
     note = await replay_media(turn, sub)
     if note:
         turn.say_text(note)
-    await enter(turn, "answer_status")
+    await enter(turn, AnswerStep.STATUS)
 
 
 # ---- what the officer is shown ----------------------------------------------------------------------------------
@@ -159,19 +188,19 @@ def item_line(turn: Turn, sub: Submission) -> str:
 class AnswerPick(Step):
     """The submissions not answered yet, as buttons; the list is read again at every turn."""
 
-    staff = True
-    name = "answer_pick"
+    needs_consent = False
+    name = AnswerStep.PICK
 
     async def prompt(self, turn: Turn) -> Message:
         done = turn.choice("done", "answers.done")
         viewer = await viewer_of(turn)
-        items = await answers.outstanding(turn.conn, viewer, turn.data.get("answer_dialogue"))
+        items = await answers.outstanding(turn.conn, viewer, turn.data.get(AnswerKey.DIALOGUE))
         if not items:
             return Message(turn.t("answers.none_left"), (done,))
         shown = items[:PAGE]
         lines = [turn.t("answers.pick", count=len(items), shown=len(shown))]
         lines.extend(item_line(turn, sub) for sub in shown)
-        choices = tuple(Choice(f"s:{sub.id}", item_label(turn, sub)) for sub in shown)
+        choices = tuple(Choice(tag(AnswerTag.SUBMISSION, sub.id), item_label(turn, sub)) for sub in shown)
         return Message("\n".join(lines), (*choices, done))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
@@ -179,7 +208,7 @@ class AnswerPick(Step):
             leave(turn)
             return
         viewer = await viewer_of(turn)
-        sub_id = value.removeprefix("s:")
+        sub_id = untag(value, AnswerTag.SUBMISSION) or value
         sub = await visible(turn.conn, viewer, int(sub_id)) if sub_id.isdigit() else None
         if sub is None or sub.status not in OPEN:
             turn.say("answers.gone")
@@ -190,19 +219,20 @@ class AnswerPick(Step):
 class AnswerStatus(Step):
     """One submission: status buttons, or the answer typed as text."""
 
-    staff = True
-    name = "answer_status"
+    needs_consent = False
+    name = AnswerStep.STATUS
     free_text = True
 
     async def prompt(self, turn: Turn) -> Message:
-        done = turn.choice("done", "answers.back_to_list" if turn.data.get("answer_list") else "answers.done")
+        done = turn.choice("done", "answers.back_to_list" if turn.data.get(AnswerKey.LIST) else "answers.done")
         _, sub = await current(turn)
         if sub is None:
             return Message(turn.t("answers.gone"), (done,))
         text = await card(turn, sub)
         if sub.status == "withdrawn":
             return Message(text + "\n\n" + turn.t("answers.withdrawn", code=sub.code), (done,))
-        choices = [Choice(f"st:{status}", ("✔️ " if status == sub.status else "") + turn.t(f"answers.set_{status}"))
+        choices = [Choice(tag(AnswerTag.STATUS, status),
+                          ("✔️ " if status == sub.status else "") + turn.t(f"answers.set_{status}"))
                    for status in SETTABLE]
         return Message(text + "\n\n" + turn.t("answers.ask_status"), (*choices, done))
 
@@ -211,7 +241,7 @@ class AnswerStatus(Step):
         if value == "done" or sub is None:
             back_to_list_or_leave(turn)
             return
-        status = value.removeprefix("st:")
+        status = untag(value, AnswerTag.STATUS) or value
         changed = await answers.change_status(turn.conn, turn.settings, turn, sub, status, turn.now)
         turn.say("answers.status_saved" if changed else "answers.status_same", code=sub.code,
                  status=turn.t(f"common.status_{status}"))
@@ -226,8 +256,8 @@ class AnswerStatus(Step):
         if problem is not None:
             turn.say(problem, limit=turn.settings.bot.max_text_length)
             return
-        turn.data["answer_draft"] = text
-        turn.goto("answer_confirm")
+        turn.data[AnswerKey.DRAFT] = text
+        turn.goto(AnswerStep.CONFIRM)
 
     async def on_media(self, turn: Turn) -> None:
         turn.say("answers.text_only")
@@ -236,14 +266,14 @@ class AnswerStatus(Step):
 class AnswerConfirm(Step):
     """The typed answer shown back before it goes to the household; typing again replaces it."""
 
-    staff = True
-    name = "answer_confirm"
+    needs_consent = False
+    name = AnswerStep.CONFIRM
     free_text = True
 
     async def prompt(self, turn: Turn) -> Message:
-        back = turn.choice("back", "form.back")
+        back = turn.choice(BACK, "form.back")
         _, sub = await current(turn)
-        draft = turn.data.get("answer_draft") or ""
+        draft = turn.data.get(AnswerKey.DRAFT) or ""
         if sub is None or not draft:
             return Message(turn.t("answers.gone"), (back,))
         person = await people.get_person(turn.conn, sub.person_id) if sub.person_id is not None else None
@@ -252,32 +282,39 @@ class AnswerConfirm(Step):
                      (turn.choice("send", "answers.send"), back))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
+        """``send`` (the only choice besides back)."""
         _, sub = await current(turn)
-        draft = turn.data.pop("answer_draft", None)
-        if value == "send" and sub is not None and draft:
+        draft = turn.data.pop(AnswerKey.DRAFT, None)
+        if sub is not None and draft:
             try:
                 await save_answer(turn, sub, draft)
-            except DialogueError as exc:
+            except Refusal as exc:
                 turn.say_text(exc.text(turn.lang))
             back_to_list_or_leave(turn)
         elif sub is None:
             back_to_list_or_leave(turn)
         else:
-            turn.goto("answer_status")
+            turn.goto(AnswerStep.STATUS)
+
+    async def on_back(self, turn: Turn) -> None:
+        _, sub = await current(turn)
+        turn.data.pop(AnswerKey.DRAFT, None)
+        if sub is None:
+            back_to_list_or_leave(turn)
+        else:
+            turn.goto(AnswerStep.STATUS)
 
     async def on_text(self, turn: Turn, text: str) -> None:
         problem = answer_problem(turn, text)
         if problem is not None:
             turn.say(problem, limit=turn.settings.bot.max_text_length)
             return
-        turn.data["answer_draft"] = text
+        turn.data[AnswerKey.DRAFT] = text
         turn.touch()
 
     async def on_media(self, turn: Turn) -> None:
         turn.say("answers.text_only")
 
-
-ANSWER_STEPS: tuple[Step, ...] = (AnswerPick(), AnswerStatus(), AnswerConfirm())
 
 
 # ---- commands ---------------------------------------------------------------------------------------------------
@@ -300,8 +337,8 @@ async def cmd_answer(turn: Turn, args: str) -> None:
     sub = await find(turn, code_text)
     text = clean(text)
     if not text:
-        turn.data.pop("answer_list", None)
-        turn.data.pop("answer_dialogue", None)
+        turn.data.pop(AnswerKey.LIST, None)
+        turn.data.pop(AnswerKey.DIALOGUE, None)
         await open_submission(turn, sub)
         return
     problem = answer_problem(turn, text)
@@ -335,10 +372,10 @@ async def cmd_outstanding(turn: Turn, args: str) -> None:
         return
     for key in STATE_KEYS:
         turn.data.pop(key, None)
-    turn.data["answer_list"] = True
+    turn.data[AnswerKey.LIST] = True
     if dialogue_id:
-        turn.data["answer_dialogue"] = dialogue_id
-    await enter(turn, "answer_pick")
+        turn.data[AnswerKey.DIALOGUE] = dialogue_id
+    await enter(turn, AnswerStep.PICK)
 
 
 async def cmd_sendanswers(turn: Turn, args: str) -> None:
@@ -356,7 +393,7 @@ async def cmd_sendanswers(turn: Turn, args: str) -> None:
     turn.emit(OUTBOX_QUEUED)
 
 
-COMMANDS: dict[str, tuple[str, staff.Handler]] = {
+COMMANDS: dict[str, tuple[str | None, Handler]] = {
     "answer": ("officer", cmd_answer),
     "status": ("officer", cmd_status),
     "outstanding": ("officer", cmd_outstanding),

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from bot.core.clock import iso
 from bot.core.config import Settings
+from bot.core.errors import Refusal
 from bot.core.i18n import t
 from bot.core.text import fold
 from bot.core.turn import Turn
 from bot.core.types import Message
-from bot.dialogues.service import DialogueError
 from bot.outbox.enqueue import Priority, enqueue, recipient_for_person
 from bot.staff import audit, roles
 from bot.staff.audit import Actor
@@ -41,6 +41,10 @@ STATUS_WORDS = {
     "cap tren": "forwarded",
     "answered": "answered", "da tra loi": "answered", "tra loi": "answered", "xong": "answered",
 }
+
+
+class AnswerError(Refusal):
+    """A refused answer or status change (a withdrawn question, an unknown code)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,7 @@ async def record_answer(conn: Connection, settings: Settings, actor: Turn | Acto
 
 def refuse_withdrawn(sub: Submission) -> None:
     if sub.status == "withdrawn":
-        raise DialogueError("answers.withdrawn", code=sub.code)
+        raise AnswerError("answers.withdrawn", code=sub.code)
 
 
 async def _tell(conn: Connection, settings: Settings, sub: Submission, key: str, kind: str,

@@ -11,26 +11,48 @@ from __future__ import annotations
 
 import asyncio
 import re
+from enum import StrEnum
 from pathlib import Path
 
 from bot.broadcast import radio
 from bot.broadcast import service as broadcast
 from bot.broadcast.service import BROADCAST_CHANGED, Audience
+from bot.core.choices import tag, untag
+from bot.core.errors import Refusal
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import t
+from bot.core.registry import Handler
+from bot.core.steps import BACK, CANCEL, Step, nav
 from bot.core.text import clean, shorten
-from bot.core.turn import Step, Turn
+from bot.core.turn import Turn
 from bot.core.types import Choice, Message
 from bot.core.vntime import parse_vn_datetime, vn_datetime
-from bot.dialogues.organizer_chat import Handler, pick_dialogue
-from bot.dialogues.service import DialogueError
-from bot.form.steps import CATEGORIES
+from bot.dialogues.organizer_chat import pick_dialogue
+from bot.form.states import CATEGORIES
 from storage import broadcasts as repo
 from storage import dialogues as dialogue_repo
 from storage.broadcasts import BroadcastRow
 
 LIST_LIMIT = 10
 FILES_DIR = "broadcast-files"
+AUDIENCE_TAG = "a"  # ``a:<kind>[:<ref>]``, an audience as Audience.parse reads it
+
+
+class BroadcastStep(StrEnum):
+    COMPOSE = "bc_compose"
+    AUDIENCE = "bc_audience"
+    HAMLET = "bc_hamlet"
+    CATEGORY = "bc_category"
+    PREVIEW = "bc_preview"
+    WHEN = "bc_when"
+
+
+class BroadcastKey(StrEnum):
+    ID = "bc_id"          # the draft being composed (a row of the broadcasts table)
+    RETURN = "bc_return"  # the step the organizer was at before /broadcast
+
+
+STEP_NAMES = frozenset(BroadcastStep)
 
 
 # ---- the draft in the conversation ----------------------------------------------------------------------------------
@@ -38,14 +60,14 @@ FILES_DIR = "broadcast-files"
 
 async def current(turn: Turn) -> BroadcastRow | None:
     """The draft this organizer is composing, if it is still a draft."""
-    broadcast_id = turn.data.get("bc_id")
+    broadcast_id = turn.data.get(BroadcastKey.ID)
     row = await repo.get(turn.conn, broadcast_id) if isinstance(broadcast_id, int) else None
     return row if row is not None and row.status == "draft" else None
 
 
 def leave(turn: Turn) -> None:
-    turn.data.pop("bc_id", None)
-    turn.goto(turn.data.pop("bc_return", "menu"))
+    turn.data.pop(BroadcastKey.ID, None)
+    turn.resume(turn.data.pop(BroadcastKey.RETURN, None))
 
 
 async def abandon(turn: Turn) -> None:
@@ -61,22 +83,31 @@ def gone(turn: Turn) -> Message:
 
 
 def after_content(turn: Turn, row: BroadcastRow) -> None:
-    turn.goto("bc_preview" if Audience.from_json(row.audience) else "bc_audience")
+    turn.goto(BroadcastStep.PREVIEW if Audience.from_json(row.audience) else BroadcastStep.AUDIENCE)
 
 
-async def refused(turn: Turn, exc: DialogueError) -> None:
+async def refused(turn: Turn, exc: Refusal) -> None:
     turn.say_text(exc.text(turn.lang))
+
+
+class BroadcastStepBase(Step):
+    """A step of composing an announcement: staff work (no consent needed); cancel drops the draft."""
+
+    needs_consent = False
+
+    async def on_cancel(self, turn: Turn) -> None:
+        await abandon(turn)
 
 
 # ---- steps ----------------------------------------------------------------------------------------------------------
 
 
-class Compose(Step):
+class Compose(BroadcastStepBase):
     """The announcement: typed text, or a photo with its caption (a document: see ``on_document``)."""
 
-    staff = True
-    name = "bc_compose"
+    name = BroadcastStep.COMPOSE
     free_text = True
+    takes_documents = True
 
     async def prompt(self, turn: Turn) -> Message:
         row = await current(turn)
@@ -86,14 +117,14 @@ class Compose(Step):
         note = broadcast.attachment_note(row, turn.lang)
         if note:
             text += "\n\n" + turn.t("broadcast.attached", what=note)
-        back = (turn.choice("back", "form.back"),) if row.text else ()
-        return Message(text, (*back, turn.choice("cancel", "form.cancel")))
+        return Message(text, tuple(nav(turn, back=bool(row.text))))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
+        await self.on_back(turn)  # "leave" under a draft that is gone
+
+    async def on_back(self, turn: Turn) -> None:
         row = await current(turn)
-        if value == "cancel":
-            await abandon(turn)
-        elif row is None:
+        if row is None:
             leave(turn)
         else:
             after_content(turn, row)
@@ -111,7 +142,7 @@ class Compose(Step):
         caption = clean(turn.msg.text)
         try:
             text = broadcast.check_text(caption) if caption else row.text
-        except DialogueError as exc:
+        except Refusal as exc:
             await refused(turn, exc)
             return
         row = await broadcast.edit(turn.conn, row.id, photo=turn.msg.media_id, photo_path="", document_id="",
@@ -128,7 +159,7 @@ class Compose(Step):
         row = await current(turn)
         if row is None:
             return
-        fetch = turn.engine.file_fetchers.get(turn.msg.channel)
+        fetch = turn.context.file_fetchers.get(turn.msg.channel)
         if fetch is None:
             turn.say("broadcast.document_no_download")
             return
@@ -136,7 +167,7 @@ class Compose(Step):
         caption = clean(turn.msg.text)
         try:
             text = broadcast.check_text(caption) if caption else row.text
-        except DialogueError as exc:
+        except Refusal as exc:
             await refused(turn, exc)
             return
         row = await broadcast.edit(turn.conn, row.id, document_id=turn.msg.media_id, document_name=name,
@@ -146,7 +177,7 @@ class Compose(Step):
             after_content(turn, row)
         else:
             turn.touch()
-        engine, media_id, lang, broadcast_id = turn.engine, turn.msg.media_id, turn.lang, row.id
+        db, media_id, lang, broadcast_id = turn.context.db, turn.msg.media_id, turn.lang, row.id
         folder = Path(turn.settings.database.path).parent / FILES_DIR
 
         async def download() -> list[Message]:
@@ -155,12 +186,12 @@ class Compose(Step):
             except Exception:  # too large for the platform's download, or the network failed
                 data = b""
             if not data or len(data) > broadcast.MAX_DOCUMENT_BYTES:
-                async with engine.db.transaction() as conn:
+                async with db.transaction() as conn:
                     await repo.update(conn, broadcast_id, document_id="", document_name="")
                 return [Message(t("broadcast.document_failed", lang, name=name))]
             path = folder / f"{broadcast_id}-{_safe(name)}"
             await asyncio.to_thread(_write, path, data)
-            async with engine.db.transaction() as conn:
+            async with db.transaction() as conn:
                 await repo.update(conn, broadcast_id, document_path=str(path))
             return []
 
@@ -174,30 +205,31 @@ async def take_text(turn: Turn, text: str) -> None:
         return
     try:
         row = await broadcast.edit(turn.conn, row.id, text=broadcast.check_text(text))
-    except DialogueError as exc:
+    except Refusal as exc:
         await refused(turn, exc)
         return
     after_content(turn, row)
 
 
-class AudienceStep(Step):
-    staff = True
-    name = "bc_audience"
+class AudienceStep(BroadcastStepBase):
+    name = BroadcastStep.AUDIENCE
+    back_to = BroadcastStep.COMPOSE
 
     async def prompt(self, turn: Turn) -> Message:
         if await current(turn) is None:
             return gone(turn)
-        choices = [turn.choice("a:everyone", "broadcast.aud_everyone")]
+        choices = [turn.choice(tag(AUDIENCE_TAG, "everyone"), "broadcast.aud_everyone")]
         for dialogue in await dialogue_repo.list_dialogues(turn.conn, broadcast.CURRENT_DIALOGUES):
-            choices += [turn.choice(f"a:dialogue:{dialogue.id}", "broadcast.aud_dialogue", id=dialogue.id),
-                        turn.choice(f"a:waitlist:{dialogue.id}", "broadcast.aud_waitlist_of", id=dialogue.id)]
+            choices += [turn.choice(tag(AUDIENCE_TAG, f"dialogue:{dialogue.id}"), "broadcast.aud_dialogue",
+                                    id=dialogue.id),
+                        turn.choice(tag(AUDIENCE_TAG, f"waitlist:{dialogue.id}"), "broadcast.aud_waitlist_of",
+                                    id=dialogue.id)]
         choices += [turn.choice("hamlet", "broadcast.pick_hamlet"), turn.choice("category", "broadcast.pick_category"),
-                    turn.choice("a:no-question", "broadcast.aud_no_question"),
-                    turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel")]
+                    turn.choice(tag(AUDIENCE_TAG, "no-question"), "broadcast.aud_no_question"), *nav(turn)]
         return Message(turn.t("broadcast.ask_audience"), tuple(choices))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
-        moves = {"hamlet": "bc_hamlet", "category": "bc_category", "back": "bc_compose"}
+        moves = {"hamlet": BroadcastStep.HAMLET, "category": BroadcastStep.CATEGORY}
         if value in moves:
             turn.goto(moves[value])
         else:
@@ -205,60 +237,51 @@ class AudienceStep(Step):
 
 
 async def choose_audience(turn: Turn, value: str) -> None:
-    """A tapped audience (``a:<kind>[:<ref>]``), or cancel / leave."""
+    """A tapped audience (``a:<kind>[:<ref>]``), or leave (the draft is gone)."""
     row = await current(turn)
-    if value == "cancel":
-        await abandon(turn)
-    elif row is None:
+    code = untag(value, AUDIENCE_TAG)
+    if row is None:
         leave(turn)
-    elif value.startswith("a:"):
+    elif code is not None:
         try:
-            await broadcast.set_audience(turn.conn, turn.settings, row.id, Audience.parse(value[2:]))
-        except DialogueError as exc:
+            await broadcast.set_audience(turn.conn, turn.settings, row.id, Audience.parse(code))
+        except Refusal as exc:
             await refused(turn, exc)
             return
-        turn.goto("bc_preview")
+        turn.goto(BroadcastStep.PREVIEW)
 
 
-class _AudienceDetail(Step):
+class _AudienceDetail(BroadcastStepBase):
     """A second question about the audience (which hamlet, which category): back returns to the audience list."""
 
-    staff = True
+    back_to = BroadcastStep.AUDIENCE
 
     async def on_choice(self, turn: Turn, value: str) -> None:
-        if value == "back":
-            turn.goto("bc_audience")
-        else:
-            await choose_audience(turn, value)
+        await choose_audience(turn, value)
 
 
 class HamletStep(_AudienceDetail):
-    name = "bc_hamlet"
+    name = BroadcastStep.HAMLET
 
     async def prompt(self, turn: Turn) -> Message:
         units = [u for u in turn.settings.iter_units() if not (len(turn.settings.units) == 1
                                                                and u is turn.settings.units[0])]
-        choices = [Choice(f"a:hamlet:{u.id}", u.name) for u in units]
-        back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
-        return Message(turn.t("broadcast.ask_hamlet"), (*choices, *back), columns=2)
-
+        choices = [Choice(tag(AUDIENCE_TAG, f"hamlet:{u.id}"), u.name) for u in units]
+        return Message(turn.t("broadcast.ask_hamlet"), (*choices, *nav(turn)), columns=2)
 
 
 class CategoryStep(_AudienceDetail):
-    name = "bc_category"
+    name = BroadcastStep.CATEGORY
 
     async def prompt(self, turn: Turn) -> Message:
-        choices = [turn.choice(f"a:category:{c}", f"form.category_{c}") for c in CATEGORIES]
-        back = (turn.choice("back", "form.back"), turn.choice("cancel", "form.cancel"))
-        return Message(turn.t("broadcast.ask_category"), (*choices, *back))
+        choices = [turn.choice(tag(AUDIENCE_TAG, f"category:{c}"), f"form.category_{c}") for c in CATEGORIES]
+        return Message(turn.t("broadcast.ask_category"), (*choices, *nav(turn)))
 
 
-
-class PreviewStep(Step):
+class PreviewStep(BroadcastStepBase):
     """The text exactly as households will see it, who gets it and how many; then send, schedule, change."""
 
-    staff = True
-    name = "bc_preview"
+    name = BroadcastStep.PREVIEW
 
     async def prompt(self, turn: Turn) -> Message:
         row = await current(turn)
@@ -267,7 +290,7 @@ class PreviewStep(Step):
             return gone(turn)
         try:
             counts = await broadcast.preview(turn.conn, turn.settings, row)
-        except DialogueError:  # the dialogue it named is gone
+        except Refusal:  # the dialogue it named is gone
             counts = broadcast.Preview(0, 0, 0)
         when = vn_datetime(row.scheduled_at, turn.settings.tz) if row.scheduled_at else turn.t("broadcast.now")
         text = turn.t("broadcast.preview", text=row.text, audience=broadcast.audience_label(
@@ -278,7 +301,7 @@ class PreviewStep(Step):
         if counts.already or counts.blocked:
             text += "\n" + turn.t("broadcast.preview_excluded", already=counts.already, blocked=counts.blocked)
         change = (turn.choice("edit", "broadcast.edit_text"), turn.choice("audience", "broadcast.change_audience"),
-                  turn.choice("cancel", "form.cancel"))
+                  turn.choice(CANCEL, "form.cancel"))
         if counts.recipients == 0:
             return Message(text + "\n\n" + turn.t("broadcast.nobody"), change)
         if row.scheduled_at:
@@ -290,10 +313,8 @@ class PreviewStep(Step):
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         row = await current(turn)
-        moves = {"when": "bc_when", "edit": "bc_compose", "audience": "bc_audience"}
-        if value == "cancel":
-            await abandon(turn)
-        elif row is None:
+        moves = {"when": BroadcastStep.WHEN, "edit": BroadcastStep.COMPOSE, "audience": BroadcastStep.AUDIENCE}
+        if row is None:
             leave(turn)
         elif value in moves:
             turn.goto(moves[value])
@@ -306,7 +327,7 @@ class PreviewStep(Step):
     async def _send(self, turn: Turn, row: BroadcastRow) -> None:
         try:
             sent = await broadcast.confirm(turn.conn, turn.settings, row.id, turn.now)
-        except DialogueError as exc:
+        except Refusal as exc:
             await refused(turn, exc)
             turn.touch()
             return
@@ -319,16 +340,13 @@ class PreviewStep(Step):
         leave(turn)
 
 
-class WhenStep(Step):
-    staff = True
-    name = "bc_when"
+class WhenStep(BroadcastStepBase):
+    name = BroadcastStep.WHEN
     free_text = True
+    back_to = BroadcastStep.PREVIEW
 
     async def prompt(self, turn: Turn) -> Message:
-        return Message(turn.t("broadcast.ask_when"), (turn.choice("back", "form.back"),))
-
-    async def on_choice(self, turn: Turn, value: str) -> None:
-        turn.goto("bc_preview")
+        return Message(turn.t("broadcast.ask_when"), (turn.choice(BACK, "form.back"),))
 
     async def on_text(self, turn: Turn, text: str) -> None:
         row = await current(turn)
@@ -340,14 +358,13 @@ class WhenStep(Step):
             return
         try:
             await broadcast.set_time(turn.conn, row.id, when, turn.now)
-        except DialogueError as exc:
+        except Refusal as exc:
             await refused(turn, exc)
             return
-        turn.goto("bc_preview")
+        turn.goto(BroadcastStep.PREVIEW)
 
 
-BROADCAST_STEPS: tuple[Step, ...] = (Compose(), AudienceStep(), HamletStep(), CategoryStep(), PreviewStep(),
-                                     WhenStep())
+STEPS: tuple[Step, ...] = (Compose(), AudienceStep(), HamletStep(), CategoryStep(), PreviewStep(), WhenStep())
 
 
 # ---- commands -------------------------------------------------------------------------------------------------------
@@ -361,11 +378,11 @@ async def cmd_broadcast(turn: Turn, args: str) -> None:
         await broadcast.cancel(turn.conn, old.id)
     broadcast_id = await broadcast.new_draft(turn.conn, created_by=f"{turn.msg.channel}:{turn.msg.user_id}",
                                              creator_person_id=person.id, now=turn.now)
-    if not turn.session.step.startswith("bc_"):
-        turn.data["bc_return"] = turn.session.step or "menu"
-    turn.data["bc_id"] = broadcast_id
+    if turn.session.step not in STEP_NAMES:
+        turn.data[BroadcastKey.RETURN] = turn.session.step or turn.context.home
+    turn.data[BroadcastKey.ID] = broadcast_id
     turn.show_prompt = True
-    turn.goto("bc_compose")
+    turn.goto(BroadcastStep.COMPOSE)
     if args.strip():
         await take_text(turn, args)
 
@@ -402,7 +419,7 @@ async def cmd_radio(turn: Turn, args: str) -> None:
     turn.say_text(script)
 
 
-BROADCAST_COMMANDS: dict[str, tuple[str, Handler]] = {
+COMMANDS: dict[str, tuple[str | None, Handler]] = {
     "broadcast": ("organizer", cmd_broadcast),
     "broadcasts": ("organizer", cmd_broadcasts),
     "cancelbroadcast": ("organizer", cmd_cancelbroadcast),

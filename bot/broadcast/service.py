@@ -21,12 +21,12 @@ from pathlib import Path
 
 from bot.core.clock import iso
 from bot.core.config import Settings
+from bot.core.errors import Refusal
 from bot.core.i18n import t
 from bot.core.text import clean, one_line, shorten
 from bot.core.types import Message
 from bot.core.vntime import vn_datetime
-from bot.dialogues.service import DialogueError
-from bot.form.steps import CATEGORIES
+from bot.form.states import CATEGORIES
 from bot.outbox.enqueue import Priority, Queued, Recipient, enqueue, enqueue_many, recipient_for_person
 from storage import Connection, outbox
 from storage import broadcasts as repo
@@ -47,6 +47,10 @@ _NEEDS_REF = frozenset({"dialogue", "hamlet", "category"})
 _NO_REF = frozenset({"everyone", "no-question"})
 
 
+class BroadcastError(Refusal):
+    """A refused announcement: an unknown audience, an empty or too long text, a file that cannot be sent."""
+
+
 # ---- audiences ----------------------------------------------------------------------------------------------------
 
 
@@ -65,7 +69,7 @@ class Audience:
         if kind == "category":
             ref = ref.lower().replace("-", "_")
         if kind not in AUDIENCE_KINDS or (kind in _NEEDS_REF and not ref) or (kind in _NO_REF and ref):
-            raise DialogueError("broadcast.bad_audience", text=shorten(one_line(text), 60))
+            raise BroadcastError("broadcast.bad_audience", text=shorten(one_line(text), 60))
         return cls(kind, ref)
 
     @property
@@ -86,18 +90,18 @@ async def audience_refs(conn: Connection, settings: Settings, audience: Audience
     kind, ref = audience.kind, audience.ref
     if kind in ("dialogue", "waitlist") and ref:
         if await dialogue_repo.get_dialogue(conn, ref) is None:
-            raise DialogueError("dialogues.unknown", id=ref)
+            raise BroadcastError("dialogues.unknown", id=ref)
         return [ref]
     if kind == "waitlist":
         return [d.id for d in await dialogue_repo.list_dialogues(conn, CURRENT_DIALOGUES)]
     if kind == "hamlet":
         unit = settings.unit(ref)
         if unit is None:
-            raise DialogueError("dialogues.unknown_hamlet", hamlet=ref)
+            raise BroadcastError("dialogues.unknown_hamlet", hamlet=ref)
         return [leaf.id for leaf in settings.hamlets() if unit.id in {u.id for u in settings.unit_path(leaf.id)}]
     if kind == "category":
         if ref not in CATEGORIES:
-            raise DialogueError("broadcast.bad_audience", text=audience.code)
+            raise BroadcastError("broadcast.bad_audience", text=audience.code)
         return [ref]
     return []
 
@@ -127,9 +131,9 @@ def check_text(raw: str) -> str:
     """The announcement as households will get it (NFC, tidy spaces); refuses an empty or too long one."""
     text = clean(raw)
     if not text:
-        raise DialogueError("broadcast.empty")
+        raise BroadcastError("broadcast.empty")
     if utf16_len(text) > MAX_TEXT:
-        raise DialogueError("broadcast.too_long", length=_number(utf16_len(text)), limit=_number(MAX_TEXT))
+        raise BroadcastError("broadcast.too_long", length=_number(utf16_len(text)), limit=_number(MAX_TEXT))
     return text
 
 
@@ -137,12 +141,12 @@ def check_file(path: Path, *, photo: bool) -> Path:
     """A local photo (jpg, png, webp up to 10 MB) or document (up to 50 MB) to attach; refuses anything else."""
     limit = MAX_PHOTO_BYTES if photo else MAX_DOCUMENT_BYTES
     if not path.is_file():
-        raise DialogueError("broadcast.file_missing", path=str(path))
+        raise BroadcastError("broadcast.file_missing", path=str(path))
     if photo and path.suffix.lower() not in PHOTO_SUFFIXES:
-        raise DialogueError("broadcast.not_a_photo", name=path.name)
+        raise BroadcastError("broadcast.not_a_photo", name=path.name)
     size = path.stat().st_size
     if size > limit:
-        raise DialogueError("broadcast.file_too_large", name=path.name, size=_megabytes(size),
+        raise BroadcastError("broadcast.file_too_large", name=path.name, size=_megabytes(size),
                             limit=_megabytes(limit))
     return path.resolve()
 
@@ -177,7 +181,7 @@ def attachment_note(row: BroadcastRow, lang: str) -> str:
 async def require(conn: Connection, broadcast_id: int) -> BroadcastRow:
     row = await repo.get(conn, broadcast_id)
     if row is None:
-        raise DialogueError("broadcast.unknown", id=broadcast_id)
+        raise BroadcastError("broadcast.unknown", id=broadcast_id)
     return row
 
 
@@ -190,7 +194,7 @@ async def edit(conn: Connection, broadcast_id: int, **values: object) -> Broadca
     """Change a draft's content, audience or time; the content hash follows the content."""
     row = await require(conn, broadcast_id)
     if row.status != "draft":
-        raise DialogueError("broadcast.already_confirmed", id=broadcast_id)
+        raise BroadcastError("broadcast.already_confirmed", id=broadcast_id)
     await repo.update(conn, broadcast_id, **values)
     row = await require(conn, broadcast_id)
     if _hash_of(row) != row.content_hash:
@@ -209,7 +213,7 @@ async def set_time(conn: Connection, broadcast_id: int, when: datetime | None,
                    now: datetime) -> BroadcastRow:
     """Schedule the draft (``None``: send at once); a time not in the future is refused."""
     if when is not None and when <= now:
-        raise DialogueError("broadcast.time_in_past")
+        raise BroadcastError("broadcast.time_in_past")
     return await edit(conn, broadcast_id, scheduled_at=iso(when) if when else None)
 
 
@@ -254,15 +258,15 @@ async def confirm(conn: Connection, settings: Settings, broadcast_id: int, now: 
     """The organizer's "send": schedule the draft or queue it now. Exactly once; nobody to send to is refused."""
     row = await require(conn, broadcast_id)
     if row.status != "draft":
-        raise DialogueError("broadcast.already_confirmed", id=broadcast_id)
+        raise BroadcastError("broadcast.already_confirmed", id=broadcast_id)
     if not row.text:
-        raise DialogueError("broadcast.empty")
+        raise BroadcastError("broadcast.empty")
     if Audience.from_json(row.audience) is None:
-        raise DialogueError("broadcast.no_audience")
+        raise BroadcastError("broadcast.no_audience")
     if row.document_id and not row.document_path:
-        raise DialogueError("broadcast.document_pending")
+        raise BroadcastError("broadcast.document_pending")
     if (await preview(conn, settings, row)).recipients == 0:
-        raise DialogueError("broadcast.nobody")
+        raise BroadcastError("broadcast.nobody")
     if row.scheduled_at is not None and row.scheduled_at > now:
         await repo.move(conn, broadcast_id, "scheduled", from_=("draft",))
     else:
@@ -275,14 +279,14 @@ async def release(conn: Connection, settings: Settings, row: BroadcastRow, now: 
     'sending' (or 'done' when nobody is left to send to); returns how many were queued."""
     try:
         targets, counts = _split(await _households_of(conn, settings, row))
-    except DialogueError:  # the dialogue or hamlet it named is gone: nobody to send to
+    except Refusal:  # the dialogue or hamlet it named is gone: nobody to send to
         targets, counts = [], Preview(0, 0, 0)
     status = "sending" if targets else "done"
     moved = await repo.move(conn, row.id, status, from_=("draft", "scheduled"), started_at=iso(now),
                             finished_at=None if targets else iso(now), recipients=len(targets),
                             excluded_already=counts.already, excluded_blocked=counts.blocked)
     if not moved:
-        raise DialogueError("broadcast.already_confirmed", id=row.id)
+        raise BroadcastError("broadcast.already_confirmed", id=row.id)
     message = message_of(row)
     queued = await enqueue_many(conn, [
         Queued(f"{row.group_key}:{h.person_id}", Recipient(h.person_id, h.channel, h.chat_id, h.language), KIND,
@@ -298,7 +302,7 @@ async def cancel(conn: Connection, broadcast_id: int) -> int:
     """Give up a draft, a scheduled or a sending broadcast; returns how many queued messages will not be sent."""
     row = await require(conn, broadcast_id)
     if not await repo.move(conn, broadcast_id, "cancelled", from_=("draft", "scheduled", "sending")):
-        raise DialogueError("broadcast.not_cancellable", id=broadcast_id,
+        raise BroadcastError("broadcast.not_cancellable", id=broadcast_id,
                             status=t(f"broadcast.status_{row.status}", "vi"))
     return await repo.skip_pending(conn, row.group_key, "cancelled") if row.status == "sending" else 0
 

@@ -16,14 +16,14 @@ import click
 
 from bot.broadcast import radio
 from bot.broadcast import service as broadcast
-from bot.broadcast.service import Audience
+from bot.broadcast.service import Audience, BroadcastError
 from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.cli.heartbeat import bot_running
 from bot.core.clock import system_clock
 from bot.core.config import Settings
+from bot.core.errors import Refusal
 from bot.core.i18n import t
 from bot.core.vntime import parse_vn_datetime, vn_datetime
-from bot.dialogues.service import DialogueError
 from storage import Database
 from storage import broadcasts as repo
 
@@ -53,7 +53,7 @@ def broadcast_command(config_path: Path, text: str | None, text_file: Path | Non
                        broadcast.check_file(photo, photo=True) if photo else None,
                        broadcast.check_file(document, photo=False) if document else None, _when(settings, at))
         found = asyncio.run(_preview(settings, draft) if dry_run else _send(settings, draft, wait))
-    except DialogueError as exc:
+    except Refusal as exc:
         click.echo(exc.text(lang), err=True)
         sys.exit(1)
     click.echo(found)
@@ -77,7 +77,7 @@ def broadcasts_command(config_path: Path, broadcast_id: int | None) -> None:
 
     try:
         click.echo(asyncio.run(go()))
-    except DialogueError as exc:
+    except Refusal as exc:
         click.echo(exc.text(lang), err=True)
         sys.exit(1)
 
@@ -104,7 +104,7 @@ def radio_command(config_path: Path, dialogue_id: str | None, broadcast_id: int 
 
     try:
         script = asyncio.run(go())
-    except DialogueError as exc:
+    except Refusal as exc:
         click.echo(exc.text(lang), err=True)
         sys.exit(1)
     if output is None:
@@ -144,7 +144,7 @@ def _when(settings: Settings, text: str | None) -> datetime | None:
         return None
     parsed = parse_vn_datetime(text, settings.tz)
     if parsed is None:
-        raise DialogueError("broadcast.cli_bad_time", text=text)
+        raise BroadcastError("broadcast.cli_bad_time", text=text)
     return parsed.astimezone(UTC)
 
 

@@ -1,6 +1,8 @@
-"""Reading a typed answer as one of the offered choices: by its number or by its words, accents optional.
+"""Choices: reading a typed answer as one of the offered choices, and the tagged values that buttons carry.
 
-Shared by every channel: Zalo and the terminal have no buttons, and on Telegram a household may type anyway.
+Matching is shared by every channel: Zalo and the terminal have no buttons, and on Telegram a household may type
+anyway. A tagged value (``u:tan-hau``) names what a button stands for; the tags on the wire stay as they always
+were, so a keyboard drawn before an upgrade keeps working.
 """
 
 from __future__ import annotations
@@ -9,6 +11,19 @@ from collections.abc import Sequence
 
 from bot.core.text import fold
 from bot.core.types import Choice
+
+SEPARATOR = ":"
+
+
+def tag(kind: str, ref: object) -> str:
+    """The value of a button that stands for ``ref`` of the given kind: ``tag("u", "tan-hau") == "u:tan-hau"``."""
+    return f"{kind}{SEPARATOR}{ref}"
+
+
+def untag(value: str, kind: str) -> str | None:
+    """The ``ref`` of a value made by ``tag(kind, ref)``; None when the value is not of that kind."""
+    head = f"{kind}{SEPARATOR}"
+    return value[len(head):] if value.startswith(head) else None
 
 
 def match_choice(text: str, choices: Sequence[Choice], *, loose: bool) -> Choice | None:

@@ -1,32 +1,77 @@
-"""The pieces every conversation step is made of: the turn being handled and the Step base class."""
+"""The turn being handled: the speaker's state, the input, and what a step needs, as plain values.
+
+A ``Turn`` does not hold the engine. What a step may need beyond the conversation itself (which channels have
+buttons, the bot's username for deep links, file downloads, the database and the clock for work after the commit)
+comes in a small frozen ``TurnContext`` that the engine builds.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any, Protocol
 
+from bot.core.clock import Clock, iso, system_clock
 from bot.core.config import Settings
+from bot.core.events import Events
 from bot.core.i18n import t
 from bot.core.types import Choice, Incoming, Message
-from storage import Connection
+from storage import Connection, Database
 from storage.records import Session
 
-if TYPE_CHECKING:
-    from bot.core.engine import Engine
+FileFetcher = Callable[[str], Awaitable[bytes]]
+
+
+class StepView(Protocol):
+    """What a turn needs of a step (``bot.core.steps.Step``): whether leaving it removes the contact button, and
+    its prompt."""
+
+    @property
+    def asks_contact(self) -> bool: ...
+
+    async def prompt(self, turn: Turn) -> Message: ...
+
+
+Authorizer = Callable[["Turn", str], Awaitable[bool]]  # (turn, role needed) -> may the speaker?
+
+
+async def nobody_has_a_role(turn: Turn, role: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """The facts of the running application a step may use; the engine gives every turn the same ones."""
+
+    db: Database
+    clock: Clock = system_clock
+    events: Events = field(default_factory=Events)
+    button_channels: frozenset[str] = frozenset({"telegram"})
+    contact_channels: frozenset[str] = frozenset({"telegram"})
+    bot_username: str = ""  # invitation links need it (Telegram)
+    file_fetchers: Mapping[str, FileFetcher] = field(default_factory=dict)
+    steps: Mapping[str, StepView] = field(default_factory=dict)
+    entry: str = ""  # the step of someone the bot does not know yet (the consent question)
+    home: str = ""   # where a finished errand returns (the menu)
+    authorizer: Authorizer = nobody_has_a_role  # the staff capability's role check
+
+    def step(self, name: str) -> StepView:
+        """The step called ``name``; the entry step when there is no such step (any more)."""
+        return self.steps.get(name) or self.steps[self.entry]
 
 
 @dataclass(slots=True)
 class Turn:
     """One input being handled inside one database transaction."""
 
-    engine: Engine
+    settings: Settings
     conn: Connection
     session: Session
     msg: Incoming
     now: datetime
+    context: TurnContext
     replies: list[Message] = field(default_factory=list)
     dirty: bool = False
     show_prompt: bool = True
@@ -36,20 +81,24 @@ class Turn:
     after_commit: list[Callable[[], Awaitable[list[Message]]]] = field(default_factory=list)
 
     @property
-    def settings(self) -> Settings:
-        return self.engine.settings
-
-    @property
     def lang(self) -> str:
         return self.session.person.language
+
+    @property
+    def now_iso(self) -> str:
+        return iso(self.now)
 
     @property
     def data(self) -> dict[str, Any]:
         return self.session.data
 
     @property
-    def draft(self) -> dict[str, Any]:
-        return self.session.data.setdefault("draft", {})
+    def has_buttons(self) -> bool:
+        return self.msg.channel in self.context.button_channels
+
+    async def has_role(self, role: str) -> bool:
+        """Whether the speaker holds ``role`` (or a higher one)."""
+        return await self.context.authorizer(self, role)
 
     def t(self, key: str, **values: Any) -> str:
         return t(key, self.lang, **values)
@@ -64,14 +113,25 @@ class Turn:
         """Answer a tap that is not taken: the channel keeps the tapped message as it was."""
         self.replies.append(Message(self.t(key), refused=True))
 
-    def goto(self, step: str) -> None:
-        if self.session.step == "phone" and step != "phone":
-            self.remove_keyboard = True
-        self.session.step = step
+    def goto(self, step: StrEnum) -> None:
+        self._move(step)
+
+    def go_home(self) -> None:
+        self._move(self.context.home)
+
+    def resume(self, step: str | None) -> None:
+        """Go back to a step remembered in the conversation data (home when none was remembered)."""
+        self._move(step or self.context.home)
+
+    def _move(self, step: str) -> None:
+        current = self.context.steps.get(self.session.step)
+        if current is not None and current.asks_contact and step != self.session.step:
+            self.remove_keyboard = True  # the contact button that step showed must not linger
+        self.session.step = str(step)
         self.dirty = True
 
     def emit(self, name: str, *args: object) -> None:
-        """Announce an event once this turn's transaction has committed (see bot/events.py)."""
+        """Announce an event once this turn's transaction has committed (see bot/core/events.py)."""
         if (name, args) not in self.events:
             self.events.append((name, args))
 
@@ -81,6 +141,10 @@ class Turn:
     def choice(self, value: str, key: str, **values: Any) -> Choice:
         return Choice(value, self.t(key, **values))
 
+    def view(self, session: Session) -> Turn:
+        """The same input seen from another conversation (after two identities became one person)."""
+        return Turn(self.settings, self.conn, session, self.msg, self.now, self.context)
+
     def finish(self, prompt: Message | None) -> list[Message]:
         """The replies of this turn, the current step's prompt last, stamped with the saved version."""
         replies = list(self.replies)
@@ -89,33 +153,3 @@ class Turn:
         if self.remove_keyboard and replies:
             replies[0] = replace(replies[0], remove_keyboard=True)
         return replies
-
-
-class Step(ABC):
-    """A step of a conversation. Subclasses give the prompt and handle answers; choices are validated for them."""
-
-    name: str = ""
-    free_text: bool = False  # True where typed text is the answer itself (name, content, phone)
-    staff: bool = False      # a step of the staff's own work: no household consent needed to be in it
-
-    @abstractmethod
-    async def prompt(self, turn: Turn) -> Message:
-        """The question of this step, with its choices."""
-
-    @abstractmethod
-    async def on_choice(self, turn: Turn, value: str) -> None:
-        """Handle one of the choices the prompt offered (already validated)."""
-
-    async def on_text(self, turn: Turn, text: str) -> None:
-        turn.say("form.choose_please" if turn.msg.channel in turn.engine.button_channels
-                 else "form.choose_number")
-
-    async def on_media(self, turn: Turn) -> None:
-        turn.say("form.media_not_here")
-
-    async def on_contact(self, turn: Turn, phone: str) -> None:
-        await self.on_text(turn, phone)
-
-    async def on_document(self, turn: Turn) -> None:
-        """A file sent at this step; only steps that expect one (an announcement's attachment) override this."""
-        turn.say("form.unsupported")

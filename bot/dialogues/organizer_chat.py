@@ -6,22 +6,22 @@ commune has a single current dialogue its id may be left out (``/settime 15:30 2
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.core.config import SLUG
 from bot.core.events import DIALOGUE_CHANGED, OUTBOX_QUEUED
+from bot.core.registry import Handler
 from bot.core.text import fold
 from bot.core.turn import Turn
 from bot.core.vntime import parse_vn_datetime, vn_datetime
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import CheckIn, DialogueError, DialogueSpec
-from bot.staff import audit, roles
+from bot.dialogues.states import DialogueKey
+from bot.staff import audit
 from storage import dialogues as repo
 from storage import people
 from storage.dialogues import Dialogue
 
-Handler = Callable[[Turn, str], Awaitable[None]]
 LATER_WORDS = {"sau", "later", "tba", "thong bao sau"}
 CURRENT = ("draft", "open", "closed")
 
@@ -110,7 +110,7 @@ async def cmd_newdialogue(turn: Turn, args: str) -> None:
     await repo.insert_dialogue(turn.conn, Dialogue(
         id=spec.id, title=spec.title, starts_at=None, place="", map_url=None, status="draft",
         deadline_days=spec.deadline_days, reminder_minutes=spec.reminder_minutes, requires_roster=False, contact="",
-    ), turn.engine.iso_now(turn))
+    ), turn.now_iso)
     turn.say("staff.created", id=dialogue_id)
 
 
@@ -170,12 +170,12 @@ def changed(turn: Turn, dialogue: Dialogue) -> None:
 
 async def cmd_roster(turn: Turn, args: str) -> None:
     dialogue, _ = await pick_dialogue(turn, args)
-    turn.data["awaiting_roster"] = dialogue.id
+    turn.data[DialogueKey.AWAITING_ROSTER] = dialogue.id
     turn.touch()
     turn.say("staff.send_roster", id=dialogue.id)
 
 
-COMMANDS: dict[str, tuple[str, Handler]] = {
+COMMANDS: dict[str, tuple[str | None, Handler]] = {
     "dialogues": ("officer", cmd_dialogues),
     "attendance": ("officer", cmd_attendance),
     "checkin": ("officer", cmd_checkin),
@@ -189,29 +189,3 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "helddialogue": ("organizer", status_command("held")),
     "roster": ("organizer", cmd_roster),
 }
-
-
-async def run_command(turn: Turn, name: str, args: str) -> bool:
-    """Run a staff command if ``name`` is one; returns False when it is not a staff command at all."""
-    from bot.core.registry import STAFF_COMMANDS
-
-    entry = STAFF_COMMANDS.get(name)
-    if entry is None:
-        return False
-    needed, handler = entry
-    turn.show_prompt = False
-    role = await roles.role_of(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
-    if not roles.allows(role, needed):
-        turn.say("staff.not_available")
-        turn.show_prompt = True
-        return True
-    try:
-        await handler(turn, args)
-    except DialogueError as exc:
-        turn.say_text(exc.text(turn.lang))
-    return True
-
-
-async def is_staff(turn: Turn, needed: str = "officer") -> bool:
-    role = await roles.role_of(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
-    return roles.allows(role, needed)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from bot.core.turn import Step, Turn
+from enum import StrEnum
+
+from bot.core.choices import untag
+from bot.core.events import OUTBOX_QUEUED
+from bot.core.steps import BACK, Step
+from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import CHECKIN_PREFIX, DialogueError
+from bot.dialogues.states import ATTENDANCE_TAG, DialogueKey, DialogueStep
 from storage import dialogues as repo
 from storage.dialogues import Dialogue, Registration
 
@@ -19,9 +25,9 @@ async def current(turn: Turn) -> tuple[Dialogue | None, Registration | None]:
     return dialogue, await repo.find_registration(turn.conn, dialogue.id, turn.session.person.id)
 
 
-def open_dialogue_screen(turn: Turn, came_from: str) -> None:
-    turn.data["dlg_return"] = came_from
-    turn.goto("dialogue")
+def open_dialogue_screen(turn: Turn, came_from: StrEnum) -> None:
+    turn.data[DialogueKey.RETURN] = came_from
+    turn.goto(DialogueStep.SCREEN)
 
 
 def hamlet_name(turn: Turn, hamlet_id: str | None) -> str:
@@ -43,11 +49,11 @@ async def registered_reply(turn: Turn, reg: Registration) -> Message:
 
 
 class DialogueScreen(Step):
-    name = "dialogue"
+    name = DialogueStep.SCREEN
 
     async def prompt(self, turn: Turn) -> Message:
         dialogue, reg = await current(turn)
-        back = turn.choice("back", "form.back")
+        back = turn.choice(BACK, "form.back")
         if dialogue is None:
             hamlet = hamlet_name(turn, turn.session.person.hamlet_id)
             return Message(turn.t("registration.none_open", hamlet=hamlet), (back,))
@@ -70,10 +76,10 @@ class DialogueScreen(Step):
         key = "registration.seats_left" if taken < quota else "registration.seats_full"
         return turn.t(key, hamlet=hamlet_name(turn, hamlet_id), free=max(quota - taken, 0), quota=quota)
 
+    async def on_back(self, turn: Turn) -> None:
+        turn.resume(turn.data.pop(DialogueKey.RETURN, None))
+
     async def on_choice(self, turn: Turn, value: str) -> None:
-        if value == "back":
-            turn.goto(turn.data.pop("dlg_return", "menu"))
-            return
         dialogue, reg = await current(turn)
         if dialogue is None:
             return
@@ -82,7 +88,7 @@ class DialogueScreen(Step):
         elif value == "qr" and reg is not None:
             turn.replies.append(await registered_reply(turn, reg))
         elif value == "leave" and reg is not None:
-            turn.goto("dialogue_leave")
+            turn.goto(DialogueStep.LEAVE)
 
     async def _register(self, turn: Turn, dialogue: Dialogue) -> None:
         person = turn.session.person
@@ -92,7 +98,7 @@ class DialogueScreen(Step):
             if person.phone and person.phone_verified:
                 entry = await repo.roster_match(turn.conn, dialogue.id, phone=person.phone)
             if entry is None:
-                turn.goto("dialogue_code")
+                turn.goto(DialogueStep.CODE)
                 return
             roster_id = entry.id
         await register_and_tell(turn, dialogue, roster_id)
@@ -112,19 +118,17 @@ async def register_and_tell(turn: Turn, dialogue: Dialogue, roster_id: int | Non
 class HouseholdCode(Step):
     """A dialogue that requires the roster and no verified phone matched: ask for the household code."""
 
-    name = "dialogue_code"
+    name = DialogueStep.CODE
     free_text = True
+    back_to = DialogueStep.SCREEN
 
     async def prompt(self, turn: Turn) -> Message:
-        return Message(turn.t("registration.ask_code"), (turn.choice("back", "form.back"),))
-
-    async def on_choice(self, turn: Turn, value: str) -> None:
-        turn.goto("dialogue")
+        return Message(turn.t("registration.ask_code"), (turn.choice(BACK, "form.back"),))
 
     async def on_text(self, turn: Turn, text: str) -> None:
         dialogue, _ = await current(turn)
         if dialogue is None:
-            turn.goto("dialogue")
+            turn.goto(DialogueStep.SCREEN)
             return
         code = "".join(text.split())[:40]
         entry = await repo.roster_match(turn.conn, dialogue.id, household_code=code) if code else None
@@ -132,12 +136,12 @@ class HouseholdCode(Step):
             contact = dialogue.contact or turn.t("registration.default_contact")
             turn.say("registration.not_on_roster", code=code, contact=contact)
             return
-        turn.goto("dialogue")
+        turn.goto(DialogueStep.SCREEN)
         await register_and_tell(turn, dialogue, entry.id)
 
 
 class LeaveConfirm(Step):
-    name = "dialogue_leave"
+    name = DialogueStep.LEAVE
 
     async def prompt(self, turn: Turn) -> Message:
         choices = (turn.choice("yes", "registration.leave_yes"), turn.choice("no", "registration.leave_no"))
@@ -149,13 +153,13 @@ class LeaveConfirm(Step):
             if reg is not None and reg.status in ACTIVE:
                 await dialogues.cancel(turn.conn, turn.settings, reg, turn.now)
                 turn.say("registration.left")
-                turn.emit("outbox_queued")
-        turn.goto("dialogue")
+                turn.emit(OUTBOX_QUEUED)
+        turn.goto(DialogueStep.SCREEN)
 
 
 async def attendance_action(turn: Turn, value: str) -> None:
     """A tap on "I will attend" / "I can't come" under a reminder: ``att:<registration id>:yes|no``."""
-    _, reg_id, answer = [*value.split(":"), "", ""][:3]
+    reg_id, answer = [*(untag(value, ATTENDANCE_TAG) or "").split(":"), "", ""][:2]
     reg = await repo.registration_by_id(turn.conn, int(reg_id)) if reg_id.isdigit() else None
     if reg is None or reg.person_id != turn.session.person.id or answer not in ("yes", "no"):
         turn.refuse("form.choose_please")  # forged, or someone else's registration: reveal nothing
@@ -169,11 +173,20 @@ async def answer_attendance(turn: Turn, reg: Registration, coming: bool) -> None
         return
     await dialogues.answer_attendance(turn.conn, turn.settings, reg, coming, turn.now)
     turn.say("registration.see_you" if coming else "registration.seat_freed")
-    turn.emit("outbox_queued")
+    turn.emit(OUTBOX_QUEUED)
+
+
+async def cmd_attend(turn: Turn, args: str) -> None:
+    """``/attend``: "I will attend", for channels without buttons."""
+    await attendance_command(turn, True)
+
+
+async def cmd_absent(turn: Turn, args: str) -> None:
+    """``/absent``: "I can't come", for channels without buttons."""
+    await attendance_command(turn, False)
 
 
 async def attendance_command(turn: Turn, coming: bool) -> None:
-    """``/attend`` and ``/absent``: the same answers for channels without buttons."""
     _, reg = await current(turn)
     if reg is None:
         turn.say("registration.not_registered")
@@ -186,7 +199,5 @@ async def release_seats(turn: Turn) -> None:
     for reg in await repo.registrations_of_person(turn.conn, turn.session.person.id):
         if reg.status in ACTIVE:
             await dialogues.cancel(turn.conn, turn.settings, reg, turn.now)
-    turn.emit("outbox_queued")
+    turn.emit(OUTBOX_QUEUED)
 
-
-REGISTRATION_STEPS: tuple[Step, ...] = (DialogueScreen(), HouseholdCode(), LeaveConfirm())

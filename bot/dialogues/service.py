@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from bot.core.clock import iso
 from bot.core.config import Settings
+from bot.core.errors import Refusal
 from bot.core.i18n import t
 from bot.core.types import Message
 from bot.core.vntime import vn_datetime
@@ -35,16 +36,8 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud an
 CHECKIN_PREFIX = "DOITHOAI-CHECKIN:"
 
 
-class DialogueError(Exception):
-    """A refused change, with a catalogue key so the chat and the CLI can explain it in the user's language."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(t(key, "en", **values))
-        self.key = key
-        self.values = values
-
-    def text(self, lang: str) -> str:
-        return t(self.key, lang, **self.values)
+class DialogueError(Refusal):
+    """A refused change to a dialogue or a registration."""
 
 
 class CheckIn(StrEnum):

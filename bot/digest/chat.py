@@ -12,10 +12,10 @@ import logging
 
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import t
+from bot.core.registry import Handler
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.core.vntime import vn_datetime
-from bot.dialogues.organizer_chat import Handler
 from bot.digest import service as digest
 from bot.outbox.enqueue import Recipient
 
@@ -33,15 +33,15 @@ async def cmd_digest(turn: Turn, args: str) -> None:
         return
     turn.say_text(digest.on_demand_text(found, turn.settings, turn.lang))
     recipient = Recipient(turn.session.person.id, msg.channel, msg.chat_id, turn.lang)
-    engine, lang, now = turn.engine, turn.lang, turn.now
+    db, settings, lang, now = turn.context.db, turn.settings, turn.lang, turn.now
 
     async def queue_files() -> list[Message]:
         try:
-            files = await digest.make_files(found.entries, engine.settings, lang, now)
+            files = await digest.make_files(found.entries, settings, lang, now)
         except Exception:
             log.exception("the files of /digest for %s:%s could not be made", msg.channel, msg.user_id)
             return [Message(t("digest.files_failed", lang))]
-        async with engine.db.transaction() as conn:
+        async with db.transaction() as conn:
             queued = await digest.queue_messages(conn, recipient, digest.file_messages(files, len(found.entries), lang),
                                                  f"digest-now:{msg.channel}:{msg.user_id}:{files.stem}", now)
         return [] if queued else [Message(t("digest.files_already", lang))]
@@ -50,4 +50,4 @@ async def cmd_digest(turn: Turn, args: str) -> None:
     turn.emit(OUTBOX_QUEUED)  # emitted after the after-commit work has queued the files
 
 
-COMMANDS: dict[str, tuple[str, Handler]] = {"digest": ("officer", cmd_digest)}
+COMMANDS: dict[str, tuple[str | None, Handler]] = {"digest": ("officer", cmd_digest)}

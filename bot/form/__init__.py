@@ -1,1 +1,1 @@
-"""bot.form.steps."""
+"""The household's request form in the chat: consent, identification, questions, the menu."""

@@ -12,6 +12,7 @@ import logging
 
 from bot.core.clock import iso
 from bot.core.events import OUTBOX_QUEUED
+from bot.core.registry import Handler
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.dialogues.organizer_chat import pick_dialogue
@@ -27,7 +28,7 @@ async def cmd_report(turn: Turn, args: str) -> None:
     dialogue = await dialogue_repo.get_dialogue(turn.conn, named) if named else (await pick_dialogue(turn, ""))[0]
     if dialogue is None:
         raise DialogueError("dialogues.unknown", id=named)
-    engine, lang, now = turn.engine, turn.lang, turn.now
+    context, settings, lang, now = turn.context, turn.settings, turn.lang, turn.now
     recipient = Recipient(turn.session.person.id, turn.msg.channel, turn.msg.chat_id, lang)
     key = f"report:{dialogue.id}:request:{recipient.channel}:{recipient.chat_id}:{iso(now)}"
     turn.say("report.preparing", id=dialogue.id)
@@ -38,20 +39,20 @@ async def cmd_report(turn: Turn, args: str) -> None:
         from bot.reports.report_files import exports_dir
 
         try:
-            files = await build_report(engine.db, engine.settings, dialogue.id, now=now,
-                                       folder=exports_dir(engine.settings), lang=lang)
-            async with engine.db.transaction() as conn:
+            files = await build_report(context.db, settings, dialogue.id, now=now,
+                                       folder=exports_dir(settings), lang=lang)
+            async with context.db.transaction() as conn:
                 queued = await queue_files(conn, files, recipient, key=key, now=now)
         except Exception:
             log.exception("the report of %s could not be prepared", dialogue.id)
             return [Message(turn.t("report.failed", id=dialogue.id))]
         if queued:
-            await engine.events.emit(OUTBOX_QUEUED)
+            await context.events.emit(OUTBOX_QUEUED)
         return []
 
     turn.after_commit.append(prepare)
 
 
-COMMANDS = {
+COMMANDS: dict[str, tuple[str | None, Handler]] = {
     "report": ("organizer", cmd_report),
 }

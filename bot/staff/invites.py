@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from bot.core.clock import iso
 from bot.core.config import Settings, Unit
+from bot.core.errors import Refusal
 from bot.core.text import fold
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.core.vntime import parse_offset, vn_datetime
-from bot.dialogues.service import DialogueError
 from bot.staff import audit, roles
 from bot.staff.roles import RANK, Scope
 from storage import invites as repo
@@ -42,6 +42,10 @@ KEY_WORDS = {
 KEY = re.compile(r"(?:^|\s)([^\s=,]+)\s*=")
 
 
+class InviteError(Refusal):
+    """An /invite that cannot be made as written (unknown role, key, hamlet, field; a bad duration)."""
+
+
 @dataclass(slots=True)
 class InviteRequest:
     role: str
@@ -55,11 +59,11 @@ def token_hash(token: str) -> str:
 
 def parse_request(settings: Settings, args: str) -> InviteRequest:
     """``officer linh-vuc=giam-ngheo ap=tan-hau,tan-dan han=48h``: ids or names, accents optional. Raises
-    DialogueError with the catalogue key of what is wrong."""
+    InviteError with the catalogue key of what is wrong."""
     words = args.split()
     role, used = _role(words)
     if role is None:
-        raise DialogueError("roles.invite_usage")
+        raise InviteError("roles.invite_usage")
     rest = " ".join(words[used:])
     found: dict[str, list[str]] = {"fields": [], "topics": [], "hamlets": []}
     ttl = DEFAULT_TTL
@@ -72,7 +76,7 @@ def parse_request(settings: Settings, args: str) -> InviteRequest:
                 found[key].extend(_match(settings, key, item))
     scope = Scope(*(tuple(dict.fromkeys(found[k])) for k in ("fields", "topics", "hamlets")))
     if role == "organizer" and scope != roles.EVERYTHING:
-        raise DialogueError("roles.organizer_no_scope")
+        raise InviteError("roles.organizer_no_scope")
     return InviteRequest(role, scope, ttl)
 
 
@@ -88,12 +92,12 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     """``ap=Tân Hậu, Tân Dân linh-vuc=giam-ngheo`` → [("hamlets", "Tân Hậu, Tân Dân"), ("fields", "giam-ngheo")]."""
     matches = list(KEY.finditer(text))
     if (matches and text[:matches[0].start()].strip()) or (not matches and text.strip()):
-        raise DialogueError("roles.invite_usage")
+        raise InviteError("roles.invite_usage")
     pairs = []
     for index, match in enumerate(matches):
         key = KEY_WORDS.get(fold(match.group(1)))
         if key is None:
-            raise DialogueError("roles.invite_bad_key", name=match.group(1))
+            raise InviteError("roles.invite_bad_key", name=match.group(1))
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         pairs.append((key, text[match.end():end].strip()))
     return pairs
@@ -103,9 +107,9 @@ def _ttl(value: str) -> timedelta:
     try:
         ttl = timedelta(minutes=parse_offset(value))
     except ValueError:
-        raise DialogueError("roles.invite_bad_ttl", value=value) from None
+        raise InviteError("roles.invite_bad_ttl", value=value) from None
     if not MIN_TTL <= ttl <= MAX_TTL:
-        raise DialogueError("roles.invite_bad_ttl", value=value)
+        raise InviteError("roles.invite_bad_ttl", value=value)
     return ttl
 
 
@@ -125,7 +129,7 @@ def _match(settings: Settings, key: str, item: str) -> list[str]:
     if len(found) == 1:
         return found
     known = ", ".join(f"{i} ({name})" for i, name in named if i in found or not found)
-    raise DialogueError(unknown_key if not found else "roles.ambiguous", item=item, known=known)
+    raise InviteError(unknown_key if not found else "roles.ambiguous", item=item, known=known)
 
 
 def _match_unit(settings: Settings, item: str) -> list[str]:
@@ -136,7 +140,7 @@ def _match_unit(settings: Settings, item: str) -> list[str]:
         if item == unit.id or wanted in (folded, folded.split(" ", 1)[-1]):
             return [leaf.id for leaf in _leaves(unit)]
     known = ", ".join(f"{u.id} ({u.name})" for u in settings.hamlets())
-    raise DialogueError("roles.unknown_hamlet", item=item, known=known)
+    raise InviteError("roles.unknown_hamlet", item=item, known=known)
 
 
 def _leaves(unit: Unit) -> list[Unit]:
@@ -159,7 +163,7 @@ async def create(turn: Turn, request: InviteRequest) -> str:
 
 
 def link(turn: Turn, token: str) -> str:
-    username = turn.engine.bot_username
+    username = turn.context.bot_username
     return f"https://t.me/{username}?start={PREFIX}{token}" if username else f"/start {PREFIX}{token}"
 
 
@@ -171,10 +175,10 @@ async def cmd_invite(turn: Turn, args: str) -> None:
     request = parse_request(turn.settings, args)
     role = await roles.role_of(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
     if role is None or RANK[role] <= RANK[request.role]:
-        raise DialogueError("roles.invite_not_allowed", role=turn.t(f"roles.role_{request.role}"))
+        raise InviteError("roles.invite_not_allowed", role=turn.t(f"roles.role_{request.role}"))
     token = await create(turn, request)
     expires = vn_datetime(turn.now + request.ttl, turn.settings.tz)
-    how = "roles.invite_forward_link" if turn.engine.bot_username else "roles.invite_forward_command"
+    how = "roles.invite_forward_link" if turn.context.bot_username else "roles.invite_forward_command"
     turn.say("roles.invite_created", role=turn.t(f"roles.role_{request.role}"), expires=expires,
              scope=roles.describe_scope(request.scope, turn.settings, turn.lang), how=turn.t(how))
     turn.replies.append(Message(link(turn, token)))

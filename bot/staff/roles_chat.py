@@ -4,8 +4,8 @@ the audit log (``/audit``). Administrators are the Telegram ids in the config an
 from __future__ import annotations
 
 from bot.core.clock import iso
+from bot.core.registry import Handler
 from bot.core.turn import Turn
-from bot.dialogues import organizer_chat as staff
 from bot.staff import audit, invites, roles
 from bot.staff.roles import Scope
 from storage import invites as invite_repo
@@ -44,7 +44,13 @@ async def cmd_revoke(turn: Turn, args: str) -> None:
     turn.say("roles.revoked", who=who, role=turn.t(f"roles.role_{role}"))
 
 
-COMMANDS: dict[str, tuple[str, staff.Handler]] = {
+async def has_role(turn: Turn, needed: str) -> bool:
+    """The role check of every command and hook: the speaker's role is ``needed`` or above."""
+    role = await roles.role_of(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
+    return roles.allows(role, needed)
+
+
+COMMANDS: dict[str, tuple[str | None, Handler]] = {
     "invite": ("organizer", invites.cmd_invite),
     "staff": ("admin", cmd_staff),
     "revoke": ("admin", cmd_revoke),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.core.clock import iso
 from bot.core.events import OUTBOX_QUEUED
-from bot.core.text import clean
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.core.vntime import vn_datetime
@@ -29,11 +29,17 @@ CODE_LENGTH = 6
 VALID = timedelta(minutes=15)
 MAX_FAILS = 5  # wrong codes per identity within VALID: guessing a code is hopeless
 SEAT_RANK = {"registered": 2, "waitlisted": 1, "cancelled": 0}
+
+
+class LinkKey(StrEnum):
+    FAILS = "link_fails"  # the times of this identity's recent wrong codes
+
+
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Console"}
 
 
-async def cmd_link(turn: Turn) -> None:
-    code = "".join(clean(turn.msg.text).split()).upper()
+async def cmd_link(turn: Turn, args: str) -> None:
+    code = "".join(args.split()).upper()
     if code:
         await redeem(turn, code[:16])
     else:
@@ -104,9 +110,8 @@ async def _settle_registrations(turn: Turn, source: int, target: int) -> None:
 
 async def _prompt_of(turn: Turn, session: Session) -> Message:
     """Where the first person's conversation stands, shown on the channel just linked."""
-    view = Turn(engine=turn.engine, conn=turn.conn, session=session, msg=turn.msg, now=turn.now)
-    step = turn.engine.steps.get(session.step) or turn.engine.steps["consent"]
-    return replace(await step.prompt(view), version=session.version)
+    step = turn.context.step(session.step)
+    return replace(await step.prompt(turn.view(session)), version=session.version)
 
 
 async def _new_code(turn: Turn) -> str:
@@ -118,11 +123,11 @@ async def _new_code(turn: Turn) -> str:
 
 def _recent_fails(turn: Turn) -> int:
     since = turn.now - VALID
-    fails = [moment for moment in turn.data.get("link_fails", []) if datetime.fromisoformat(moment) > since]
-    turn.data["link_fails"] = fails
+    fails = [moment for moment in turn.data.get(LinkKey.FAILS, []) if datetime.fromisoformat(moment) > since]
+    turn.data[LinkKey.FAILS] = fails
     return len(fails)
 
 
 def _note_fail(turn: Turn) -> None:
-    turn.data.setdefault("link_fails", []).append(iso(turn.now))
+    turn.data.setdefault(LinkKey.FAILS, []).append(iso(turn.now))
     turn.touch()

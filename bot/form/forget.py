@@ -1,0 +1,42 @@
+"""The household's right to be forgotten: ``/forget`` asks once, then deletes everything kept about it."""
+
+from __future__ import annotations
+
+from bot.core.steps import Step
+from bot.core.turn import Turn
+from bot.core.types import Message
+from bot.dialogues.registration import release_seats
+from bot.form.states import FormKey, FormStep
+from storage import people
+
+
+class ForgetConfirm(Step):
+    name = FormStep.FORGET_CONFIRM
+    needs_consent = False  # a household may withdraw its consent here
+
+    async def prompt(self, turn: Turn) -> Message:
+        choices = (turn.choice("yes", "common.forget_yes"), turn.choice("no", "common.forget_no"))
+        return Message(turn.t("common.forget_ask"), choices)
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        if value == "yes":
+            await release_seats(turn)
+            count = await people.forget_person(turn.conn, turn.session.person.id)
+            turn.deleted = True
+            turn.show_prompt = False
+            turn.say("common.forget_done", count=count)
+            return
+        turn.say("common.forget_kept")
+        turn.resume(turn.data.pop(FormKey.BEFORE_FORGET, None))
+
+
+async def cmd_forget(turn: Turn, args: str) -> None:
+    session = turn.session
+    if session.person.consent_at is None:
+        await people.forget_person(turn.conn, session.person.id)
+        turn.deleted, turn.show_prompt = True, False
+        turn.say("common.nothing_to_forget")
+        return
+    if session.step != FormStep.FORGET_CONFIRM:
+        turn.data[FormKey.BEFORE_FORGET] = session.step
+    turn.goto(FormStep.FORGET_CONFIRM)

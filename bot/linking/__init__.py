@@ -1,0 +1,1 @@
+"""One household on two channels: /link joins its identities into one person."""

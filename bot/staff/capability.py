@@ -1,0 +1,12 @@
+"""Staff in the chat: the role check every command and hook relies on, invitations, the staff list, the audit
+log."""
+
+from __future__ import annotations
+
+from bot.core.registry import Registry
+from bot.staff import roles_chat
+
+
+def register(registry: Registry) -> None:
+    registry.authorize_with(roles_chat.has_role)
+    registry.add_commands(roles_chat.COMMANDS)
