@@ -120,7 +120,7 @@ def check_rows(path: str, seen: dict[int, list[str]]) -> None:
     assert all(0 <= owner < len(NAMES) for owner in owners.values())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(actions(), min_size=30, max_size=120))
 def test_random_interleaved_households_never_break_the_engine(steps: list[tuple[int, str, object]]) -> None:
     asyncio.run(play(steps))

@@ -11,8 +11,8 @@ import click
 
 from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.clock import iso, system_clock
+from bot.core.errors import Refusal
 from bot.core.i18n import t
-from bot.dialogues.service import DialogueError
 from bot.staff import roles
 from bot.staff.invites import parse_request
 from storage import Database
@@ -56,7 +56,7 @@ def grant(config_path: Path, channel: str, external_id: str, role: str, full_nam
     external_id = checked_id(channel, external_id, lang)
     try:
         scope = parse_request(settings, f"{role} {scope_text}").scope
-    except DialogueError as exc:
+    except Refusal as exc:
         click.echo(exc.text(lang), err=True)
         sys.exit(2)
 
