@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.ext import Application
 
 from bot.core.clock import FrozenClock
@@ -87,7 +88,7 @@ async def test_seed_000_is_set_up_filled_reminded_and_checked_in_on_telegram(
     assert any("đứng thứ 1 trong danh sách chờ" in text for text in tam.texts)
 
     clock.now = clock.now + timedelta(days=2, hours=6, minutes=30)  # 17/6 15:30: three days before
-    scheduler = ReminderScheduler(database, settings, engine.events, clock=clock)
+    scheduler = ReminderScheduler(database, settings, engine.events, clock=clock, scheduler=AsyncIOScheduler())
     await scheduler.replan_all()
     await sender.drain_once()
     reminder = next(m for m in fake_telegram.bot_messages(binh.user.id) if "🔔 Còn 3 ngày nữa" in (m.get("text") or ""))
@@ -98,7 +99,8 @@ async def test_seed_000_is_set_up_filled_reminded_and_checked_in_on_telegram(
     await sender.drain_once()
     assert any("Đã có chỗ cho ông/bà" in text for text in tam.texts)
 
-    await ReminderScheduler(database, settings, engine.events, clock=clock).replan_all()  # a restart
+    restarted = ReminderScheduler(database, settings, engine.events, clock=clock, scheduler=AsyncIOScheduler())
+    await restarted.replan_all()  # a restart
     await sender.drain_once()
     three_days = [key for key, _ in await outbox_rows(database, "reminder")]
     assert len(three_days) == len(set(three_days)) == 2, "one reminder each for the two seated households, once"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from openpyxl import load_workbook
 
 from bot.core.clock import FrozenClock, iso
@@ -101,6 +102,12 @@ def read_files(chart_path: str, sheet_path: str) -> tuple[bytes, list[tuple]]:
     """The chart's bytes and the Excel list's rows, as the officer's phone would open them."""
     rows = list(load_workbook(io.BytesIO(Path(sheet_path).read_bytes())).active.iter_rows(values_only=True))
     return Path(chart_path).read_bytes(), rows
+
+def stop(scheduler: DigestScheduler) -> None:
+    """What the runtime does at stop: the digest job leaves, then the process's APScheduler stops."""
+    scheduler.shutdown()
+    if scheduler.scheduler.running:
+        scheduler.scheduler.shutdown(wait=False)
 
 
 @pytest.fixture
@@ -222,17 +229,17 @@ async def test_never_twice_a_day_even_across_a_restart(commune: Commune, setting
     await commune.staff(ORGANIZER, "organizer", "Phạm Thanh Sang")
     await commune.ask("Nguyễn Văn An", "tan-hau", "Khi nào được cấp thẻ bảo hiểm y tế?")
     clock = FrozenClock(JUNE_14_5PM)
-    first = DigestScheduler(commune.db, settings, commune.events, clock=clock)
+    first = DigestScheduler(commune.db, settings, commune.events, clock=clock, scheduler=AsyncIOScheduler())
     assert await first.start() == 1
-    first.shutdown()
+    stop(first)
     await commune.ask("Trần Thị Bình", "tan-chu", "Xin vay vốn sửa nhà.", topic="nha-o",
                       at=JUNE_14_5PM + timedelta(minutes=30))
 
     async with Database(settings.database.path) as reopened:  # the bot restarts at 19:00
         clock.advance(hours=2)
-        second = DigestScheduler(reopened, settings, commune.events, clock=clock)
+        second = DigestScheduler(reopened, settings, commune.events, clock=clock, scheduler=AsyncIOScheduler())
         assert await second.start() == 0
-        second.shutdown()
+        stop(second)
         assert len(await commune.digests()) == 3
 
         clock.now = JUNE_14_5PM + timedelta(days=1)  # the next day's digest has only what came since
@@ -251,9 +258,10 @@ async def test_a_digest_missed_while_down_is_sent_at_start_only_the_same_day(com
                              (JUNE_14_5PM + timedelta(hours=16), 0),        # 9:00 next morning: too late
                              (JUNE_14_5PM + timedelta(days=1, hours=3), 1)):  # 20:00 next day: that day's is due
         clock.now = moment
-        scheduler = DigestScheduler(commune.db, settings, commune.events, clock=clock)
+        scheduler = DigestScheduler(commune.db, settings, commune.events, clock=clock,
+                                    scheduler=AsyncIOScheduler())
         assert await scheduler.start() == expected, moment
-        scheduler.shutdown()
+        stop(scheduler)
     assert "ngày 15/6/2023" in await commune.text_for(ORGANIZER)
 
 
@@ -262,7 +270,7 @@ async def test_the_scheduler_wakes_at_the_configured_local_time(commune: Commune
     await commune.staff(ORGANIZER, "organizer", "Phạm Thanh Sang")
     await commune.ask("Nguyễn Văn An", "tan-hau", "Khi nào được cấp thẻ bảo hiểm y tế?")
     clock = FrozenClock(JUNE_14_5PM)  # 17:00, before 19:30
-    scheduler = DigestScheduler(commune.db, evening, commune.events, clock=clock)
+    scheduler = DigestScheduler(commune.db, evening, commune.events, clock=clock, scheduler=AsyncIOScheduler())
     assert await scheduler.start() == 0
     try:
         job = scheduler.scheduler.get_job(JOB_ID)
@@ -275,7 +283,7 @@ async def test_the_scheduler_wakes_at_the_configured_local_time(commune: Commune
         job.modify(next_run_time=datetime.now(settings.tz) + timedelta(seconds=0.2))
         await asyncio.wait_for(fired.wait(), 2)
     finally:
-        scheduler.shutdown()
+        stop(scheduler)
     assert "Nguyễn Văn An" in await commune.text_for(ORGANIZER)
 
 
@@ -283,11 +291,12 @@ async def test_a_digest_turned_off_in_the_config_is_not_sent(commune: Commune, s
     off = settings.model_copy(update={"digest": settings.digest.model_copy(update={"enabled": False})})
     await commune.staff(ORGANIZER, "organizer", "Phạm Thanh Sang")
     await commune.ask("Nguyễn Văn An", "tan-hau", "Khi nào được cấp thẻ bảo hiểm y tế?")
-    scheduler = DigestScheduler(commune.db, off, commune.events, clock=FrozenClock(JUNE_14_5PM))
+    scheduler = DigestScheduler(commune.db, off, commune.events, clock=FrozenClock(JUNE_14_5PM),
+                                scheduler=AsyncIOScheduler())
 
     assert await scheduler.start() == 0
     assert scheduler.scheduler.get_jobs() == [] and await commune.digests() == []
-    scheduler.shutdown()
+    stop(scheduler)
 
 
 def test_a_wrong_digest_time_names_the_key() -> None:

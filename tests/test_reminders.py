@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.clock import FrozenClock, iso, system_clock
 from bot.core.config import Settings, load_settings
@@ -80,8 +81,9 @@ class Commune:
     async def start(self, clock: object = None) -> ReminderScheduler:
         """A new scheduler on the same database file: what the bot does after a restart."""
         for old in self.schedulers:
-            old.shutdown()
-        scheduler = ReminderScheduler(self.db, self.settings, self.events, clock or self.clock)  # type: ignore[arg-type]
+            stop(old)
+        scheduler = ReminderScheduler(self.db, self.settings, self.events, clock or self.clock,  # type: ignore[arg-type]
+                                      scheduler=AsyncIOScheduler(timezone=self.settings.tz))  # a new process's
         self.schedulers.append(scheduler)
         await scheduler.start()
         return scheduler
@@ -105,6 +107,13 @@ class Commune:
         return got
 
 
+def stop(scheduler: ReminderScheduler) -> None:
+    """What the runtime does at stop: the reminders leave, then the process's APScheduler stops."""
+    scheduler.shutdown()
+    if scheduler.scheduler.running:
+        scheduler.scheduler.shutdown(wait=False)
+
+
 @pytest.fixture
 def settings() -> Settings:
     return load_settings(ROOT / "config.example.toml")
@@ -116,7 +125,7 @@ async def commune(tmp_path: Path, settings: Settings) -> AsyncIterator[Commune]:
         town = Commune(db, settings, FrozenClock(JUNE_1))
         yield town
         for scheduler in town.schedulers:
-            scheduler.shutdown()
+            stop(scheduler)
 
 
 def seed_dialogue(**changes: object) -> Dialogue:

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.answers import service as answers
-from bot.answers.service import OPEN, SETTABLE, Viewer, viewer_of, visible
+from bot.answers.service import OPEN, SETTABLE, AnswerError, Viewer, viewer_of, visible
 from bot.core.choices import tag, untag
 from bot.core.clock import iso
 from bot.core.errors import Refusal
@@ -324,7 +324,7 @@ async def find(turn: Turn, code_text: str) -> Submission:
     """The submission named by the speaker, if they may see it; "not found" either way otherwise."""
     sub = await visible(turn.conn, await viewer_of(turn), answers.parse_code(code_text))
     if sub is None:
-        raise DialogueError("answers.not_found", code=shorten(code_text, 20))
+        raise AnswerError("answers.not_found", code=shorten(code_text, 20))
     return sub
 
 

@@ -194,14 +194,14 @@ class ReminderScheduler:
     """
 
     def __init__(self, db: Database, settings: Settings, events: Events, clock: Clock = system_clock,
-                 *, safety_minutes: float = SAFETY_MINUTES, scheduler: AsyncIOScheduler | None = None) -> None:
+                 *, scheduler: AsyncIOScheduler, safety_minutes: float = SAFETY_MINUTES) -> None:
+        """``scheduler`` is the process's one APScheduler (``bot/cli/runtime.py`` owns it and shuts it down)."""
         self.db = db
         self.settings = settings
         self.events = events
         self.clock = clock
         self.safety_minutes = safety_minutes
-        self._owns_scheduler = scheduler is None  # given one, the process shares it (bot/runtime.py owns it)
-        self.scheduler = scheduler or AsyncIOScheduler(timezone=settings.tz)
+        self.scheduler = scheduler
         self._running = False
 
     async def start(self) -> int:
@@ -216,12 +216,14 @@ class ReminderScheduler:
         return sent
 
     def shutdown(self) -> None:
-        """Stop waking up (a job already under way finishes; its transaction is all or nothing)."""
+        """Stop waking up: this scheduler's jobs leave the shared APScheduler (a job already under way finishes;
+        its transaction is all or nothing)."""
         if not self._running:
             return
         self._running = False
-        if self._owns_scheduler and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        for job in self.scheduler.get_jobs():
+            if job.id == SAFETY_JOB_ID or (job.args and isinstance(job.args[0], Wave)):
+                job.remove()
 
     def planned(self, dialogue_id: str | None = None) -> list[Wave]:
         """The waves that have a job waiting, by fire time."""

@@ -18,14 +18,6 @@ _LABEL_WIDTH = 26              # characters per line of a bar's label
 _DPI = 150
 
 
-def bar_chart_png(counts: Mapping[str, int], title: str, *, xlabel: str = "") -> bytes:
-    plt = _pyplot()
-    rows = _sorted(counts)
-    fig, ax = plt.subplots(figsize=(_WIDTH_IN, _height(len(rows))))
-    _bars(ax, rows, title, xlabel)
-    return _png(plt, fig)
-
-
 def questions_chart_png(per_topic: Mapping[str, int], per_hamlet: Mapping[str, int], title: str, *,
                         topic_title: str = "", hamlet_title: str = "") -> bytes:
     """Two panels, one above the other (a phone screen is tall): questions per topic, then per hamlet."""

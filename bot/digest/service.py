@@ -396,13 +396,13 @@ class DigestScheduler:
     """
 
     def __init__(self, db: Database, settings: Settings, events: Events, clock: Clock = system_clock, *,
-                 scheduler: AsyncIOScheduler | None = None) -> None:
+                 scheduler: AsyncIOScheduler) -> None:
+        """``scheduler`` is the process's one APScheduler (``bot/cli/runtime.py`` owns it and shuts it down)."""
         self.db = db
         self.settings = settings
         self.events = events
         self.clock = clock
-        self._owns_scheduler = scheduler is None  # given one, the process shares it (bot/runtime.py owns it)
-        self.scheduler = scheduler or AsyncIOScheduler(timezone=settings.tz)
+        self.scheduler = scheduler
         self._running = False
 
     def trigger(self) -> CronTrigger:
@@ -422,11 +422,12 @@ class DigestScheduler:
         return sent
 
     def shutdown(self) -> None:
+        """Stop waking up: the daily job leaves the shared APScheduler."""
         if not self._running:
             return
         self._running = False
-        if self._owns_scheduler and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        if self.scheduler.get_job(JOB_ID) is not None:
+            self.scheduler.remove_job(JOB_ID)
 
     async def run(self) -> int:
         """Send the day's digests if the time has come (a late wake-up on the next day sends nothing)."""
