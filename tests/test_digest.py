@@ -103,6 +103,7 @@ def read_files(chart_path: str, sheet_path: str) -> tuple[bytes, list[tuple]]:
     rows = list(load_workbook(io.BytesIO(Path(sheet_path).read_bytes())).active.iter_rows(values_only=True))
     return Path(chart_path).read_bytes(), rows
 
+
 def stop(scheduler: DigestScheduler) -> None:
     """What the runtime does at stop: the digest job leaves, then the process's APScheduler stops."""
     scheduler.shutdown()
