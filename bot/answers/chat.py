@@ -189,6 +189,7 @@ class AnswerPick(Step):
     """The submissions not answered yet, as buttons; the list is read again at every turn."""
 
     needs_consent = False
+    role = "officer"
     name = AnswerStep.PICK
 
     async def prompt(self, turn: Turn) -> Message:
@@ -220,6 +221,7 @@ class AnswerStatus(Step):
     """One submission: status buttons, or the answer typed as text."""
 
     needs_consent = False
+    role = "officer"
     name = AnswerStep.STATUS
     free_text = True
 
@@ -267,6 +269,7 @@ class AnswerConfirm(Step):
     """The typed answer shown back before it goes to the household; typing again replaces it."""
 
     needs_consent = False
+    role = "officer"
     name = AnswerStep.CONFIRM
     free_text = True
 

@@ -94,6 +94,7 @@ class BroadcastStepBase(Step):
     """A step of composing an announcement: staff work (no consent needed); cancel drops the draft."""
 
     needs_consent = False
+    role = "organizer"
 
     async def on_cancel(self, turn: Turn) -> None:
         await abandon(turn)

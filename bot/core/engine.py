@@ -119,6 +119,8 @@ class Engine:
 
     async def _apply(self, turn: Turn) -> None:
         msg, step = turn.msg, self._step(turn.session)
+        if msg.kind is not InputKind.COMMAND and not await self._still_allowed(turn, step):
+            return
         if msg.kind is InputKind.COMMAND:
             await self._command(turn)
         elif await self._hooked(turn, step):
@@ -142,6 +144,15 @@ class Engine:
             turn.say("form.edited_ignored")
         else:
             turn.say("form.unsupported")
+
+    async def _still_allowed(self, turn: Turn, step: Step) -> bool:
+        """A staff step checks the role at the moment of every input, not when its screen was drawn: a revoked
+        organizer's tap on an old "send now" does nothing (and the step is left)."""
+        if step.role is None or await self.registry.allows(turn, step.role):
+            return True
+        turn.refuse("staff.role_gone")  # on Telegram the tapped message stays as it was
+        turn.go_home()
+        return False
 
     async def _hooked(self, turn: Turn, step: Step) -> bool:
         """Text or a file that means something whatever the step (a scanned check-in code, a roster file)."""

@@ -37,6 +37,7 @@ class Step(ABC):
     asks_contact: ClassVar[bool] = False   # its prompt shows the contact button: leaving it removes the keyboard
     takes_documents: ClassVar[bool] = False  # a file sent here is for this step (``on_document``)
     back_to: ClassVar[StrEnum | None] = None  # where ``back`` goes unless ``on_back`` says otherwise
+    role: ClassVar[str | None] = None      # the least role needed to act in this step, checked at every input
 
     @abstractmethod
     async def prompt(self, turn: Turn) -> Message:
