@@ -25,6 +25,9 @@ async def cmd_start(turn: Turn, payload: str) -> None:
     if unit is not None and unit.is_leaf and not session.person.hamlet_id:
         turn.data[FormKey.HAMLET_PRESET] = unit.id
         turn.touch()
+    if session.person.consent_at is None and await turn.has_role("officer"):
+        await staff_start(turn)  # staff are not asked the household's consent to start their work
+        return
     if session.is_new or session.person.consent_at is None:
         return
     if session.step in PROFILE_STEPS or session.step in QUESTION_STEPS:
@@ -36,10 +39,21 @@ async def cmd_start(turn: Turn, payload: str) -> None:
         start_question(turn)
 
 
+async def staff_start(turn: Turn) -> None:
+    """An officer, organizer or administrator's own welcome: what they can do, no household questions."""
+    turn.show_prompt = False
+    turn.say("common.staff_welcome", name=turn.msg.display_name or "")
+    turn.say("common.help_staff")
+
+
 async def cmd_help(turn: Turn, args: str) -> None:
-    turn.say("common.help")
+    """Staff see their commands first; everyone sees the household's."""
     if await turn.has_role("officer"):
         turn.say("common.help_staff")
+        if turn.session.person.consent_at is None:
+            turn.show_prompt = False  # no consent question under a staff member's help
+            return
+    turn.say("common.help")
 
 
 async def cmd_cancel(turn: Turn, args: str) -> None:
