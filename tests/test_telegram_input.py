@@ -108,14 +108,14 @@ async def test_command_addressed_to_the_bot_by_name(household: Chat, fake_telegr
     assert "DT-0001" in replies[0]["text"]
 
 
-async def test_someone_elses_contact_is_kept_as_an_unverified_number(
+async def test_someone_elses_contact_is_refused_and_no_number_is_saved(
     household: Chat, session_of: SessionOf,
 ) -> None:
     await household.reach("phone")
     replies = await household.share_contact("0987 654 321", own=False)
-    assert replies[0]["text"] == t("form.phone_saved", phone="0987 654 321")
-    person = (await session_of(household)).person
-    assert (person.phone, person.phone_verified) == ("0987654321", False)
+    assert replies[0]["text"] == t("form.contact_not_own")
+    session = await session_of(household)
+    assert (session.person.phone, session.step) == (None, "phone"), "still asked for the household's own number"
 
 
 async def test_group_and_channel_messages_are_ignored(
@@ -129,3 +129,13 @@ async def test_group_and_channel_messages_are_ignored(
     assert fake_telegram.calls_to("sendMessage") == []
     async with database.reading() as conn, conn.execute("SELECT COUNT(*) FROM persons") as cur:
         assert (await cur.fetchone())[0] == 0
+
+
+async def test_a_phone_book_card_without_a_telegram_user_is_refused_too(
+    household: Chat, fake_telegram: FakeTelegram, session_of: SessionOf,
+) -> None:
+    await household.reach("phone")
+    card = fake_telegram.send_message(household.user, contact={"phone_number": "0912 345 678", "first_name": "Bố"})
+    replies = await household.send(card)
+    assert replies[0]["text"] == t("form.contact_not_own")
+    assert (await session_of(household)).person.phone is None

@@ -138,6 +138,8 @@ class Engine:
                 await step.on_text(turn, text)
         elif msg.kind is InputKind.CONTACT:
             await step.on_contact(turn, msg.phone)
+        elif msg.kind is InputKind.FOREIGN_CONTACT:
+            turn.say("form.contact_not_own")
         elif msg.kind is InputKind.MEDIA:
             await step.on_media(turn)
         elif msg.kind is InputKind.EDITED:

@@ -12,6 +12,7 @@ class InputKind(StrEnum):
     COMMAND = "command"
     CHOICE = "choice"          # a tapped button (Telegram) carrying the keyboard's version
     CONTACT = "contact"        # a phone number the platform verified as the sender's own
+    FOREIGN_CONTACT = "foreign_contact"  # a contact card that is not the sender's own (refused, never saved)
     MEDIA = "media"            # voice note, photo, audio, video: stored by platform file id or URL
     DOCUMENT = "document"      # a file (an organizer's roster); households get the unsupported answer
     UNSUPPORTED = "unsupported"  # sticker, location, poll...

@@ -94,7 +94,7 @@ def _message_content(message: TgMessage, user: TgUser) -> dict[str, Any]:
     if message.contact is not None:
         if message.contact.user_id == user.id:
             return {"kind": InputKind.CONTACT, "phone": message.contact.phone_number}
-        return {"kind": InputKind.TEXT, "text": message.contact.phone_number}  # someone else's: unverified
+        return {"kind": InputKind.FOREIGN_CONTACT}  # someone else's, or a phone-book card: not the household's
     media = _media(message)
     if media is not None:
         return {"kind": InputKind.MEDIA, "media_kind": media[0], "media_id": media[1],
