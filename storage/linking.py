@@ -90,3 +90,14 @@ async def merge_persons(conn: Connection, source_id: int, target_id: int) -> Non
         await conn.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
                            (target_id, source_id))
     await conn.execute("DELETE FROM persons WHERE id = ?", (source_id,))
+
+
+async def failed_attempts(conn: Connection, who: str, since: str) -> int:
+    """Wrong codes typed by this (hashed) identity since then; older ones are forgotten on the way."""
+    await conn.execute("DELETE FROM link_attempts WHERE at < ?", (since,))
+    rows = await conn.execute_fetchall("SELECT COUNT(*) FROM link_attempts WHERE who = ? AND at >= ?", (who, since))
+    return rows[0][0]
+
+
+async def note_failed_attempt(conn: Connection, who: str, at: str) -> None:
+    await conn.execute("INSERT INTO link_attempts (who, at) VALUES (?, ?)", (who, at))

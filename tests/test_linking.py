@@ -128,6 +128,12 @@ async def test_no_code_before_consent_and_no_guessing(engine: Engine, database: 
     assert stranger.replies[0].text == t("linking.too_many", minutes=15)
     assert await rows(database, "SELECT COUNT(*) FROM persons") == [(2,)]
 
+    await stranger.command("forget")  # deleting the person does not reset the count of wrong guesses
+    await stranger.command("link", code_in(telegram))
+    assert stranger.replies[0].text == t("linking.too_many", minutes=15)
+    assert await rows(database, "SELECT COUNT(*) FROM persons") == [(2,)], "the guesser was not linked"
+    assert all("5c1a7e" not in str(row) for row in await rows(database, "SELECT * FROM link_attempts"))
+
 
 async def test_two_seats_for_one_household_become_one_and_the_waitlist_moves_up(
     engine: Engine, database: Database, settings: Settings, clock: FrozenClock,

@@ -7,10 +7,10 @@ it, in the turn's one transaction. The first person must have consented: the cod
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import replace
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 
 from bot.core.clock import iso
 from bot.core.events import OUTBOX_QUEUED
@@ -29,10 +29,6 @@ CODE_LENGTH = 6
 VALID = timedelta(minutes=15)
 MAX_FAILS = 5  # wrong codes per identity within VALID: guessing a code is hopeless
 SEAT_RANK = {"registered": 2, "waitlisted": 1, "cancelled": 0}
-
-
-class LinkKey(StrEnum):
-    FAILS = "link_fails"  # the times of this identity's recent wrong codes
 
 
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Console"}
@@ -60,13 +56,13 @@ async def issue(turn: Turn) -> None:
 
 
 async def redeem(turn: Turn, code: str) -> None:
-    if _recent_fails(turn) >= MAX_FAILS:
+    if await repo.failed_attempts(turn.conn, _who(turn), iso(turn.now - VALID)) >= MAX_FAILS:
         turn.say("linking.too_many", minutes=int(VALID.total_seconds() // 60))
         return
     found = await repo.find_code(turn.conn, code, iso(turn.now))
     me = turn.session.person
     if found is None:
-        _note_fail(turn)
+        await repo.note_failed_attempt(turn.conn, _who(turn), iso(turn.now))
         turn.say("linking.bad_code", code=code)
     elif found.person_id == me.id:
         turn.say("linking.already_linked")
@@ -121,13 +117,6 @@ async def _new_code(turn: Turn) -> str:
             return code
 
 
-def _recent_fails(turn: Turn) -> int:
-    since = turn.now - VALID
-    fails = [moment for moment in turn.data.get(LinkKey.FAILS, []) if datetime.fromisoformat(moment) > since]
-    turn.data[LinkKey.FAILS] = fails
-    return len(fails)
-
-
-def _note_fail(turn: Turn) -> None:
-    turn.data.setdefault(LinkKey.FAILS, []).append(iso(turn.now))
-    turn.touch()
+def _who(turn: Turn) -> str:
+    """The chat identity as a one-way hash: the guess limit is kept per identity, beyond /forget."""
+    return hashlib.sha256(f"{turn.msg.channel}:{turn.msg.user_id}".encode()).hexdigest()
