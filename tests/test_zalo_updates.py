@@ -7,6 +7,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from bot.cli.wiring import build_engine
@@ -16,7 +17,7 @@ from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.core.types import Message
 from bot.outbox.enqueue import SendStatus
-from handlers.zalo.channel import ZaloChannel
+from handlers.zalo.channel import SECRET_HEADER, ZaloChannel
 from storage import Database
 from tests.fake_telegram import Chat
 from tests.fake_zalo import FakeZalo
@@ -90,6 +91,22 @@ async def test_a_webhook_redelivery_is_acknowledged_and_handled_once(
     await fake_zalo.processed(update, times=2)
     assert len(fake_zalo.texts(user.chat_id)) == 1
     assert (await count(database, "persons"), await count(database, "processed_events")) == (1, 1)
+
+
+async def test_a_body_that_is_not_json_gets_400_and_an_oversized_one_413(
+    webhook_channel: ZaloChannel, fake_zalo: FakeZalo, database: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    hostile = (b"{not json", b'{"event_name": "\xff\xfe"}', b"[" * 200_000 + b"]" * 200_000)
+    async with httpx.AsyncClient() as client:
+        for body in hostile:
+            response = await client.post(fake_zalo.webhook["url"], content=body, headers=headers)
+            assert response.status_code == 400, body[:20]
+        huge = await client.post(fake_zalo.webhook["url"], content=b" " * (2 * 1024 * 1024), headers=headers)
+        assert huge.status_code == 413
+    refused = [r for r in caplog.records if "not JSON was refused" in r.getMessage()]
+    assert len(refused) == len(hostile), "one line each"
+    assert await count(database, "persons") == 0
 
 
 # ---- polling ------------------------------------------------------------------------------------------------------

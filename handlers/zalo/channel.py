@@ -282,7 +282,8 @@ class ZaloChannel(Channel):
             return web.Response(status=403)
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting: Zalo must not retry it
+            log.warning("Zalo webhook: a body that is not JSON was refused (%s)", type(exc).__name__)
             return web.Response(status=400)
         for update in updates_of(body):  # acknowledged at once; handled after
             self._spawn(self.handle_update(update))
