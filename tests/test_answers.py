@@ -155,8 +155,8 @@ async def test_an_officer_opens_a_submission_taps_a_status_types_the_answer_and_
     assert t("answers.sent", code="DT-0001") in officer.text
     assert (await submission(database, "DT-0001"))["answer"] == ANSWER + " Thứ Hai đến thứ Sáu."
     assert len(await outbox_rows(database, "answer")) == 1
-    assert [a[1:] for a in await audit_actions(database)] == [("view", "DT-0001"), ("status", "DT-0001"),
-                                                             ("answer", "DT-0001")]
+    assert [a[1:] for a in await audit_actions(database)] == [
+        ("view", "DT-0001"), ("command", "/answer DT-0001"), ("status", "DT-0001"), ("answer", "DT-0001")]
 
 
 async def test_an_answer_at_the_dialogue_keeps_that_status(binh: Household, engine: Engine,

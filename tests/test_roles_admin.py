@@ -101,7 +101,7 @@ def test_the_audit_cli_prints_the_newest_entries(tmp_path: Path) -> None:
     asyncio.run(fill())
     result = CliRunner().invoke(main, ["audit", "--config", str(config), "--limit", "2"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        '2023-06-21T01:02:00+00:00\ttelegram:2002\tofficer\tanswer\tDT-0002\t{"status": "answered"}',
-        '2023-06-21T01:03:00+00:00\ttelegram:2002\tofficer\tanswer\tDT-0003\t{"status": "answered"}',
+    assert result.output.splitlines() == [  # local time (UTC+7), as Vietnamese write it, the action in words
+        "08:02 21/6/2023 · telegram:2002 (officer) · trả lời · DT-0002 (status=answered)",
+        "08:03 21/6/2023 · telegram:2002 (officer) · trả lời · DT-0003 (status=answered)",
     ]

@@ -29,6 +29,7 @@ from bot.core.types import Choice, Message
 from bot.core.vntime import parse_vn_datetime, vn_datetime
 from bot.dialogues.organizer_chat import pick_dialogue
 from bot.form.states import CATEGORIES
+from bot.staff import audit
 from storage import broadcasts as repo
 from storage import dialogues as dialogue_repo
 from storage.broadcasts import BroadcastRow
@@ -332,6 +333,7 @@ class PreviewStep(BroadcastStepBase):
             await refused(turn, exc)
             turn.touch()
             return
+        await audit.record(turn.conn, turn, "broadcast", f"#{sent.id}", recipients=sent.recipients)
         if sent.status == "scheduled" and sent.scheduled_at is not None:
             turn.say("broadcast.scheduled", id=sent.id, when=vn_datetime(sent.scheduled_at, turn.settings.tz))
         else:

@@ -1,4 +1,4 @@
-"""``doithoai audit``: the last entries of the audit log, one per line (tab-separated, times in UTC)."""
+"""``doithoai audit``: the last entries of the audit log, one readable line each, in local time."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.i18n import t
+from bot.staff.audit import format_entry
 from storage import Database
 from storage.audit import AuditEntry, last_entries
 
@@ -18,8 +19,9 @@ from storage.audit import AuditEntry, last_entries
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000),
               help="How many of the newest entries to show.")
 def audit(config_path: Path, limit: int) -> None:
-    """Who did what: answers, status changes, views, invites, roles, check-ins, exports."""
+    """Who did what: commands, answers, status changes, views, invites, roles, check-ins, exports, data care."""
     settings = load_or_exit(config_path)
+    lang = settings.bot.language
 
     async def read() -> list[AuditEntry]:
         async with Database(settings.database.path) as db, db.reading() as conn:
@@ -27,7 +29,6 @@ def audit(config_path: Path, limit: int) -> None:
 
     entries = asyncio.run(read())
     if not entries:
-        click.echo(t("roles.audit_empty", settings.bot.language))
-    for e in entries:
-        click.echo("\t".join((e.at, f"{e.actor_channel}:{e.actor_id}", e.role or "-", e.action, e.target or "-",
-                              e.detail)))
+        click.echo(t("roles.audit_empty", lang))
+    for entry in entries:
+        click.echo(format_entry(entry, settings, lang))

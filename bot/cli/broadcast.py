@@ -24,6 +24,7 @@ from bot.core.config import Settings
 from bot.core.errors import Refusal
 from bot.core.i18n import t
 from bot.core.vntime import parse_vn_datetime, vn_datetime
+from bot.staff import audit
 from storage import Database
 from storage import broadcasts as repo
 
@@ -175,6 +176,8 @@ async def _send(settings: Settings, draft: _Draft, wait: bool) -> str:
             await broadcast.set_audience(conn, settings, broadcast_id, draft.audience)
             await broadcast.set_time(conn, broadcast_id, draft.when, now)
             row = await broadcast.confirm(conn, settings, broadcast_id, now)
+            await audit.record(conn, audit.cli_actor(), "broadcast", f"#{row.id}", recipients=row.recipients,
+                               audience=draft.audience.code)
         if row.status == "scheduled" and row.scheduled_at is not None:
             return t("broadcast.cli_scheduled", lang, id=row.id, when=vn_datetime(row.scheduled_at, settings.tz))
         running = await bot_running(db, system_clock())

@@ -19,6 +19,7 @@ from bot.core.phone import normalize_phone
 from bot.core.vntime import parse_vn_datetime
 from bot.datacare import service as datacare
 from bot.datacare.person_document import person_document
+from bot.staff import audit
 from storage import Database
 
 
@@ -33,7 +34,13 @@ def backup(config_path: Path, target: Path, force: bool) -> None:
     if refusal == "cli.backup_is_folder" or (refusal and not force):
         click.echo(t(refusal, settings.bot.language, path=target, folder=target.parent), err=True)
         sys.exit(2)
-    size = asyncio.run(datacare.backup(settings.database.path, target))
+    async def go() -> int:
+        size = await datacare.backup(settings.database.path, target)
+        async with Database(settings.database.path) as db:
+            await audit.record_cli(db, "backup", target.name, size=size)
+        return size
+
+    size = asyncio.run(go())
     click.echo(t("cli.backup_done", settings.bot.language, path=target, size=f"{size / 1024:,.0f}"))
 
 
@@ -52,6 +59,12 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
     if not yes:
         confirm(t("cli.restore_confirm", lang, db=settings.database.path), lang)
     kept = datacare.restore(backup_file, settings.database.path, system_clock(), settings.tz)
+
+    async def note() -> None:
+        async with Database(settings.database.path) as db:
+            await audit.record_cli(db, "restore", backup_file.name, kept=kept.name if kept else "")
+
+    asyncio.run(note())
     click.echo(t("cli.restore_done", lang, db=settings.database.path, kept=kept or "—"))
 
 
@@ -72,7 +85,11 @@ def purge(config_path: Path, before_text: str, dry_run: bool, yes: bool) -> None
 
     async def go(rehearse: bool) -> datacare.PurgeReport:
         async with Database(settings.database.path) as db:
-            return await datacare.purge_before(db, before.astimezone(UTC), system_clock(), dry_run=rehearse)
+            report = await datacare.purge_before(db, before.astimezone(UTC), system_clock(), dry_run=rehearse)
+            if not rehearse:
+                await audit.record_cli(db, "purge", before_text, dialogues=report.dialogues,
+                                       submissions=report.submissions, persons=report.persons)
+            return report
 
     try:
         preview = asyncio.run(go(True))
@@ -118,7 +135,11 @@ def export_person(config_path: Path, channel: str, external_id: str | None, phon
         async with Database(settings.database.path) as db, db.reading() as conn:
             person_id = await datacare.find_person(conn, channel=channel, external_id=external_id,
                                                    phone=normalize_phone(phone or "") if phone else None)
-            return await datacare.person_data(conn, person_id) if person_id else None
+            data = await datacare.person_data(conn, person_id) if person_id else None
+        if data is not None:
+            async with Database(settings.database.path) as db:
+                await audit.record_cli(db, "export_person", f"person:{person_id}")
+        return data
 
     data = asyncio.run(go())
     if data is None:

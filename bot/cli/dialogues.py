@@ -18,6 +18,7 @@ from bot.core.i18n import t
 from bot.core.vntime import parse_offset, parse_vn_datetime
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import DialogueError, DialogueSpec
+from bot.staff import audit
 from storage import Connection, Database
 from storage import dialogues as repo
 
@@ -25,12 +26,17 @@ T = TypeVar("T")
 LATER_WORDS = {"sau", "later", "tba", "thong bao sau", "thông báo sau"}
 
 
-def _write(settings: Settings, change: Callable[[Connection], Awaitable[T]]) -> T:
+def _write(settings: Settings, change: Callable[[Connection], Awaitable[T]], dialogue_id: str = "",
+           what: str = "") -> T:
+    """Apply one change to the dialogues in one transaction, audited (actor ``cli:<os user>``)."""
     async def go() -> T:
         async with Database(settings.database.path) as db:
             await _seed(db, settings)
             async with db.transaction() as conn:
-                return await change(conn)
+                result = await change(conn)
+                if what:  # a change, not a listing
+                    await audit.record(conn, audit.cli_actor(), "dialogue", dialogue_id, change=what)
+                return result
 
     try:
         return asyncio.run(go())
@@ -109,7 +115,7 @@ def create(config_path: Path, dialogue_id: str, title: str, time_text: str, plac
                         quotas=seats, map_url=map_url, status="open" if open_now else "draft",
                         deadline_days=deadline_days, reminder_minutes=minutes, requires_roster=requires_roster,
                         contact=contact)
-    _write(settings, lambda conn: dialogues.create(conn, settings, spec, system_clock()))
+    _write(settings, lambda conn: dialogues.create(conn, settings, spec, system_clock()), spec.id, "create")
     click.echo(t("cli.dialogue_saved", settings.bot.language, id=dialogue_id))
 
 
@@ -121,7 +127,8 @@ def set_time(config_path: Path, dialogue_id: str, when: tuple[str, ...]) -> None
     """Set the time ("15:30 20/6/2027") or "sau" (to be announced); registered households are told."""
     settings = load_or_exit(config_path)
     starts_at = parse_time_or_exit(settings, " ".join(when))
-    _write(settings, lambda conn: dialogues.set_time(conn, settings, dialogue_id, starts_at, system_clock()))
+    _write(settings, lambda conn: dialogues.set_time(conn, settings, dialogue_id, starts_at, system_clock()),
+           dialogue_id, "time")
     click.echo(t("cli.dialogue_saved", settings.bot.language, id=dialogue_id))
 
 
@@ -133,7 +140,8 @@ def set_time(config_path: Path, dialogue_id: str, when: tuple[str, ...]) -> None
 def set_place(config_path: Path, dialogue_id: str, place: str, map_url: str | None) -> None:
     """Set the place (and a map link); registered households are told."""
     settings = load_or_exit(config_path)
-    _write(settings, lambda conn: dialogues.set_place(conn, settings, dialogue_id, place, map_url, system_clock()))
+    _write(settings, lambda conn: dialogues.set_place(conn, settings, dialogue_id, place, map_url, system_clock()),
+           dialogue_id, "place")
     click.echo(t("cli.dialogue_saved", settings.bot.language, id=dialogue_id))
 
 
@@ -145,7 +153,8 @@ def set_place(config_path: Path, dialogue_id: str, place: str, map_url: str | No
 def set_quota(config_path: Path, dialogue_id: str, hamlet: str, quota: int) -> None:
     """Set a hamlet's number of seats (households on its waitlist move up if seats free)."""
     settings = load_or_exit(config_path)
-    _write(settings, lambda conn: dialogues.set_quota(conn, settings, dialogue_id, hamlet, quota, system_clock()))
+    _write(settings, lambda conn: dialogues.set_quota(conn, settings, dialogue_id, hamlet, quota, system_clock()),
+           dialogue_id, "quota")
     click.echo(t("cli.dialogue_saved", settings.bot.language, id=dialogue_id))
 
 
@@ -155,7 +164,8 @@ def _status_command(name: str, status: str, help_text: str) -> None:
     @click.argument("dialogue_id")
     def command(config_path: Path, dialogue_id: str) -> None:
         settings = load_or_exit(config_path)
-        _write(settings, lambda conn: dialogues.set_status(conn, settings, dialogue_id, status, system_clock()))
+        _write(settings, lambda conn: dialogues.set_status(conn, settings, dialogue_id, status, system_clock()),
+               dialogue_id, status)
         click.echo(t("cli.dialogue_saved", settings.bot.language, id=dialogue_id))
 
 

@@ -15,6 +15,7 @@ from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.reports.report_data import Progress
 from bot.reports.report_files import use_private_temp
+from bot.staff import audit
 
 FILE_FORMATS = ("docx", "xlsx", "csv")  # the order of bot.reports.build.FORMATS
 FORMAT_CHOICES = (*FILE_FORMATS, "all")
@@ -58,8 +59,10 @@ def export(dialogue_id: str, fmt: str | None, out: Path | None, config_path: Pat
         async with Database(settings.database.path) as db:
             await seed_dialogues(db, settings)
             with progress_bar(t("report.cli_progress", lang)) as progress:
-                return await build_report(db, settings, dialogue_id, now=system_clock(), folder=folder,
-                                          formats=formats, targets=targets, progress=progress)
+                files = await build_report(db, settings, dialogue_id, now=system_clock(), folder=folder,
+                                           formats=formats, targets=targets, progress=progress)
+            await audit.record_cli(db, "export", dialogue_id, formats=",".join(formats))
+            return files
 
     try:
         files = asyncio.run(go())

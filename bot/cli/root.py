@@ -148,6 +148,7 @@ def import_roster_command(file: Path, dialogue_id: str, config_path: Path) -> No
     from bot.core.clock import system_clock
     from bot.dialogues.roster import ImportReport, RosterError, import_roster, progress_bar
     from bot.dialogues.service import DialogueError
+    from bot.staff.audit import record_cli
     from storage import Database
 
     settings = load_or_exit(config_path)
@@ -156,8 +157,10 @@ def import_roster_command(file: Path, dialogue_id: str, config_path: Path) -> No
     async def load() -> ImportReport:
         async with Database(settings.database.path) as db:
             with progress_bar(t("roster.progress", lang)) as progress:
-                return await import_roster(db, settings, dialogue_id, file, now=system_clock(), progress=progress,
-                                           lang=lang)
+                report = await import_roster(db, settings, dialogue_id, file, now=system_clock(), progress=progress,
+                                             lang=lang)
+            await record_cli(db, "import_roster", dialogue_id, imported=report.imported, bad=len(report.errors))
+            return report
 
     try:
         report = asyncio.run(load())

@@ -13,7 +13,7 @@ from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.clock import iso, system_clock
 from bot.core.errors import Refusal
 from bot.core.i18n import t
-from bot.staff import roles
+from bot.staff import audit, roles
 from bot.staff.invites import parse_request
 from storage import Database
 from storage import staff as staff_repo
@@ -63,6 +63,8 @@ def grant(config_path: Path, channel: str, external_id: str, role: str, full_nam
     async def go() -> None:
         async with Database(settings.database.path) as db, db.transaction() as conn:
             await roles.grant(conn, channel, external_id, role, full_name, iso(system_clock()), scope)
+            await audit.record(conn, audit.cli_actor(), "grant", f"{channel}:{external_id}", role=role,
+                               scope=scope.to_json())
 
     asyncio.run(go())
     click.echo(t("cli.staff_granted", lang, id=external_id, role=t(f"cli.role_{role}", lang), channel=channel,
@@ -80,7 +82,10 @@ def revoke(config_path: Path, channel: str, external_id: str) -> None:
 
     async def go() -> bool:
         async with Database(settings.database.path) as db, db.transaction() as conn:
-            return await roles.revoke(conn, channel, external_id.strip())
+            revoked = await roles.revoke(conn, channel, external_id)
+            if revoked:
+                await audit.record(conn, audit.cli_actor(), "revoke", f"{channel}:{external_id}")
+            return revoked
 
     key = "cli.staff_revoked" if asyncio.run(go()) else "cli.staff_unknown"
     click.echo(t(key, settings.bot.language, id=external_id, channel=channel))

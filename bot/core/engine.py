@@ -205,11 +205,16 @@ class Engine:
                 turn.say("staff.not_available")
                 turn.show_prompt = True
                 return
-        await self._run(turn, command.handler, clean(turn.msg.text))
+        done = await self._run(turn, command.handler, clean(turn.msg.text))
+        if done and command.role is not None and self.registry.auditor is not None:
+            await self.registry.auditor(turn, f"/{name} {clean(turn.msg.text)}")
 
     @staticmethod
-    async def _run(turn: Turn, handler: Handler, text: str) -> None:
+    async def _run(turn: Turn, handler: Handler, text: str) -> bool:
+        """Run a command or hook; a refusal is said, and is no act (False)."""
         try:
             await handler(turn, text)
         except Refusal as exc:
             turn.say_text(exc.text(turn.lang))
+            return False
+        return True

@@ -60,6 +60,7 @@ class Registry:
         self.document_hooks: list[DocumentHook] = []
         self.tap_hooks: list[TapHook] = []
         self.authorizer: Authorizer = nobody_has_a_role
+        self.auditor: Handler | None = None
         self.entry: StrEnum | None = None
         self.home: StrEnum | None = None
 
@@ -89,6 +90,10 @@ class Registry:
 
     def authorize_with(self, authorizer: Authorizer) -> None:
         self.authorizer = authorizer
+
+    def audit_with(self, auditor: Handler) -> None:
+        """``auditor(turn, "/name args")`` records every staff command once it ran, in its transaction."""
+        self.auditor = auditor
 
     def start_at(self, entry: StrEnum, home: StrEnum) -> None:
         """``entry``: the step of someone new (consent); ``home``: where a finished errand returns (the menu)."""

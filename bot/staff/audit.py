@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import iso, system_clock
-from bot.core.i18n import catalogue
+from bot.core.config import Settings
+from bot.core.i18n import catalogue, t
 from bot.core.turn import Turn
 from bot.staff import roles
-from storage import Connection
+from storage import Connection, Database
 from storage import audit as repo
 from storage.audit import AuditEntry
 
@@ -44,6 +46,12 @@ def cli_actor() -> Actor:
     return Actor("cli", user, "admin")
 
 
+async def record_cli(db: Database, action: str, target: str | None, **detail: object) -> None:
+    """One audit row for a command-line act (actor ``cli:<os user>``), in a transaction of its own."""
+    async with db.transaction() as conn:
+        await record(conn, cli_actor(), action, target, **detail)
+
+
 async def actor_of(turn: Turn) -> Actor:
     role = await roles.role_of(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
     return Actor(turn.msg.channel, turn.msg.user_id, role)
@@ -60,19 +68,35 @@ async def record(conn: Connection, actor: Turn | Actor, action: str, target: str
     )
 
 
+SAFE_TARGET = re.compile(r"^[\w:.#-]{1,40}$")
+
+
+async def audit_command(turn: Turn, command_line: str) -> None:
+    """Every staff command typed in the chat: the command and its first word when it names something (an id, a
+    code); the rest (an answer's text, an announcement) is not copied: the audit log keeps no one's words."""
+    command, _, args = command_line.partition(" ")
+    first = args.split(maxsplit=1)[0] if args.strip() else ""
+    await record(turn.conn, turn, "command", command + (f" {first}" if SAFE_TARGET.match(first) else ""))
+
+
 def action_label(action: str, lang: str) -> str:
     entry = catalogue().get(f"roles.action_{action}")
     return (entry.get(lang) or entry["vi"]) if entry else action
 
 
 def entry_line(entry: AuditEntry, turn: Turn) -> str:
-    local = datetime.fromisoformat(entry.at).astimezone(turn.settings.tz)
+    return format_entry(entry, turn.settings, turn.lang)
+
+
+def format_entry(entry: AuditEntry, settings: Settings, lang: str) -> str:
+    """One readable line: local time as Vietnamese write it, who, their role, what, on what."""
+    local = datetime.fromisoformat(entry.at).astimezone(settings.tz)
     detail = json.loads(entry.detail or "{}")
     extra = ", ".join(f"{key}={value}" for key, value in detail.items())
-    return turn.t("roles.audit_line", at=f"{local:%H:%M} {local.day}/{local.month}/{local.year}",
-                  actor=f"{entry.actor_channel}:{entry.actor_id}", role=entry.role or "—",
-                  action=action_label(entry.action, turn.lang), target=entry.target or "—",
-                  detail=f" ({extra})" if extra else "")
+    return t("roles.audit_line", lang, at=f"{local:%H:%M} {local.day}/{local.month}/{local.year}",
+             actor=f"{entry.actor_channel}:{entry.actor_id}", role=entry.role or "—",
+             action=action_label(entry.action, lang), target=entry.target or "—",
+             detail=f" ({extra})" if extra else "")
 
 
 async def cmd_audit(turn: Turn, args: str) -> None:
