@@ -100,6 +100,7 @@ class Database:
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
+                "PRAGMA secure_delete=ON",  # a forgotten household's rows are overwritten, not left in free pages
             ):
                 await conn.execute(pragma)
             await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")

@@ -117,8 +117,19 @@ async def forget_person(conn: Connection, person_id: int) -> int:
     )
     anonymised = cur.rowcount
     await scrub_outbox(conn, person_id)
+    await forget_roster_entries(conn, person_id)
     await conn.execute("DELETE FROM persons WHERE id = ?", (person_id,))
     return anonymised
+
+
+async def forget_roster_entries(conn: Connection, person_id: int) -> int:
+    """The roster rows that were this household: matched to one of its registrations, or by its phone."""
+    cur = await conn.execute(
+        "DELETE FROM roster_entries WHERE id IN (SELECT roster_id FROM registrations WHERE person_id = ?"
+        " AND roster_id IS NOT NULL) OR (phone IS NOT NULL AND phone = (SELECT phone FROM persons WHERE id = ?))",
+        (person_id, person_id),
+    )
+    return cur.rowcount
 
 
 async def scrub_outbox(conn: Connection, person_id: int) -> int:

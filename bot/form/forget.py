@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+from pathlib import Path
+
 from bot.core.steps import Step
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.dialogues.registration import release_seats
 from bot.form.states import FormKey, FormStep
+from bot.reports.cleanup import remove_every_export
+from bot.reports.report_files import exports_dir
 from storage import people
 
 
@@ -25,9 +31,16 @@ class ForgetConfirm(Step):
             turn.deleted = True
             turn.show_prompt = False
             turn.say("common.forget_done", count=count)
+            turn.after_commit.append(partial(_remove_exports, exports_dir(turn.settings)))
             return
         turn.say("common.forget_kept")
         turn.resume(turn.data.pop(FormKey.BEFORE_FORGET, None))
+
+
+async def _remove_exports(folder: Path) -> list[Message]:
+    """Reports and digests already made may name the household: they go (off the event loop)."""
+    await asyncio.to_thread(remove_every_export, folder)
+    return []
 
 
 async def cmd_forget(turn: Turn, args: str) -> None:

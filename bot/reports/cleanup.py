@@ -35,3 +35,15 @@ def _remove(folder: Path, needed: str, cutoff: float) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def remove_every_export(folder: Path) -> int:
+    """Every exported file, sent or not (a household asked to be forgotten: any report may hold its name; they are
+    made again on demand). The temporary folders of running processes are left alone."""
+    removed = 0
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
