@@ -56,6 +56,10 @@ class DatabaseUnusable(Exception):
         self.path, self.reason, self.detail = path, reason, detail
 
 
+class DatabaseBusy(Exception):
+    """Another process held SQLite's write lock longer than the busy timeout: nothing was done; try again."""
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).lower()
     if "not a database" in text or "file is encrypted" in text:
@@ -176,7 +180,12 @@ class Database:
         """The hot path of a chat turn: ``BEGIN IMMEDIATE`` and ``load`` in one hop; statements appended to the
         yielded list are run with ``COMMIT`` in one more hop. Anything else goes through the connection as usual."""
         async with self._lock:
-            loaded = await self.run_sync(lambda c: _begin_then(c, load))
+            try:
+                loaded = await self.run_sync(lambda c: _begin_then(c, load))
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise DatabaseBusy(str(exc)) from exc
+                raise
             at_commit: list[Statement] = []
             try:
                 yield self.conn, loaded, at_commit

@@ -52,27 +52,20 @@ async def test_a_database_locked_for_a_moment_loses_no_update_and_the_bot_stays_
             assert (await conn.execute_fetchall("SELECT COUNT(*) FROM persons"))[0][0] == 20
 
 
-async def test_a_lock_held_too_long_fails_the_turn_cleanly_and_a_retry_works(settings: Settings) -> None:
+async def test_a_lock_held_past_the_busy_timeout_makes_the_turn_wait_and_it_is_never_dropped(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     async with Database(settings.database.path, busy_timeout_ms=200) as db:
         engine = build_engine(settings, db)
         hh = Household(engine, "1")
         await hh.identify()
-        before = await _state(db)
         ready = threading.Event()
         locker = threading.Thread(target=hold_write_lock, args=(settings.database.path, 1.0, ready))
         locker.start()
         await asyncio.to_thread(ready.wait)
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await hh.tap("k:question")
+        await hh.tap("k:question")  # 1 s of lock against a 0.2 s busy timeout: tried again, not dropped
         locker.join()
-        assert await _state(db) == before, "nothing half-written"
-        await hh.tap("k:question")
         assert hh.prompt.text == "Thuộc lĩnh vực nào?"
-
-
-async def _state(db: Database) -> list[tuple]:
-    async with db.reading() as conn:
-        return [tuple(r) for r in await conn.execute_fetchall("SELECT step, data, version FROM conversations")]
+        assert any("busy in another process" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_connection_reset_while_replying_keeps_the_answer_and_the_next_message_is_served(

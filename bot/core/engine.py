@@ -7,6 +7,8 @@ registry's business: the engine only dispatches (a command, a hook, or the curre
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -22,9 +24,12 @@ from bot.core.steps import Step
 from bot.core.text import clean, shorten
 from bot.core.turn import FileFetcher, Turn, TurnContext
 from bot.core.types import Incoming, InputKind, Message
-from storage import Connection, Database, people
+from storage import Connection, Database, DatabaseBusy, people
 from storage.conversations import first_delivery, load_session_sync, save_state_statement
 from storage.records import Session
+
+log = logging.getLogger(__name__)
+BUSY_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries of a turn on a busy database
 
 
 def _load(conn: sqlite3.Connection, msg: Incoming, now: str) -> tuple[bool, Session | None]:
@@ -70,6 +75,17 @@ class Engine:
         return self._context
 
     async def handle(self, msg: Incoming) -> list[Message]:
+        """Handle one input. When another process holds the database (a backup, an import) past the busy timeout,
+        the turn waits and tries again: a household's message is never dropped for it."""
+        for delay in BUSY_RETRIES:
+            try:
+                return await self._handle_once(msg)
+            except DatabaseBusy:
+                log.warning("the database is busy in another process: the turn is tried again in %.1f s", delay)
+                await asyncio.sleep(delay)
+        return await self._handle_once(msg)  # the last try: a database still busy now is a fault to report
+
+    async def _handle_once(self, msg: Incoming) -> list[Message]:
         now = self.clock()
         load = partial(_load, msg=msg, now=iso(now))
         async with self.db.turn(load) as (conn, (first, loaded), at_commit):
