@@ -87,6 +87,10 @@ class Channel(ABC):
 # ---- sending a turn's replies ---------------------------------------------------------------------------------------
 
 
+class ChannelUnavailable(Exception):
+    """A channel could not reach its platform at start, after its tries (told in one log line each)."""
+
+
 class Undelivered(Exception):
     """A reply the platform did not take (neither sent nor blocked); its text is the transport's, token-free."""
 

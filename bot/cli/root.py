@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,9 @@ from bot.core.i18n import t
 
 if TYPE_CHECKING:
     from handlers.base import Channel
+
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -81,7 +85,7 @@ async def serve(settings: Settings) -> None:
     from contextlib import AsyncExitStack
 
     from bot.cli.runtime import Services
-    from handlers.base import engine_options
+    from handlers.base import ChannelUnavailable, engine_options
     from storage import Database
 
     services = Services(settings, Database(settings.database.path))
@@ -92,11 +96,18 @@ async def serve(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
         stack.push_async_callback(services.db.close)
         await services.open()
-        channels = _configured_channels(settings)
-        facts = []
-        for channel in channels:
+        channels, facts = [], []
+        for channel in _configured_channels(settings):
             stack.push_async_callback(channel.stop)
-            facts.append((channel.name, await channel.prepare()))
+            try:
+                facts.append((channel.name, await channel.prepare()))
+            except ChannelUnavailable:
+                log.error("%s could not be reached at start: the other channels serve without it", channel.name)
+                continue
+            channels.append(channel)
+        if not channels:
+            click.echo(t("cli.no_channel_reached", settings.bot.language), err=True)
+            sys.exit(1)
         engine = services.build_engine(**engine_options(facts))
         for channel in channels:
             await channel.start(engine)

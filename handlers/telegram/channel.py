@@ -20,7 +20,7 @@ from telegram import Bot, BotCommand, CallbackQuery, Update
 from telegram import Message as TgMessage
 from telegram import User as TgUser
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
@@ -29,7 +29,7 @@ from bot.core.i18n import t
 from bot.core.types import Incoming, InputKind, Message, decode_callback
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Channel, ChannelFacts, Undelivered, deliver, webhook_secret
+from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, deliver, webhook_secret
 from handlers.telegram.format import MAX_TEXT, utf16_len
 from handlers.telegram.transport import REPLY_RETRY, TelegramTransport
 
@@ -42,6 +42,8 @@ COMMANDS = ("start", "myquestions", "dialogue", "mydata", "link", "cancel", "hel
 CHOSEN = "\n\n➡️ "
 
 log = logging.getLogger(__name__)
+START_ATTEMPTS = 6                            # getMe at start: about a minute of tries
+START_BACKOFF = Backoff(base=2.0, cap=30.0)
 # httpx logs every request URL at INFO, and Bot API URLs contain the token.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -266,8 +268,9 @@ class TelegramChannel(Channel):
     name = CHANNEL
 
     def __init__(self, settings: Settings, *, request: BaseRequest | None = None,
-                 get_updates_request: BaseRequest | None = None) -> None:
+                 get_updates_request: BaseRequest | None = None, start_backoff: Backoff = START_BACKOFF) -> None:
         self.settings = settings
+        self.start_backoff = start_backoff
         self.app = build_application(settings, request=request, get_updates_request=get_updates_request)
         self._transport = TelegramTransport(self.app.bot)
         self.replies = TelegramTransport(self.app.bot, retry=REPLY_RETRY)
@@ -284,7 +287,7 @@ class TelegramChannel(Channel):
         return ChannelLimits(rate=tg.send_rate, per_chat_interval=tg.per_chat_interval, max_attempts=tg.max_attempts)
 
     async def prepare(self) -> ChannelFacts:
-        await self.app.initialize()
+        await self._reach()
         lang = self.settings.bot.language
         commands = [BotCommand(name, t(f"telegram.cmd_{name}", lang)) for name in COMMANDS]
         try:
@@ -294,6 +297,23 @@ class TelegramChannel(Channel):
         bot = self.app.bot
         self.facts = ChannelFacts(file_fetcher=lambda file_id: download(bot, file_id), bot_username=bot.username)
         return self.facts
+
+    async def _reach(self) -> None:
+        """getMe, tried again with back-off while Telegram cannot be reached (one log line a try); a rejected token
+        is not retried. After ``START_ATTEMPTS`` the channel is unavailable and the others serve without it."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                await self.app.initialize()
+                return
+            except InvalidToken:
+                raise
+            except (NetworkError, TimedOut) as exc:
+                wait = self.start_backoff.delay(attempt)
+                log.warning("Telegram cannot be reached (%s), try %d of %d; again in %.0f s", type(exc).__name__,
+                            attempt, START_ATTEMPTS, wait)
+                if attempt < START_ATTEMPTS:
+                    await asyncio.sleep(wait)
+        raise ChannelUnavailable(CHANNEL)
 
     async def start(self, engine: Engine) -> None:
         self.conversation = TelegramConversation(self.settings, engine, self.replies)
