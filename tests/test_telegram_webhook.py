@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from telegram.ext import Application
 
@@ -11,6 +12,7 @@ from bot.core.config import Settings, TelegramSection
 from bot.core.engine import Engine
 from bot.core.i18n import t
 from handlers.telegram.channel import TelegramChannel
+from handlers.telegram.webhook import SECRET_HEADER
 from storage import Database
 from tests.fake_telegram import FakeTelegram
 
@@ -83,3 +85,20 @@ async def test_webhook_without_a_configured_secret_gets_a_random_one(
     assert secret and len(secret) >= 32
     update = fake_telegram.send_command(fake_telegram.user(1001), "start", deliver=False)
     assert await fake_telegram.push(update, header=False) == 403
+
+
+async def test_a_body_that_is_not_an_update_gets_400_and_an_oversized_one_413(
+        webhook_app: Application, fake_telegram: FakeTelegram, database: Database,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Telegram retries a 5xx for ever: what cannot be an update is refused with 400 (one log line), never 500."""
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    hostile = (b"{not json", b'{"update_id": 1, "message": "\xff\xfe"}', b"[" * 200_000 + b"]" * 200_000, b"[1, 2]",
+               b'{"update_id": "x", "message": {"chat": 5}}')
+    async with httpx.AsyncClient() as client:
+        for body in hostile:
+            response = await client.post(fake_telegram.webhook["url"], content=body, headers=headers)
+            assert response.status_code == 400, body[:30]
+        huge = await client.post(fake_telegram.webhook["url"], content=b" " * (2 * 1024 * 1024), headers=headers)
+        assert huge.status_code == 413
+    assert sum("not an update was refused" in r.getMessage() for r in caplog.records) == len(hostile)
+    assert await count_persons(database) == 0

@@ -29,9 +29,10 @@ from bot.core.i18n import t
 from bot.core.types import Incoming, InputKind, Message, decode_callback
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, deliver, webhook_secret
+from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, deliver
 from handlers.telegram.format import MAX_TEXT, utf16_len
 from handlers.telegram.transport import REPLY_RETRY, TelegramTransport
+from handlers.telegram.webhook import TelegramWebhook
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -276,6 +277,7 @@ class TelegramChannel(Channel):
         self.replies = TelegramTransport(self.app.bot, retry=REPLY_RETRY)
         self.conversation: TelegramConversation | None = None
         self.facts = ChannelFacts()  # what prepare() learned
+        self.webhook: TelegramWebhook | None = None
 
     @property
     def transport(self) -> TelegramTransport:
@@ -320,13 +322,17 @@ class TelegramChannel(Channel):
         self.conversation.register(self.app)
         await self.app.start()
         if self.settings.telegram.mode == "webhook":
-            await self.app.updater.start_webhook(**webhook_options(self.settings))
+            self.webhook = TelegramWebhook(self.app, self.settings)
+            await self.webhook.start()
         else:
             await self.app.updater.start_polling(**polling_options(self.settings))
 
     async def stop(self) -> None:
         """Stop fetching updates, let the updates in hand finish, shut down. Idempotent."""
         app = self.app
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
@@ -356,12 +362,4 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
 
 def polling_options(settings: Settings) -> dict[str, Any]:
     return {"timeout": dtm.timedelta(seconds=settings.telegram.poll_timeout), "allowed_updates": Update.ALL_TYPES,
-            "drop_pending_updates": False}
-
-
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    tg = settings.telegram
-    secret = webhook_secret(tg.resolved_webhook_secret(), "telegram.webhook_secret")
-    return {"listen": tg.webhook_listen, "port": tg.webhook_port, "url_path": tg.webhook_path,
-            "webhook_url": tg.webhook_url, "secret_token": secret, "allowed_updates": Update.ALL_TYPES,
             "drop_pending_updates": False}
