@@ -60,7 +60,7 @@ async def test_an_invite_grants_its_role_and_scope_once(engine: Engine, database
     assert other.replies[0].text == t("roles.invite_used")
     assert await role_and_scope(engine, "2003") == (None, roles.EVERYTHING)
     actions = [(row[0], row[2]) for row in await audit_rows(database)]
-    assert actions == [(ADMIN, "invite"), ("2002", "grant")]
+    assert actions == [(ADMIN, "invite"), (ADMIN, "command"), ("2002", "grant")]  # the /invite command, then its effect
 
 
 async def test_an_invite_expires_after_72_hours_or_the_time_given_and_then_grants_nothing(
