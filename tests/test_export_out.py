@@ -55,3 +55,10 @@ def test_all_formats_into_a_new_folder(config: Path, tmp_path: Path) -> None:
     code, output = export(config, "--out", str(folder))
     assert code == 0, output
     assert sorted(p.suffix for p in folder.iterdir()) == [".csv", ".docx", ".xlsx"]
+
+
+def test_an_unknown_agency_lists_the_agencies_and_writes_nothing(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ngan-hang.docx"
+    code, output = export(config, "--agency", "Sở Sao Hỏa", "--out", str(out))
+    assert code == 1 and 'Không có cơ quan "Sở Sao Hỏa"' in output and "Ngân hàng Chính sách xã hội" in output
+    assert not out.exists()

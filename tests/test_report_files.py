@@ -221,7 +221,7 @@ async def test_the_word_report_has_the_summary_table_chart_unanswered_list_and_s
     doc = Document(str(files.paths["docx"]))
     matrix = [[c.text for c in row.cells] for row in doc.tables[1].rows]
     text = docx_text(files.paths["docx"])
-    signature = doc.tables[-1]
+    signature = next(tb for tb in doc.tables if tb.cell(0, 0).paragraphs[0].text == "Nơi nhận:")
 
     assert matrix[0] == ["TT", "Nội dung về", "Ấp Tân Dân", "Ấp Tân Hùng", "Ấp Tân Chủ", "Ấp Tân Hậu", "Tổng cộng"]
     assert matrix[-1] == ["", "Tổng cộng", "1", "1", "1", "2", "5"]
@@ -245,11 +245,12 @@ async def test_the_issuer_and_signer_come_from_the_config_when_given(database: D
     files, _ = await write(database, configured)
 
     doc = Document(str(files.paths["docx"]))
-    signature = [p.text for p in doc.tables[-1].cell(0, 1).paragraphs if p.text]
+    table = next(tb for tb in doc.tables if tb.cell(0, 0).paragraphs[0].text == "Nơi nhận:")
+    signature = [p.text for p in table.cell(0, 1).paragraphs if p.text]
 
     assert [p.text for p in doc.tables[0].cell(0, 0).paragraphs[:2]] == ["ỦY BAN NHÂN DÂN", "XÃ TÂN THUẬN TÂY"]
     assert signature == ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Phạm Thanh Sang"]
-    assert "- UBND huyện Đầm Dơi;" in [p.text for p in doc.tables[-1].cell(0, 0).paragraphs]
+    assert "- UBND huyện Đầm Dơi;" in [p.text for p in table.cell(0, 0).paragraphs]
 
 
 async def test_a_dialogue_without_entries_still_gives_a_report_that_opens(
@@ -276,3 +277,28 @@ async def test_report_files_are_readable_by_the_bots_user_only(
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert path.parent == Path(settings.database.path).parent / "exports"
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".part")]
+
+
+async def test_each_agency_gets_its_working_paper_sheet_with_every_household_and_an_answer_column(
+        database: Database, settings: Settings) -> None:
+    files, commune = await write(database, settings, "xlsx")
+
+    book = load_workbook(files.paths["xlsx"])
+    papers = [name for name in book.sheetnames if name.startswith("CQ ")]
+    bank = next(book[name] for name in papers if "Ngân hàng Chính sách" in name)
+    rows = list(bank.iter_rows(values_only=True))
+
+    assert rows[0] == ("TT", "Nội dung về", "Ý kiến, kiến nghị (gộp các ý giống nhau)", "Số hộ gửi",
+                       "Hộ gửi (ấp, mã phiếu)", "Trả lời / hướng giải quyết")
+    assert [r[1] for r in rows[1:]] == ["Vay vốn hộ nghèo, hộ cận nghèo"]
+    assert f"Lê Văn Tám (Ấp Tân Hùng, {commune.codes['Lê Văn Tám']})" in rows[1][4] and rows[1][5] is None
+    assert len(papers) == len(set(papers)) >= 3  # one sheet per agency that has something to answer
+
+
+async def test_export_for_one_agency_keeps_only_what_it_answers(database: Database, settings: Settings) -> None:
+    await Commune(database, settings).setup()
+    files = await build_report(database, settings, DIALOGUE, now=NOW, folder=exports_dir(settings),
+                               formats=("csv",), agency="ngân hàng")
+    rows = list(csv.reader(io.StringIO(files.paths["csv"].read_bytes().decode("utf-16"), newline=""),
+                           delimiter="\t"))
+    assert [r[2] for r in rows[1:]] == ["Lê Văn Tám"]

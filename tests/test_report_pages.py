@@ -107,18 +107,35 @@ def test_pages_are_numbered_from_page_2_at_the_top_and_none_is_blank(printed: Pr
         assert len(lines(page)) > 1 or number in with_images, f"page {number} is blank"
 
 
+def body_and_papers(printed: Printed) -> tuple[list[str], list[str]]:
+    """The report's own pages, then the agencies' working papers (appendices, each from a new page)."""
+    first = next(i for i, page in enumerate(printed.pages) if "PHỤ LỤC 1:" in page)
+    return printed.pages[:first], printed.pages[first:]
+
+
 def test_the_signature_block_stays_on_one_page(printed: Printed) -> None:
-    last = "\n".join(lines(printed.pages[-1]))
+    body, _ = body_and_papers(printed)
+    last = "\n".join(lines(body[-1]))
     assert "Nơi nhận:" in last and "TM. ỦY BAN NHÂN DÂN" in last and "Phạm Thanh Sang" in last
     assert "Trên đây là tổng hợp" in last
 
 
-def test_every_submission_is_in_the_report_exactly_once(printed: Printed) -> None:
-    flat = re.sub(r"\s+", " ", " ".join(printed.pages))
-    found = re.findall(r"DT-\s?(\d{4})", flat)
+def codes_in(pages: list[str]) -> list[str]:
+    return re.findall(r"DT-\s?(\d{4})", re.sub(r"\s+", " ", " ".join(pages)))
+
+
+def test_every_submission_is_in_the_report_exactly_once_and_in_its_agencies_papers(printed: Printed) -> None:
+    body, _ = body_and_papers(printed)
     withdrawn = {e.name for e in ENTRIES if e.status == "withdrawn"}
     reported = {code.removeprefix("DT-") for name, code in printed.codes.items() if name not in withdrawn}
-    assert sorted(found) == sorted(reported)
+    assert sorted(codes_in(body)) == sorted(reported)
+    raw = subprocess.run(["pdftotext", "-raw", str(printed.pdf), "-"], check=True, capture_output=True,
+                         text=True).stdout.split("\f")  # content order: a code wrapped in a table cell stays whole
+    in_papers = set(codes_in(raw[len(body):]))
+    assert in_papers == reported, f"every household in its agency's paper; missing {sorted(reported - in_papers)}"
+    flat = [" ".join(page.split()) for page in raw[len(body):]]
+    bank = next(page for page in flat if "thẩm quyền trả lời của Ngân hàng Chính sách xã hội" in page)
+    assert "Trả lời / hướng giải quyết" in bank
 
 
 def test_the_chart_fits_inside_the_page(printed: Printed) -> None:

@@ -36,8 +36,10 @@ class OutRefused(Exception):
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="The file to write (one format: bao-cao.docx) or the folder (all); default: the private exports "
                    "folder next to the database.")
+@click.option("--agency", default=None,
+              help='Only what one agency answers, its working paper (a part of its name is enough: "ngân hàng").')
 @CONFIG_OPTION
-def export(dialogue_id: str, fmt: str | None, out: Path | None, config_path: Path) -> None:
+def export(dialogue_id: str, fmt: str | None, out: Path | None, agency: str | None, config_path: Path) -> None:
     """Write the report "Báo cáo tổng hợp ý kiến, kiến nghị" of a dialogue (files readable by you only)."""
     from bot.cli.runtime import seed_dialogues
     from bot.core.clock import system_clock
@@ -60,8 +62,8 @@ def export(dialogue_id: str, fmt: str | None, out: Path | None, config_path: Pat
             await seed_dialogues(db, settings)
             with progress_bar(t("report.cli_progress", lang)) as progress:
                 files = await build_report(db, settings, dialogue_id, now=system_clock(), folder=folder,
-                                           formats=formats, targets=targets, progress=progress)
-            await audit.record_cli(db, "export", dialogue_id, formats=",".join(formats))
+                                           formats=formats, targets=targets, progress=progress, agency=agency)
+            await audit.record_cli(db, "export", dialogue_id, formats=",".join(formats), agency=agency or "")
             return files
 
     try:

@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.core.config import Settings
+from bot.dialogues.service import DialogueError
 from bot.reports.report_data import Progress, ReportData, load_report, no_progress
+from bot.reports.working_papers import matching_agency
 from storage import Database
 
 FORMATS = ("docx", "xlsx", "csv")
@@ -57,11 +59,18 @@ def _stage(progress: Progress, index: int, stages: int) -> Progress:
 
 async def build_report(db: Database, settings: Settings, dialogue_id: str, *, now: datetime,
                        folder: Path, formats: Sequence[str] = FORMATS, targets: dict[str, Path] | None = None,
-                       lang: str | None = None, progress: Progress = no_progress) -> ReportFiles:
-    """Write the asked formats into ``folder`` (or to ``targets[fmt]``); unknown dialogue: ``DialogueError``."""
+                       lang: str | None = None, progress: Progress = no_progress,
+                       agency: str | None = None) -> ReportFiles:
+    """Write the asked formats into ``folder`` (or to ``targets[fmt]``); unknown dialogue: ``DialogueError``.
+    ``agency`` keeps only what that agency answers (a part of its name is enough; unknown: ``DialogueError``)."""
     writers = {fmt: writer(fmt) for fmt in formats}
     stages = len(formats) + 1
     data = await load_report(db, settings, dialogue_id, now=now, lang=lang, progress=_stage(progress, 0, stages))
+    if agency is not None:
+        name = matching_agency(data, agency)
+        if name is None:
+            raise DialogueError("report.unknown_agency", agency=agency, known=", ".join(data.agency_topics))
+        data = data.for_agency(name)
     paths = {fmt: (targets or {}).get(fmt) or folder / file_name(dialogue_id, now, settings, fmt) for fmt in formats}
 
     def write_all() -> None:

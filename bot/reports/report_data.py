@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -81,6 +81,26 @@ class ReportData:
 
     def agency(self, topic_id: str) -> str:
         return self._topics[topic_id][1] if topic_id in self._topics else ""
+
+    def agencies(self, topic_id: str) -> list[str]:
+        """The agencies that answer a topic ("UBND xã; Phòng Lao động - TB&XH" is two)."""
+        return [name.strip() for name in self.agency(topic_id).split(";") if name.strip()]
+
+    def for_agency(self, agency: str) -> ReportData:
+        """The same report with only the entries of the topics ``agency`` answers (its working paper alone)."""
+        rows = [r for r in self.rows if agency in self.agencies(r.topic_id)]
+        return replace(self, rows=rows, withdrawn=0, _labels={})
+
+    @cached_property
+    def agency_topics(self) -> dict[str, list[str]]:
+        """Each agency that has something to answer, in the catalogue's order, with its topics that have entries."""
+        found: dict[str, list[str]] = {}
+        for _, topics in self.topic_order:
+            for topic in topics:
+                if self.per_topic.get(topic):
+                    for agency in self.agencies(topic) or [self.t("agency_none")]:
+                        found.setdefault(agency, []).append(topic)
+        return found
 
     def kind_label(self, kind: str) -> str:
         return self._label(f"report.kind_{kind}", kind)

@@ -25,9 +25,10 @@ from typing import Any
 from bot.core.text import shorten
 from bot.core.vntime import vn_datetime
 from bot.digest.charts import questions_chart_png
-from bot.digest.grouping import Group, group_similar
+from bot.digest.grouping import Group
 from bot.reports.report_data import Progress, ReportData, no_progress
 from bot.reports.report_files import private_output
+from bot.reports.working_papers import PaperLine, groups_by_topic, households, papers
 from storage.reports import ReportRow
 
 FONT = "Times New Roman"
@@ -49,7 +50,7 @@ def write_report_docx(data: ReportData, path: Path, progress: Progress = no_prog
     doc.title()
     doc.intro()
     numerals = iter(ROMAN)
-    groups = _groups_by_topic(data)
+    groups = groups_by_topic(data)
     for field_id, topics in data.topic_order:
         present = [topic for topic in topics if data.per_topic[topic]]
         if present:
@@ -59,17 +60,12 @@ def write_report_docx(data: ReportData, path: Path, progress: Progress = no_prog
         doc.outstanding_section(next(numerals))
     doc.closing()
     doc.signature()
+    for number, (agency, lines) in enumerate(papers(data, groups).items(), start=1):
+        doc.working_paper(number, agency, lines)
     with private_output(path) as handle:
         doc.save(handle)
     progress(total, total)
     return path
-
-
-def _groups_by_topic(data: ReportData) -> dict[str, list[Group]]:
-    by_topic: dict[str, list[Group]] = {topic: [] for _, topics in data.topic_order for topic in topics}
-    for group in group_similar(data.items()):
-        by_topic.setdefault(group.topic_id, []).append(group)
-    return by_topic
 
 
 def place_date(data: ReportData) -> str:
@@ -367,12 +363,13 @@ class _Document:
         body.append(["", data.t("col_total"), data.number(len(data.rows)), data.number(data.households)])
         self.grid(header, body, (12, 93, 30, 30))
 
-    def grid(self, header: list[str], body: list[list[str]], widths_mm: tuple[float, ...]) -> None:
+    def grid(self, header: list[str], body: list[list[str]], widths_mm: tuple[float, ...], *,
+             total_row: bool = True) -> None:
         """A bordered table; header (repeated on every page) and last (total) row in bold."""
         table = self.table(len(body) + 1, widths_mm, header_rows=1)
         table.style = "Table Grid"
         for index, values in enumerate([header, *body]):
-            bold = index == 0 or index == len(body)
+            bold = index == 0 or (total_row and index == len(body))
             for column, (cell, value) in enumerate(zip(table.rows[index].cells, values, strict=True)):
                 self._shape(cell.paragraphs[0], value, bold=bold, size=TABLE_PT,
                             align="left" if column == 1 and index else "center")
@@ -408,6 +405,17 @@ class _Document:
     def closing(self) -> None:
         """The closing sentence, kept on the page of the signature block that follows it."""
         self.para(self.data.t("closing"), indent=True).paragraph_format.keep_with_next = True
+
+    def working_paper(self, number: int, agency: str, lines: list[PaperLine]) -> None:
+        """An appendix on a new page: the agency's questions, every household, a column for its answer."""
+        data = self.data
+        heading = self.para(data.t("paper_title", number=number, agency=agency.upper()), bold=True, align="center")
+        heading.paragraph_format.page_break_before = True
+        self.para(data.t("paper_intro", agency=agency, count=data.number(len(lines))), italic=True, indent=True)
+        header = [data.t("col_no"), data.t("col_question"), data.t("col_who"), data.t("col_reply")]
+        body = [[str(n), f"{line.question} ({data.topic_name(line.topic_id)})", households(data, line), ""]
+                for n, line in enumerate(lines, start=1)]
+        self.grid(header, body, (10, 55, 55, 45), total_row=False)
 
     def signature(self) -> None:
         data = self.data

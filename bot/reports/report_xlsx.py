@@ -21,6 +21,7 @@ from typing import Any
 from bot.reports.report_data import Progress, ReportData, no_progress
 from bot.reports.report_files import private_output
 from bot.reports.report_rows import WIDTHS, detail_headers, detail_rows
+from bot.reports.working_papers import PaperLine, households, papers
 
 DATE_FORMAT = "dd/mm/yyyy hh:mm"
 FONT = "Calibri"
@@ -59,12 +60,23 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], progress: Progress = no_
                                      "strings_to_numbers": False, "strings_to_formulas": False,
                                      "strings_to_urls": False})
         formats = _Formats(workbook)
+        titles: set[str] = set()
         for sheet in sheets:
-            worksheet = workbook.add_worksheet(sheet.title.translate(_BAD_TITLE)[:31])
+            worksheet = workbook.add_worksheet(_unique(sheet.title.translate(_BAD_TITLE)[:31], titles))
             done = _fill(worksheet, sheet, formats, done, lambda n: progress(n, total))
         workbook.close()
     progress(done, total)
     return path
+
+
+def _unique(title: str, taken: set[str]) -> str:
+    """A sheet title not used yet (Excel refuses two alike, case aside; long names are cut to 31 characters)."""
+    candidate, number = title, 2
+    while candidate.casefold() in taken:
+        suffix = f" ({number})"
+        candidate, number = title[:31 - len(suffix)] + suffix, number + 1
+    taken.add(candidate.casefold())
+    return candidate
 
 
 class _Formats:
@@ -143,7 +155,21 @@ def write_report_xlsx(data: ReportData, path: Path, progress: Progress = no_prog
     summary_rows = list(_summary(data))
     summary = Sheet(data.t("sheet_summary"), summary_rows, (52, 16, 24, 34, *(16,) * len(data.hamlet_ids)),
                     header=False)
-    return write_workbook(path, [summary, detail], progress, total=len(summary_rows) + len(data.rows) + 1)
+    agency_sheets = [Sheet(data.t("paper_sheet", number=n) + f" - {agency}", _paper_rows(data, agency, lines),
+                           PAPER_WIDTHS)
+                     for n, (agency, lines) in enumerate(papers(data).items(), start=1)]
+    total = len(summary_rows) + len(data.rows) + 1
+    return write_workbook(path, [summary, detail, *agency_sheets], progress, total=total)
+
+
+PAPER_WIDTHS = (6, 26, 60, 8, 60, 50)
+
+
+def _paper_rows(data: ReportData, agency: str, lines: list[PaperLine]) -> Iterator[Sequence[object]]:
+    """An agency's working paper: one row per grouped question, every household, an empty answer column."""
+    yield [data.t(c) for c in ("col_no", "col_topic", "col_question", "col_households", "col_who", "col_reply")]
+    for number, line in enumerate(lines, start=1):
+        yield [number, data.topic_name(line.topic_id), line.question, len(line.rows), households(data, line), ""]
 
 
 def _detail(data: ReportData) -> Iterator[Sequence[object]]:
