@@ -364,7 +364,7 @@ class _Document:
         self.grid(header, body, (12, 93, 30, 30))
 
     def grid(self, header: list[str], body: list[list[str]], widths_mm: tuple[float, ...], *,
-             total_row: bool = True) -> None:
+             total_row: bool = True, left: tuple[int, ...] = (1,)) -> None:
         """A bordered table; header (repeated on every page) and last (total) row in bold."""
         table = self.table(len(body) + 1, widths_mm, header_rows=1)
         table.style = "Table Grid"
@@ -372,7 +372,7 @@ class _Document:
             bold = index == 0 or (total_row and index == len(body))
             for column, (cell, value) in enumerate(zip(table.rows[index].cells, values, strict=True)):
                 self._shape(cell.paragraphs[0], value, bold=bold, size=TABLE_PT,
-                            align="left" if column == 1 and index else "center")
+                            align="left" if column in left and index else "center")
         self.para()
 
     def outstanding_section(self, numeral: str) -> None:
@@ -415,7 +415,7 @@ class _Document:
         header = [data.t("col_no"), data.t("col_question"), data.t("col_who"), data.t("col_reply")]
         body = [[str(n), f"{line.question} ({data.topic_name(line.topic_id)})", households(data, line), ""]
                 for n, line in enumerate(lines, start=1)]
-        self.grid(header, body, (10, 55, 55, 45), total_row=False)
+        self.grid(header, body, (10, 55, 55, 45), total_row=False, left=(1, 2))
 
     def signature(self) -> None:
         data = self.data
