@@ -35,6 +35,7 @@ FONT = "Times New Roman"
 BODY_PT = 13
 TABLE_PT = 11
 MAX_OUTSTANDING = 200     # unanswered entries listed one by one; the Excel file has the rest
+MAX_PAPER_NAMES = 50      # households named under one question of a working paper; the workbook's sheet has all
 MAX_MATRIX_HAMLETS = 8    # more hamlets than this do not fit across a portrait A4 page
 TEXT_WIDTH_MM = 165       # A4 less the 30 and 15 mm side margins
 CHART_MAX_HEIGHT_MM = 200  # the chart always fits a page with its section title
@@ -368,9 +369,9 @@ class _Document:
         """A bordered table; header (repeated on every page) and last (total) row in bold."""
         table = self.table(len(body) + 1, widths_mm, header_rows=1)
         table.style = "Table Grid"
-        for index, values in enumerate([header, *body]):
+        for index, (row, values) in enumerate(zip(table.rows, [header, *body], strict=True)):  # rows[i]: O(n) each
             bold = index == 0 or (total_row and index == len(body))
-            for column, (cell, value) in enumerate(zip(table.rows[index].cells, values, strict=True)):
+            for column, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
                 self._shape(cell.paragraphs[0], value, bold=bold, size=TABLE_PT,
                             align="left" if column in left and index else "center")
         self.para()
@@ -413,8 +414,8 @@ class _Document:
         heading.paragraph_format.page_break_before = True
         self.para(data.t("paper_intro", agency=agency, count=data.number(len(lines))), italic=True, indent=True)
         header = [data.t("col_no"), data.t("col_question"), data.t("col_who"), data.t("col_reply")]
-        body = [[str(n), f"{line.question} ({data.topic_name(line.topic_id)})", households(data, line), ""]
-                for n, line in enumerate(lines, start=1)]
+        body = [[str(n), f"{line.question} ({data.topic_name(line.topic_id)})",
+                 households(data, line, MAX_PAPER_NAMES), ""] for n, line in enumerate(lines, start=1)]
         self.grid(header, body, (10, 55, 55, 45), total_row=False, left=(1, 2))
 
     def signature(self) -> None:

@@ -43,10 +43,14 @@ def papers(data: ReportData, groups: dict[str, list[Group]] | None = None) -> di
     return found
 
 
-def households(data: ReportData, line: PaperLine) -> str:
-    """"Nguyễn Văn Bình (Ấp Tân Hậu, DT-0001); ..." — every household of the line, so each can be answered."""
-    return "; ".join(data.t("name_hamlet_code", name=data.person(r), hamlet=data.hamlet_name(r.hamlet_id) or "—",
-                            code=r.code) for r in line.rows)
+def households(data: ReportData, line: PaperLine, limit: int | None = None) -> str:
+    """"Nguyễn Văn Bình (Ấp Tân Hậu, DT-0001); ..." — every household of the line, so each can be answered
+    (``limit``: the first ones, then how many more; the workbook's sheet lists them all)."""
+    shown = line.rows if limit is None else line.rows[:limit]
+    text = "; ".join(data.t("name_hamlet_code", name=data.person(r), hamlet=data.hamlet_name(r.hamlet_id) or "—",
+                            code=r.code) for r in shown)
+    more = len(line.rows) - len(shown)
+    return f"{text}; {data.t('paper_more', count=data.number(more))}" if more else text
 
 
 def matching_agency(data: ReportData, wanted: str) -> str | None:
