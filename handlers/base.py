@@ -24,7 +24,7 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bot.core.config import ConfigError
 from bot.core.types import Message
@@ -171,6 +171,20 @@ NO_RETRY = RetryRule()
 
 
 # ---- webhook secret --------------------------------------------------------------------------------------------------
+
+
+async def serve_posts(listen: str, port: int, path: str, handler: Callable[[Any], Awaitable[Any]], *,
+                      max_body: int = 1024 * 1024) -> Any:
+    """A small web server taking POSTs on ``path`` (a webhook); returns its aiohttp runner (``cleanup()`` stops it).
+    A body over ``max_body`` gets 413 before the handler runs."""
+    from aiohttp import web  # webhook mode only: a polling bot starts without loading it
+
+    app = web.Application(client_max_size=max_body)
+    app.router.add_post("/" + path.strip("/"), handler)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, listen, port).start()
+    return runner
 
 
 def webhook_secret(configured: str | None, key: str, *, env: str = "", length: tuple[int, int] | None = None) -> str:

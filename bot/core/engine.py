@@ -221,11 +221,11 @@ class Engine:
                 turn.say("staff.not_available")
                 turn.show_prompt = True
                 return
-        changes = turn.conn.total_changes
-        done = await self._run(turn, command.handler, clean(turn.msg.text))
+        text, changes = clean(turn.msg.text), turn.conn.total_changes
+        done = await self._run(turn, command.handler, text)
         acted = done and turn.conn.total_changes != changes  # a usage line or a listing is no act to audit
         if acted and command.role is not None and self.registry.auditor is not None:
-            await self.registry.auditor(turn, f"/{name} {clean(turn.msg.text)}")
+            await self.registry.auditor(turn, f"/{name} {text}")
 
     @staticmethod
     async def _run(turn: Turn, handler: Handler, text: str) -> bool:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
 from bot.core.config import Settings
-from handlers.base import webhook_secret
+from handlers.base import serve_posts, webhook_secret
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an update is a few kilobytes; Telegram's largest stay far below this
@@ -29,19 +31,15 @@ class TelegramWebhook:
     def __init__(self, app: Application, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._runner: web.AppRunner | None = None
+        self._runner: web.AppRunner | None = None  # aiohttp is loaded in webhook mode only
         self._secret = b""
 
     async def start(self) -> None:
         tg = self.settings.telegram
         secret = webhook_secret(tg.resolved_webhook_secret(), "telegram.webhook_secret")
         self._secret = secret.encode()
-        server = web.Application(client_max_size=MAX_BODY)
-        server.router.add_post("/" + tg.webhook_path.strip("/"), self._on_update)
-        runner = web.AppRunner(server, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.TCPSite(runner, tg.webhook_listen, tg.webhook_port).start()
-        self._runner = runner
+        self._runner = await serve_posts(tg.webhook_listen, tg.webhook_port, tg.webhook_path, self._on_update,
+                                         max_body=MAX_BODY)
         await self.app.bot.set_webhook(tg.webhook_url or "", secret_token=secret, allowed_updates=Update.ALL_TYPES,
                                        drop_pending_updates=False)
         log.info("Telegram webhook set")
@@ -52,6 +50,8 @@ class TelegramWebhook:
             await runner.cleanup()
 
     async def _on_update(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self._secret):
             return web.Response(status=403)

@@ -35,7 +35,7 @@ from bot.core.types import Incoming, InputKind, Message
 from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Backoff, Channel, deliver, split_text, webhook_secret
+from handlers.base import Backoff, Channel, deliver, serve_posts, split_text, webhook_secret
 from handlers.text_render import render_text, typed_incoming
 from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, ZaloClient, ZaloError
 from handlers.zalo.transport import ZaloTransport, reply_retry, zalo_limits
@@ -260,14 +260,7 @@ class ZaloChannel(Channel):
         secret = webhook_secret(zalo.resolved_webhook_secret(), "zalo.webhook_secret", env=ZALO_WEBHOOK_SECRET_ENV,
                                 length=(8, 256))
         self._secret = secret.encode()
-        from aiohttp import web  # webhook mode only: polling starts without it
-
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_post("/" + zalo.webhook_path.strip("/"), self._on_webhook)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.TCPSite(runner, zalo.webhook_listen, zalo.webhook_port).start()
-        self._runner = runner
+        self._runner = await serve_posts(zalo.webhook_listen, zalo.webhook_port, zalo.webhook_path, self._on_webhook)
 
     async def _register_webhook(self) -> None:
         params = {"url": self.settings.zalo.webhook_url, "secret_token": self._secret.decode()}
