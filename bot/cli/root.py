@@ -136,6 +136,7 @@ def _register_groups() -> None:
     from bot.cli.datacare import COMMANDS as DATACARE
     from bot.cli.dialogues import dialogue
     from bot.cli.export import export
+    from bot.cli.invitation import invitation
     from bot.cli.staff import staff
 
     main.add_command(audit)
@@ -144,6 +145,7 @@ def _register_groups() -> None:
         main.add_command(command)
     main.add_command(staff)
     main.add_command(export)
+    main.add_command(invitation)
     register_broadcast(main)
 
 

@@ -120,6 +120,7 @@ class TelegramSection(_Strict):
     base_file_url: str = "https://api.telegram.org/file/bot"
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
+    username: str | None = None          # the bot's @name for printed invitations (at run time it asks Telegram)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
@@ -128,6 +129,11 @@ class TelegramSection(_Strict):
     send_rate: float = Field(default=30.0, gt=0, le=1000)          # messages per second, whole bot
     per_chat_interval: float = Field(default=1.0, ge=0, le=60)     # seconds between two messages to one chat
     max_attempts: int = Field(default=5, ge=1, le=50)              # before a message is given up as failed
+
+    @field_validator("username")
+    @classmethod
+    def _without_at(cls, value: str | None) -> str | None:
+        return value.strip().lstrip("@") or None if value else None
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TelegramSection:
@@ -308,6 +314,14 @@ class ReportSection(_Strict):
     recipients: list[str] = Field(default_factory=list)   # "Nơi nhận:" lines
 
 
+class InvitationSection(_Strict):
+    """The paper invitation a hamlet head hands each household ("Giấy mời"); empty values take the catalogue's."""
+
+    bring: list[str] = Field(default_factory=list)   # "Khi đi, xin mang theo:" lines
+    signer_title: str = ""                           # e.g. "TRƯỞNG ẤP" (default), under "TM. BAN NHÂN DÂN ẤP"
+    zalo: str = ""                                   # where households find the commune on Zalo, e.g. "zalo.me/..."
+
+
 class RosterSection(_Strict):
     """Limits of a roster import: a file beyond them is refused with a clear answer, nothing imported."""
 
@@ -325,6 +339,7 @@ class Settings(_Strict):
     fields: list[Field_] = Field(min_length=1)
     dialogues: list[DialogueConfig] = Field(default_factory=list)
     report: ReportSection = Field(default_factory=ReportSection)
+    invitation: InvitationSection = Field(default_factory=InvitationSection)
     roster: RosterSection = Field(default_factory=RosterSection)
 
     def dialogue_quotas(self, dialogue: DialogueConfig) -> dict[str, int]:
