@@ -35,7 +35,7 @@ from bench.memory import peak_rss_mb
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.example.toml"
 DIALOGUE = "tan-thuan-tay-2027"
-GOALS = {"seconds": 10.0, "peak_rss_mb": 300.0, "ratio": 2.0}
+GOALS = {"xlsx_seconds": 5.0, "docx_seconds": 10.0, "peak_rss_mb": 300.0, "ratio": 2.0}
 JOBS = ("ours-xlsx", "ours-docx", "bare-xlsx", "bare-docx")
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Phan", "Trương", "Bùi", "Đặng", "Đỗ", "Ngô", "Dương")
@@ -269,7 +269,8 @@ def report(result: dict[str, Any]) -> str:
         f"   bare openpyxl {result['bare_xlsx_s']:.2f} s  ratio {result['xlsx_ratio']:.2f}",
         f"  DOCX  {result['docx_s']:.2f} s  peak {result['docx_peak_rss_mb']:.0f} MB  {result['docx_mb']:.1f} MB"
         f"   bare python-docx {result['bare_docx_s']:.2f} s  ratio {result['docx_ratio']:.2f}",
-        f"  goals: each ≤ {GOALS['seconds']:.0f} s, ≤ {GOALS['peak_rss_mb']:.0f} MB, ratio ≤ {GOALS['ratio']:.0f};"
+        f"  goals: XLSX ≤ {GOALS['xlsx_seconds']:.0f} s, DOCX ≤ {GOALS['docx_seconds']:.0f} s,"
+        f" ≤ {GOALS['peak_rss_mb']:.0f} MB, ratio ≤ {GOALS['ratio']:.0f};"
         f" every entry accounted for: {'yes' if result['work_done'] else 'NO'}",
     ])
 

@@ -17,7 +17,7 @@ from bot.core.text import shorten
 from bot.core.vntime import vn_datetime
 from bot.digest.charts import questions_chart_png
 from bot.digest.grouping import Group
-from bot.reports.admin_docx import AdminDocument
+from bot.reports.admin_docx import AdminDocument, add_text
 from bot.reports.report_data import Progress, ReportData, no_progress
 from bot.reports.report_files import private_output
 from bot.reports.working_papers import PaperLine, groups_by_topic, households, papers
@@ -141,8 +141,8 @@ class _Document(AdminDocument):
         kinds = ", ".join(dict.fromkeys(data.kind_label(item.kind) for item in group.items))
         hamlets = ", ".join(data.hamlet_name(h) for h in group.hamlets) or "—"
         paragraph = self.para(f"- {text} ", indent=True)
-        paragraph.add_run(f"({data.t('group_meta', count=data.number(group.count), kinds=kinds, hamlets=hamlets)})"
-                          ).italic = True
+        add_text(paragraph, f"({data.t('group_meta', count=data.number(group.count), kinds=kinds, hamlets=hamlets)})"
+                 ).italic = True
         self.para(data.t("group_names", names=self._names(rows)), size=12, indent=True)
 
     def _names(self, rows: list[ReportRow]) -> str:
