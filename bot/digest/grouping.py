@@ -29,7 +29,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.core.text import fold
 
@@ -81,6 +81,7 @@ def _accent_table() -> dict[int, str]:
     return {ord(ch): fold(ch) for ch in letters if ch.isalpha() and fold(ch) != ch and len(fold(ch)) == 1}
 
 
+@lru_cache(maxsize=65_536)
 def comparison_key(text: str) -> str:
     """What is compared: accent- and case-free, greetings, pronouns and particles gone, shortcuts spelled out.
 
@@ -188,7 +189,7 @@ def _typos_corrected(keys: list[str]) -> list[str]:
 
 # --- the public model ----------------------------------------------------------------------------------------------
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     submission_id: int
     text: str

@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -52,7 +52,6 @@ KEEP_FILES = timedelta(days=30)
 LINES_PER_TOPIC = 6     # grouped questions and media shown under a topic; the rest is in the Excel file
 NAMES_SHOWN = 8
 SNIPPET = 120
-_CHART_LOCK = threading.Lock()  # pyplot keeps global state: one chart at a time from this module's threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +174,23 @@ def _topic_lines(items: Sequence[Entry], settings: Settings, lang: str) -> list[
     by_id = {e.id: e for e in items}
     written = [e for e in items if not e.media_kind]
     shown = [(_group_line(g, by_id, settings, lang), g.count)
-             for g in group_similar([_item(e, lang) for e in written])]
+             for g in _grouped(tuple(_item(e, lang) for e in written))]
     shown += [(_media_line(e, settings, lang), 1) for e in items if e.media_kind]
     lines = [line for line, _ in shown[:LINES_PER_TOPIC]]
     hidden = sum(count for _, count in shown[LINES_PER_TOPIC:])
     if hidden:
         lines.append(t("digest.more_items", lang, count=hidden))
     return lines
+
+
+@lru_cache(maxsize=512)
+def _grouped(items: tuple[Item, ...]) -> list[Group]:
+    """Staff of the same scope get the same questions of a topic: grouped once per evening, not once each."""
+    return group_similar(items)
+
+
+def grouped_cache_clear() -> None:
+    _grouped.cache_clear()
 
 
 def _item(entry: Entry, lang: str) -> Item:
@@ -261,11 +270,9 @@ def _make_files(entries: list[Entry], settings: Settings, lang: str, now: dateti
 def chart_png(entries: Sequence[Entry], settings: Settings, lang: str, now: datetime) -> bytes:
     from bot.digest.charts import questions_chart_png
 
-    with _CHART_LOCK:
-        return questions_chart_png(per_topic(entries, settings), per_hamlet(entries, settings, lang),
-                                   t("digest.chart_title", lang, date=vn_date(now, settings.tz)),
-                                   topic_title=t("digest.chart_topics", lang),
-                                   hamlet_title=t("digest.chart_hamlets", lang))
+    return questions_chart_png(per_topic(entries, settings), per_hamlet(entries, settings, lang),
+                               t("digest.chart_title", lang, date=vn_date(now, settings.tz)),
+                               topic_title=t("digest.chart_topics", lang), hamlet_title=t("digest.chart_hamlets", lang))
 
 
 SHEET_COLUMNS = (("code", 10), ("date", 17), ("hamlet", 16), ("name", 24), ("category", 18), ("kind", 14),
@@ -340,25 +347,33 @@ def job_key(member: StaffMember, now: datetime, settings: Settings) -> str:
 
 
 async def send_digest(db: Database, settings: Settings, member: StaffMember, now: datetime) -> bool:
-    """The day's digest for one person, once; True when messages were queued."""
+    """The day's digest for one person, once; True when messages were queued.
+
+    The slow part (grouping the questions into the text, the chart, the workbook) runs in a worker thread from a
+    consistent read; the transaction only checks that nothing moved meanwhile and queues the messages."""
     key = job_key(member, now, settings)
     async with db.reading() as conn:
         if await jobs.is_done(conn, key):
             return False
         found = await new_entries(conn, settings, member.channel, member.external_id)
-    files = await make_files(found.entries, settings, member.language, now) if found.entries else None
+    messages = await asyncio.to_thread(_prepare, found, settings, member.language, now) if found.entries else []
     async with db.transaction() as conn:
         done = await jobs.is_done(conn, key)
         if done or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
             return False  # another run did it meanwhile
-        if files is not None:
-            messages = [("text", Message(daily_text(found, settings, member.language, now))),
-                        *file_messages(files, len(found.entries), member.language)]
+        if messages:
             await queue_messages(conn, member.recipient, messages, key, now, f"digest:{local_day(now, settings)}")
         await digests.set_mark(conn, member.channel, member.external_id, found.upto, iso(now))
         await jobs.mark_done(conn, key, iso(now))
     log.info("digest %s: %d new entr(y/ies)", key, len(found.entries))
-    return files is not None
+    return bool(messages)
+
+
+def _prepare(found: NewEntries, settings: Settings, lang: str, now: datetime) -> list[tuple[str, Message]]:
+    """The text, the chart and the workbook of one digest (in a worker thread)."""
+    files = _make_files(list(found.entries), settings, lang, now)
+    return [("text", Message(daily_text(found, settings, lang, now))),
+            *file_messages(files, len(found.entries), lang)]
 
 
 async def send_digests(db: Database, settings: Settings, now: datetime, events: Events) -> int:
