@@ -118,6 +118,20 @@ def test_a_workbook_keeps_words_as_words_and_drops_what_excel_cannot_store(tmp_p
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_workbook_keeps_markup_and_odd_sheet_names_intact_and_prints_its_header_on_every_page(
+        tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "x.xlsx", [Sheet("Ấp Tân Hậu & 'Ông' <1>", [
+        ["Mã phiếu", "Nội dung"], ["DT-0001", "Tôi hỏi <b>nhà</b> & đất, \"tiền\" 5%"]], (12, 60))])
+
+    workbook = load_workbook(path)
+    sheet = workbook.worksheets[0]
+
+    assert sheet.title == "Ấp Tân Hậu & 'Ông' <1>"
+    assert sheet["B2"].value == 'Tôi hỏi <b>nhà</b> & đất, "tiền" 5%' and sheet["B2"].alignment.wrap_text
+    assert sheet.print_title_rows == "$1:$1" and sheet.freeze_panes == "A2"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+
+
 # ---- CSV ---------------------------------------------------------------------------------------------------------
 
 

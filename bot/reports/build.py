@@ -32,7 +32,7 @@ class ReportFiles:
 
 
 def writer(fmt: str) -> Writer:
-    """The writer of one format, imported only when needed (python-docx, openpyxl, matplotlib are slow to load)."""
+    """The writer of one format, imported only when needed (python-docx is slow to load)."""
     if fmt == "docx":
         from bot.reports.report_docx import write_report_docx
 
