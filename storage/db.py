@@ -11,6 +11,7 @@ so that a chat turn's ``BEGIN IMMEDIATE`` + load, then its saved state + ``COMMI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -43,13 +44,30 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+
+
+def pending_migrations(path: str | Path) -> list[str]:
+    """The names of the shipped migrations a database file has not had yet (all of them for a new file), read
+    without changing the file."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return [name for _, name, _ in migrations()]
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        known = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")} if known.fetchone() \
+            else set()
+    return [name for number, name, _ in migrations() if number not in applied]
+
+
 FILE_MODE = 0o600   # names and phone numbers: the bot's own user only
 FOLDER_MODE = 0o700
 
 
 class DatabaseUnusable(Exception):
-    """The database cannot be used at all: ``reason`` is ``not_a_database``, ``damaged``, ``read_only`` or
-    ``unavailable``; ``detail`` is SQLite's own words (no personal data in them)."""
+    """The database cannot be used at all: ``reason`` is ``not_a_database``, ``damaged``, ``read_only``,
+    ``migration_failed`` or ``unavailable``; ``detail`` is SQLite's own words (no personal data in them)."""
 
     def __init__(self, path: str, reason: str, detail: str = "") -> None:
         super().__init__(f"{path}: {reason} {detail}".strip())
@@ -111,10 +129,12 @@ class Database:
             await self._check(conn)
             self._connection = conn
             await self._migrate()
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except (sqlite3.DatabaseError, OSError, DatabaseUnusable) as exc:
             self._connection = None
             if conn is not None:
                 await conn.close()
+            if isinstance(exc, DatabaseUnusable):
+                raise
             raise DatabaseUnusable(self.path, _reason(exc), str(exc)) from exc
         if self.path != ":memory:":
             self._warn_if_loose()
@@ -210,18 +230,21 @@ class Database:
             return [row[0] for row in await cur.fetchall()]
 
     async def _migrate(self) -> None:
-        """Apply every shipped migration not yet recorded, in order, each with its record in one transaction."""
+        """Apply every shipped migration not yet recorded, in order, all in one transaction: one that fails leaves
+        the database exactly as it was (SQLite's schema changes are transactional) and says which one failed."""
         async with self.transaction() as conn:
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY,"
-                               " name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            await conn.execute(SCHEMA_TABLE)
             async with conn.execute("SELECT number FROM schema_migrations") as cur:
                 applied = {row[0] for row in await cur.fetchall()}
             for number, name, sql in migrations():
                 if number in applied:
                     continue
                 log.info("applying migration %s", name)
-                for statement in _split_sql(sql):
-                    await conn.execute(statement)
+                try:
+                    for statement in _split_sql(sql):
+                        await conn.execute(statement)
+                except sqlite3.DatabaseError as exc:
+                    raise DatabaseUnusable(self.path, "migration_failed", f"{name}: {exc}") from exc
                 await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
 
 

@@ -14,6 +14,7 @@ import click
 
 from bot.cli.common import CONFIG_OPTION, confirm, load_or_exit
 from bot.core.clock import system_clock
+from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.core.phone import normalize_phone
 from bot.core.vntime import parse_vn_datetime
@@ -25,15 +26,25 @@ from storage import Database
 
 @click.command()
 @CONFIG_OPTION
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path), required=False)
 @click.option("--force", is_flag=True, help="Create missing folders and replace an existing file.")
-def backup(config_path: Path, target: Path, force: bool) -> None:
+@click.option("--nightly", is_flag=True,
+              help="Into the backup folder as doithoai-<date>-<time>.sqlite3, pruning those older than keep_days.")
+def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -> None:
     """Copy the database to TARGET while the bot keeps running (SQLite online backup; owner-only file)."""
     settings = load_or_exit(config_path)
+    lang = settings.bot.language
+    if nightly:
+        _nightly(settings)
+        return
+    if target is None:
+        click.echo(t("cli.backup_needs_target", lang), err=True)
+        sys.exit(2)
     refusal = datacare.backup_refusal(target)
     if refusal == "cli.backup_is_folder" or (refusal and not force):
-        click.echo(t(refusal, settings.bot.language, path=target, folder=target.parent), err=True)
+        click.echo(t(refusal, lang, path=target, folder=target.parent), err=True)
         sys.exit(2)
+
     async def go() -> int:
         size = await datacare.backup(settings.database.path, target)
         async with Database(settings.database.path) as db:
@@ -41,7 +52,22 @@ def backup(config_path: Path, target: Path, force: bool) -> None:
         return size
 
     size = asyncio.run(go())
-    click.echo(t("cli.backup_done", settings.bot.language, path=target, size=f"{size / 1024:,.0f}"))
+    click.echo(t("cli.backup_done", lang, path=target, size=f"{size / 1024:,.0f}"))
+
+
+def _nightly(settings: Settings) -> None:
+    from bot.datacare.backups import nightly
+
+    async def go() -> tuple[Path, list[Path]]:
+        made = await nightly(settings.database.path, settings.backup.folder, system_clock(), settings.tz,
+                             settings.backup.keep_days)
+        async with Database(settings.database.path) as db:
+            await audit.record_cli(db, "backup", made[0].name, nightly=True, pruned=len(made[1]))
+        return made
+
+    made, removed = asyncio.run(go())
+    click.echo(t("cli.backup_nightly_done", settings.bot.language, path=made, pruned=len(removed),
+                 days=settings.backup.keep_days))
 
 
 @click.command()

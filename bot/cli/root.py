@@ -65,6 +65,7 @@ def console(config_path: Path, user_id: str) -> None:
 @CONFIG_OPTION
 def run(config_path: Path) -> None:
     """Start the configured channels (Telegram, Zalo), the outbox sender and the reminders."""
+    from bot.cli.upgrade import to_protect
     from bot.core.logs import setup_logging
 
     settings = load_or_exit(config_path)
@@ -72,10 +73,10 @@ def run(config_path: Path) -> None:
     if not settings.telegram.resolved_token() and not settings.zalo.configured:
         click.echo(t("cli.no_channel", settings.bot.language), err=True)
         sys.exit(2)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, to_protect(settings)))
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, pending: list[str] | None = None) -> None:
     """Run every configured channel in this one process until SIGINT or SIGTERM; a SIGKILL loses nothing either
     (every change is committed as it happens).
 
@@ -85,9 +86,11 @@ async def serve(settings: Settings) -> None:
     from contextlib import AsyncExitStack
 
     from bot.cli.runtime import Services
+    from bot.cli.upgrade import backup_before_upgrade
     from handlers.base import ChannelUnavailable, engine_options
     from storage import Database
 
+    await backup_before_upgrade(settings, pending or [])
     services = Services(settings, Database(settings.database.path))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -138,6 +141,7 @@ def _register_groups() -> None:
     from bot.cli.export import export
     from bot.cli.invitation import invitation
     from bot.cli.staff import staff
+    from bot.cli.upgrade import migrate
 
     main.add_command(audit)
     main.add_command(dialogue)
@@ -146,6 +150,7 @@ def _register_groups() -> None:
     main.add_command(staff)
     main.add_command(export)
     main.add_command(invitation)
+    main.add_command(migrate)
     register_broadcast(main)
 
 

@@ -92,6 +92,20 @@ class DatabaseSection(_Strict):
     path: str = "doithoai.sqlite3"
 
 
+class BackupSection(_Strict):
+    """Nightly backups (``doithoai backup --nightly``, run by the systemd timer or cron) and before upgrades."""
+
+    folder: str = ""                               # default: "backups" next to the database
+    keep_days: int = Field(default=14, ge=1, le=3650)
+
+
+class LoggingSection(_Strict):
+    """Log lines go to stderr (journald and Docker collect them); never a token, a secret or a household's text."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["plain", "json"] = "plain"
+
+
 class DigestSection(_Strict):
     """The daily digest of new questions to officers, organizers and administrators."""
 
@@ -340,6 +354,8 @@ class Settings(_Strict):
     dialogues: list[DialogueConfig] = Field(default_factory=list)
     report: ReportSection = Field(default_factory=ReportSection)
     invitation: InvitationSection = Field(default_factory=InvitationSection)
+    backup: BackupSection = Field(default_factory=BackupSection)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
     roster: RosterSection = Field(default_factory=RosterSection)
 
     def dialogue_quotas(self, dialogue: DialogueConfig) -> dict[str, int]:
@@ -529,4 +545,7 @@ def load_settings(path: str | Path) -> Settings:
     if not db_path.is_absolute():
         resolved = (p.parent / db_path).resolve()
         settings = settings.model_copy(update={"database": DatabaseSection(path=str(resolved))})
-    return settings
+    folder = Path(settings.backup.folder) if settings.backup.folder else Path(settings.database.path).parent / "backups"
+    if not folder.is_absolute():
+        folder = (p.parent / folder).resolve()
+    return settings.model_copy(update={"backup": settings.backup.model_copy(update={"folder": str(folder)})})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 
 from bot.core.config import Settings
 
@@ -33,14 +35,34 @@ class RedactSecrets(logging.Filter):
         return text
 
 
-def setup_logging(settings: Settings | None, level: int = logging.INFO) -> None:
+class JsonLines(logging.Formatter):
+    """One JSON object per line (``[logging] format = "json"``) for log collectors: time (UTC, ISO 8601), level,
+    logger, message, and the traceback when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(settings: Settings | None, level: int | None = None) -> None:
+    """Everything to stderr (journald and Docker read it), at ``[logging] level`` in ``[logging] format``, with the
+    configured secrets scrubbed from every line."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    chosen = settings.logging if settings is not None else None
+    handler.setFormatter(JsonLines() if chosen and chosen.format == "json" else logging.Formatter(PLAIN))
     if settings is not None:
         handler.addFilter(RedactSecrets(secret_values(settings)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level if level is not None else getattr(logging, chosen.level) if chosen else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs request URLs, which contain the token
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

@@ -83,6 +83,7 @@ class Sender:
         self._stopping = False
         self._running = False
         self._counts: Counter[str] = Counter()
+        self._reported: dict[str, int] = {}
         if events is not None:
             events.subscribe(OUTBOX_QUEUED, self.wake)
 
@@ -139,7 +140,7 @@ class Sender:
         if self._running:
             raise RuntimeError("the sender is running; use wait_idle()")
         self._begin()
-        self._counts = Counter()
+        self._counts, self._reported = Counter(), {}
         try:
             await asyncio.gather(*(self._pump(ch, until_idle=True) for ch in self._channels.values()))
         finally:
@@ -155,6 +156,15 @@ class Sender:
             log.warning("%d outbox messages were being sent when the bot stopped (claimed %s .. %s): marked"
                         " 'uncertain' and not resent", count, window[0], window[1])
         return count
+
+    def _log_batch(self) -> None:
+        """One line per run of sends that emptied the queue: what happened since the last such line."""
+        now = dict(self._counts)
+        delta = {k: v - self._reported.get(k, 0) for k, v in now.items() if v - self._reported.get(k, 0)}
+        self._reported = now
+        if delta:
+            log.info("outbox: queue empty; since the last report %s",
+                     ", ".join(f"{count} {outcome}" for outcome, count in sorted(delta.items())))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -238,6 +248,8 @@ class Sender:
     def _set_idle(self, channel: _Channel, idle: bool) -> None:
         channel.idle = idle
         if idle and all(ch.idle for ch in self._channels.values()):
+            if not self._idle.is_set():
+                self._log_batch()
             self._idle.set()
         elif not idle:
             self._idle.clear()
