@@ -138,6 +138,7 @@ def _register_groups() -> None:
     from bot.cli.broadcast import register as register_broadcast
     from bot.cli.datacare import COMMANDS as DATACARE
     from bot.cli.dialogues import dialogue
+    from bot.cli.doctor import doctor
     from bot.cli.export import export
     from bot.cli.invitation import invitation
     from bot.cli.staff import staff
@@ -151,6 +152,7 @@ def _register_groups() -> None:
     main.add_command(export)
     main.add_command(invitation)
     main.add_command(migrate)
+    main.add_command(doctor)
     register_broadcast(main)
 
 
