@@ -109,11 +109,19 @@ async def serve(settings: Settings) -> None:
             click.echo(t("cli.no_channel_reached", settings.bot.language), err=True)
             sys.exit(1)
         engine = services.build_engine(**engine_options(facts))
+        stack.push_async_callback(services.stop)
+        await services.start_web([route for c in channels for route in c.webhook_routes()],
+                                 lambda: {c.name: _state(c) for c in channels})
         for channel in channels:
             await channel.start(engine)
-        stack.push_async_callback(services.stop)
         await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
         await stop.wait()
+
+
+def _state(channel: Channel) -> str:
+    """A channel's state for /healthz: a channel that stopped on its own (Zalo's rejected token) says so."""
+    stopped = getattr(channel, "stopped", None)
+    return "stopped" if isinstance(stopped, asyncio.Event) and stopped.is_set() else "running"
 
 
 def _configured_channels(settings: Settings) -> list[Channel]:

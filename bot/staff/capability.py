@@ -4,10 +4,11 @@ log."""
 from __future__ import annotations
 
 from bot.core.registry import Registry
-from bot.staff import audit, roles_chat
+from bot.staff import audit, roles_chat, web_signin
 
 
 def register(registry: Registry) -> None:
     registry.authorize_with(roles_chat.has_role)
     registry.audit_with(audit.audit_command)
     registry.add_commands(roles_chat.COMMANDS)
+    registry.add_command("web", web_signin.cmd_web, "officer")
