@@ -71,3 +71,8 @@ def build_app(desk: Desk, webhooks: Sequence[WebhookRoute] = ()) -> Starlette:
     app = Starlette(routes=routes, exception_handlers={SignedOut: signed_out, HTTPException: http_error})
     app.state.desk = desk
     return app
+
+
+def webhooks_only(webhooks: Sequence[WebhookRoute]) -> Starlette:
+    """Just the channels' webhooks (a channel tested on its own)."""
+    return Starlette(routes=[webhook_endpoint(route) for route in webhooks])
