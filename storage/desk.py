@@ -65,9 +65,12 @@ def _conditions(where: Where) -> tuple[str, list[object]]:
 
     within("s.hamlet_id", where.hamlets)
     within("s.hamlet_id", where.extra_hamlets)
-    if where.scope_fields or where.scope_topics:
+    if where.scope_fields and where.scope_topics:
         parts.append(f"(s.field_id IN ({_marks(where.scope_fields)}) OR s.topic_id IN ({_marks(where.scope_topics)}))")
         params.extend([*where.scope_fields, *where.scope_topics])
+    else:
+        within("s.field_id", where.scope_fields or None)
+        within("s.topic_id", where.scope_topics or None)
     within("s.field_id", where.fields or None)
     within("s.topic_id", where.topics)
     within("s.status", where.statuses or None)
@@ -87,10 +90,11 @@ async def page(conn: Connection, where: Where, *, offset: int, limit: int) -> Pa
     sql_where, params = _conditions(where)
     async with conn.execute(f"SELECT COUNT(*) FROM submissions s{sql_where}", params) as cur:
         total = int((await cur.fetchone())[0])
-    async with conn.execute(
+    async with conn.execute(  # the page's ids from the index alone, then those rows only
         f"SELECT {_COLS}, p.full_name, pe.submission_id IS NOT NULL FROM submissions s"
         " LEFT JOIN persons p ON p.id = s.person_id LEFT JOIN paper_entries pe ON pe.submission_id = s.id"
-        f"{sql_where} ORDER BY s.id DESC LIMIT ? OFFSET ?", [*params, limit, offset],
+        f" WHERE s.id IN (SELECT s.id FROM submissions s{sql_where} ORDER BY s.id DESC LIMIT ? OFFSET ?)"
+        " ORDER BY s.id DESC", [*params, limit, offset],
     ) as cur:
         rows = [Row(Submission(*raw[:15]), raw[15], bool(raw[16])) for raw in await cur.fetchall()]
     return Page(rows, total)
