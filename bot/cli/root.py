@@ -110,11 +110,15 @@ async def serve(settings: Settings) -> None:
             sys.exit(1)
         engine = services.build_engine(**engine_options(facts))
         stack.push_async_callback(services.stop)
-        await services.start_web([route for c in channels for route in c.webhook_routes()],
-                                 lambda: {c.name: _state(c) for c in channels})
+        webhooks = [route for c in channels for route in c.webhook_routes()]
+        states = lambda: {c.name: _state(c) for c in channels}  # noqa: E731
+        if webhooks:  # served before the channels register them at their platforms
+            await services.start_web(webhooks, states)
         for channel in channels:
             await channel.start(engine)
         await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
+        if not webhooks:  # households first: the desk's web stack loads once the channels serve
+            await services.start_web([], states)
         await stop.wait()
 
 
