@@ -30,7 +30,7 @@ from bot.outbox.sender import ChannelLimits, Sender
 from bot.reports.cleanup import remove_sent_exports
 from bot.reports.delivery import send_deadline_reports
 from bot.reports.report_files import exports_dir
-from storage import Database, heartbeat
+from storage import Database, heartbeat, web_sessions
 from storage.conversations import forget_events_before
 
 if TYPE_CHECKING:
@@ -132,6 +132,8 @@ class Services:
 
     async def housekeeping(self) -> None:
         await self.prune_events()
+        async with self.db.transaction() as conn:  # the desk's sign-in links and sessions past their time
+            await web_sessions.forget_before(conn, iso(self.clock()))
         await remove_sent_exports(self.db, exports_dir(self.settings), self.clock())
 
     async def prune_events(self) -> int:

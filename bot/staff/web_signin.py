@@ -63,7 +63,7 @@ async def make_link(conn: Connection, settings: Settings, channel: str, external
 
 
 async def cmd_web(turn: Turn, args: str) -> None:
-    """``/web``: the sign-in link to the desk, in a private chat only (whoever sees the link can use it once)."""
+    """``/web``: the sign-in link to the desk (whoever has the link can use it once, within ten minutes)."""
     link = await make_link(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id, turn.now)
     turn.say("staff.web_link", link=link, until=vn_datetime(turn.now + LINK_TTL, turn.settings.tz))
 
