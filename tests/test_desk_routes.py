@@ -356,3 +356,39 @@ async def test_healthz_and_the_webhook_body_limit(world: World, app_client: tupl
     assert health.json()["database"] == "ok" and health.json()["outbox_backlog"] == 0
     assert (await client.post("/hook", content=b"x" * 1001)).status_code == 413
     assert (await client.post("/hook", content=b"hello")).content == b"hello"
+
+
+async def test_a_voice_note_plays_in_the_page_for_whoever_may_see_it(
+        world: World, settings: Settings, database: Database, clock: FrozenClock, events: Events) -> None:
+    from storage import submissions
+
+    async def fetch(file_id: str) -> bytes:
+        return b"OggS voice " + file_id.encode()
+
+    async with database.transaction() as conn:
+        voice = await submissions.create_submission(
+            conn, person_id=world.household_person, hamlet_id="tan-hau", category="poor", kind="question",
+            field_id="giam-ngheo", topic_id="nha-o", content=None, media_kind="voice", media_file_id="voice-1",
+            channel="telegram", now=clock().isoformat())
+    desk = Desk(settings, database, events, clock, file_fetchers={"telegram": fetch})
+    async with visitor(desk, "officer") as client:
+        page = await client.get(f"/questions/{voice.id}")
+        sound = await client.get(f"/questions/{voice.id}/media")
+    async with visitor(desk, "other officer") as client:
+        refused = await client.get(f"/questions/{voice.id}/media")
+    assert f'<audio controls preload="none" src="/questions/{voice.id}/media">' in page.text
+    assert sound.status_code == 200 and sound.headers["content-type"] == "audio/ogg"
+    assert sound.content.endswith(b"voice-1")
+    assert refused.status_code == 404 and b"OggS" not in refused.content
+
+
+async def test_the_desk_speaks_english_when_asked(world: World, app_client: tuple[Desk, httpx.AsyncClient]) -> None:
+    desk, _ = app_client
+    async with visitor(desk, "officer") as client:
+        assert t("desk.nav_questions", "vi") in (await client.get("/questions")).text
+        switched = await client.get("/lang/en", params={"next": "/questions?hamlet=tan-hau"})
+        assert switched.headers["location"] == "/questions?hamlet=tan-hau"
+        english = await client.get("/questions")
+        outside = await client.get("/lang/en", params={"next": "//evil.example"})
+    assert t("desk.nav_questions", "en") in english.text and 'lang="en"' in english.text
+    assert outside.headers["location"] == "/questions"
