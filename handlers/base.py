@@ -22,9 +22,9 @@ import asyncio
 import logging
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from bot.core.config import ConfigError
 from bot.core.types import Message
@@ -82,6 +82,10 @@ class Channel(ABC):
     @abstractmethod
     def limits(self) -> ChannelLimits:
         """How fast the outbox may send on this channel."""
+
+    def webhook_routes(self) -> list[WebhookRoute]:
+        """The webhooks this channel takes on the one HTTP server (none when it polls)."""
+        return []
 
 
 # ---- sending a turn's replies ---------------------------------------------------------------------------------------
@@ -173,18 +177,23 @@ NO_RETRY = RetryRule()
 # ---- webhook secret --------------------------------------------------------------------------------------------------
 
 
-async def serve_posts(listen: str, port: int, path: str, handler: Callable[[Any], Awaitable[Any]], *,
-                      max_body: int = 1024 * 1024) -> Any:
-    """A small web server taking POSTs on ``path`` (a webhook); returns its aiohttp runner (``cleanup()`` stops it).
-    A body over ``max_body`` gets 413 before the handler runs."""
-    from aiohttp import web  # webhook mode only: a polling bot starts without loading it
+WebhookHandle = Callable[[Mapping[str, str], bytes], Awaitable[tuple[int, bytes]]]
+DEFAULT_MAX_BODY = 1024 * 1024
 
-    app = web.Application(client_max_size=max_body)
-    app.router.add_post("/" + path.strip("/"), handler)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, listen, port).start()
-    return runner
+
+@dataclass(frozen=True, slots=True)
+class WebhookRoute:
+    """A channel's webhook as the one HTTP server of ``doithoai run`` serves it (``handlers/web/app.py``): POSTs on
+    ``path`` go to ``handle(headers, body) -> (status, body)``; a body over ``max_body`` gets 413 before ``handle``
+    runs. No web framework leaks into a channel: it sees headers and bytes."""
+
+    path: str
+    handle: WebhookHandle
+    max_body: int = DEFAULT_MAX_BODY
+
+    @property
+    def url_path(self) -> str:
+        return "/" + self.path.strip("/")
 
 
 def webhook_secret(configured: str | None, key: str, *, env: str = "", length: tuple[int, int] | None = None) -> str:

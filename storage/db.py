@@ -27,6 +27,8 @@ from storage.connection import Connection
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Statement = tuple[str, tuple[Any, ...]]
+TRIGGER = re.compile(r"^CREATE\s+TRIGGER\b", re.IGNORECASE)
+TRIGGER_END = re.compile(r"\bEND\s*$", re.IGNORECASE)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -270,4 +272,13 @@ def _commit_with(conn: sqlite3.Connection, statements: list[Statement]) -> None:
 def _split_sql(script: str) -> list[str]:
     """Split a migration into statements (executescript would commit our transaction)."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        if TRIGGER.match(pending.strip()) and not TRIGGER_END.search(pending):
+            continue  # a trigger's body has statements of its own: it ends at its END
+        if pending.strip():
+            statements.append(pending.strip())
+        pending = ""
+    return statements

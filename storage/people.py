@@ -47,6 +47,12 @@ async def create_person_with_identity(
     return Person(person_id, language, None, None, None, None, None, False, True)
 
 
+async def create_person(conn: Connection, *, language: str, now: str) -> int:
+    """A household without any chat (entered from a paper form); returns its id."""
+    cur = await conn.execute("INSERT INTO persons (created_at, language) VALUES (?, ?)", (now, language))
+    return int(cur.lastrowid or 0)
+
+
 async def get_person(conn: Connection, person_id: int) -> Person | None:
     async with conn.execute(f"SELECT {_PERSON_COLS} FROM persons p WHERE p.id = ?", (person_id,)) as cur:
         row = await cur.fetchone()

@@ -11,7 +11,15 @@ from telegram.ext import Application
 
 from bot.cli.wiring import build_engine
 from bot.core.clock import FrozenClock
-from bot.core.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, DatabaseSection, Settings, TelegramSection, load_settings
+from bot.core.config import (
+    TOKEN_ENV,
+    WEB_PORT_ENV,
+    WEBHOOK_SECRET_ENV,
+    DatabaseSection,
+    Settings,
+    TelegramSection,
+    load_settings,
+)
 from bot.core.engine import Engine
 from bot.core.i18n import t
 from handlers.base import engine_options
@@ -26,6 +34,12 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
 
 # ---- core -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def any_free_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``doithoai run`` a test starts serves its web desk on a port the system picks: never a clash."""
+    monkeypatch.setenv(WEB_PORT_ENV, "0")
 
 
 @pytest.fixture

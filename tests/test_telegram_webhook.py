@@ -15,6 +15,7 @@ from handlers.telegram.channel import TelegramChannel
 from handlers.telegram.webhook import SECRET_HEADER
 from storage import Database
 from tests.fake_telegram import FakeTelegram
+from tests.web_server import serving_webhooks
 
 SECRET = "s3cret-Token_for-tests"
 
@@ -34,10 +35,11 @@ async def webhook_app(telegram_settings: Settings, engine: Engine, fake_telegram
     secret = getattr(request, "param", SECRET)
     channel = TelegramChannel(webhook_settings(telegram_settings, unused_tcp_port, secret))
     await channel.prepare()
-    await channel.start(engine)
-    fake_telegram.track(channel.app)
-    yield channel.app
-    await channel.stop()
+    async with serving_webhooks(channel, unused_tcp_port):
+        await channel.start(engine)
+        fake_telegram.track(channel.app)
+        yield channel.app
+        await channel.stop()
 
 
 async def count_persons(database: Database) -> int:

@@ -21,6 +21,7 @@ from handlers.zalo.channel import SECRET_HEADER, ZaloChannel
 from storage import Database
 from tests.fake_telegram import Chat
 from tests.fake_zalo import FakeZalo
+from tests.web_server import serving_webhooks
 
 SECRET = "zalo-hook-S3cret_for-tests"
 
@@ -50,11 +51,14 @@ def webhook_settings(settings: Settings, port: int) -> Settings:
 @pytest.fixture
 async def webhook_channel(zalo_settings: Settings, engine: Engine, fake_zalo: FakeZalo,
                           unused_tcp_port: int) -> AsyncIterator[ZaloChannel]:
-    channel = await start_zalo(webhook_settings(zalo_settings, unused_tcp_port), engine, retry_base=0.05)
-    fake_zalo.track(channel)
-    await fake_zalo.wait_for(lambda: fake_zalo.webhook.get("url"), what="the webhook to be set")
-    yield channel
-    await channel.stop()
+    channel = ZaloChannel(webhook_settings(zalo_settings, unused_tcp_port), retry_base=0.05)
+    await channel.prepare()
+    async with serving_webhooks(channel, unused_tcp_port):
+        await channel.start(engine)
+        fake_zalo.track(channel)
+        await fake_zalo.wait_for(lambda: fake_zalo.webhook.get("url"), what="the webhook to be set")
+        yield channel
+        await channel.stop()
 
 
 # ---- webhook ------------------------------------------------------------------------------------------------------

@@ -59,9 +59,13 @@ class Viewer:
 
 
 async def viewer_of(turn: Turn) -> Viewer:
-    channel, user_id = turn.msg.channel, turn.msg.user_id
-    role = await roles.role_of(turn.conn, turn.settings, channel, user_id)
-    return Viewer(role, await roles.scope_of(turn.conn, turn.settings, channel, user_id))
+    return await viewer_for(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
+
+
+async def viewer_for(conn: Connection, settings: Settings, channel: str, user_id: str) -> Viewer:
+    """The chat's and the web desk's one way to know what a staff member may see, read at the moment of the act."""
+    role = await roles.role_of(conn, settings, channel, user_id)
+    return Viewer(role, await roles.scope_of(conn, settings, channel, user_id))
 
 
 def parse_code(text: str) -> int | None:

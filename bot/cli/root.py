@@ -112,11 +112,23 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
             click.echo(t("cli.no_channel_reached", settings.bot.language), err=True)
             sys.exit(1)
         engine = services.build_engine(**engine_options(facts))
+        stack.push_async_callback(services.stop)
+        webhooks = [route for c in channels for route in c.webhook_routes()]
+        states = lambda: {c.name: _state(c) for c in channels}  # noqa: E731
+        if webhooks:  # served before the channels register them at their platforms
+            await services.start_web(webhooks, states)
         for channel in channels:
             await channel.start(engine)
-        stack.push_async_callback(services.stop)
         await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
+        if not webhooks:  # households first: the desk's web stack loads once the channels serve
+            await services.start_web([], states)
         await stop.wait()
+
+
+def _state(channel: Channel) -> str:
+    """A channel's state for /healthz: a channel that stopped on its own (Zalo's rejected token) says so."""
+    stopped = getattr(channel, "stopped", None)
+    return "stopped" if isinstance(stopped, asyncio.Event) and stopped.is_set() else "running"
 
 
 def _configured_channels(settings: Settings) -> list[Channel]:

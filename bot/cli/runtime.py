@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -30,8 +30,12 @@ from bot.outbox.sender import ChannelLimits, Sender
 from bot.reports.cleanup import remove_sent_exports
 from bot.reports.delivery import send_deadline_reports
 from bot.reports.report_files import exports_dir
-from storage import Database, heartbeat
+from storage import Database, heartbeat, web_sessions
 from storage.conversations import forget_events_before
+
+if TYPE_CHECKING:
+    from handlers.base import WebhookRoute
+    from handlers.web.server import WebServer
 
 log = logging.getLogger(__name__)
 EVENT_MEMORY = timedelta(days=7)
@@ -63,6 +67,7 @@ class Services:
         self.digests = DigestScheduler(db, settings, self.events, clock=clock, scheduler=self.scheduler)
         self.broadcasts = BroadcastJobs(db, settings, self.events, clock=clock)
         self.sender: Sender | None = None
+        self.web: WebServer | None = None
 
     async def open(self) -> None:
         await self.db.open()
@@ -73,6 +78,25 @@ class Services:
         self.engine = build_engine(self.settings, self.db, clock=self.clock, events=self.events,
                                    button_channels=self.button_channels, **channel_options)
         return self.engine
+
+    async def start_web(self, webhooks: Sequence[WebhookRoute], channel_states: Callable[[], Mapping[str, str]]
+                        ) -> WebServer | None:
+        """The one HTTP server (``[web]``): the desk, the channels' webhooks, /healthz; before the channels start,
+        so a webhook is served the moment it is registered. None when the desk is off and no channel needs it."""
+        if not self.settings.web.enabled and not webhooks:
+            return None
+        from handlers.web.app import build_app
+        from handlers.web.desk import Desk
+        from handlers.web.server import WebServer
+
+        engine = self.engine
+        desk = Desk(self.settings, self.db, self.events, self.clock,
+                    file_fetchers=engine.file_fetchers if engine is not None else {}, channel_states=channel_states,
+                    bot_username=engine.bot_username if engine is not None else "", heartbeat_name=NAME)
+        web = self.settings.web
+        self.web = WebServer(build_app(desk, webhooks), web.listen, web.resolved_port())
+        await self.web.start()
+        return self.web
 
     async def start(self, transports: Mapping[str, Transport], limits: Mapping[str, ChannelLimits]) -> None:
         """The outbox sender on the started channels' transports (paced by their limits), then the schedules."""
@@ -108,6 +132,8 @@ class Services:
 
     async def housekeeping(self) -> None:
         await self.prune_events()
+        async with self.db.transaction() as conn:  # the desk's sign-in links and sessions past their time
+            await web_sessions.forget_before(conn, iso(self.clock()))
         await remove_sent_exports(self.db, exports_dir(self.settings), self.clock())
 
     async def prune_events(self) -> int:
@@ -131,3 +157,5 @@ class Services:
         await self.broadcasts.stop()
         if self.sender is not None:
             await self.sender.stop()
+        if self.web is not None:
+            await self.web.stop()

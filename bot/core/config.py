@@ -168,6 +168,26 @@ class TelegramSection(_Strict):
         return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
 
+WEB_PORT_ENV = "DOITHOAI_WEB_PORT"
+
+
+class WebSection(_Strict):
+    """The one HTTP server of ``doithoai run``: the web desk, the webhooks, /healthz (behind nginx)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None   # how staff reach the desk, e.g. "https://doithoai.example.vn" (sign-in links)
+    max_body_kb: int = Field(default=20_000, ge=64, le=200_000)  # the largest form a page may post (paper forms)
+
+    def resolved_port(self) -> int:
+        env = os.environ.get(WEB_PORT_ENV, "").strip()
+        return int(env) if env.isdigit() else self.port
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.listen}:{self.resolved_port()}").rstrip("/")
+
+
 ZALO_TOKEN_ENV = "DOITHOAI_ZALO_TOKEN"
 ZALO_WEBHOOK_SECRET_ENV = "DOITHOAI_ZALO_WEBHOOK_SECRET"
 
@@ -348,6 +368,7 @@ class Settings(_Strict):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     zalo: ZaloSection = Field(default_factory=ZaloSection)
+    web: WebSection = Field(default_factory=WebSection)
     digest: DigestSection = Field(default_factory=DigestSection)
     units: list[Unit] = Field(min_length=1)
     fields: list[Field_] = Field(min_length=1)

@@ -35,6 +35,9 @@ from bot.core.i18n import catalogue, t
 from bot.core.text import one_line, shorten
 from bot.core.types import Message
 from bot.core.vntime import vn_date, vn_datetime
+from bot.digest.group_overrides import NONE as NO_OVERRIDES
+from bot.digest.group_overrides import GroupOverrides, apply
+from bot.digest.group_overrides import load as load_overrides
 from bot.digest.grouping import Group, Item, group_similar
 from bot.outbox.enqueue import Priority, Recipient, enqueue
 from bot.reports.report_files import exports_dir, private_output
@@ -76,6 +79,7 @@ class NewEntries:
     after: int               # the watermark they were read above
     upto: int                # the highest submission id looked at: the next watermark
     since: datetime | None   # when the last daily digest was done (None: never)
+    overrides: GroupOverrides = NO_OVERRIDES  # officers' merges and splits (the web desk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +120,7 @@ async def new_entries(conn: Connection, settings: Settings, channel: str, extern
     rows = await digests.entries_after(conn, after)
     highest = await submissions.highest_id(conn)
     entries = [e for e in rows if scope.allows(e.field_id, e.topic_id, e.hamlet_id)]
-    return NewEntries(entries, after, max(after, highest), since)
+    return NewEntries(entries, after, max(after, highest), since, await load_overrides(conn))
 
 
 # ---- the text -----------------------------------------------------------------------------------------------------
@@ -124,7 +128,8 @@ async def new_entries(conn: Connection, settings: Settings, channel: str, extern
 
 def daily_text(found: NewEntries, settings: Settings, lang: str, now: datetime) -> str:
     header = t("digest.header_daily", lang, date=vn_date(now, settings.tz), **_totals(found.entries))
-    return "\n\n".join([header, *summary_blocks(found.entries, settings, lang), t("digest.files_follow", lang)])
+    blocks = summary_blocks(found.entries, settings, lang, found.overrides)
+    return "\n\n".join([header, *blocks, t("digest.files_follow", lang)])
 
 
 def on_demand_text(found: NewEntries, settings: Settings, lang: str) -> str:
@@ -133,21 +138,22 @@ def on_demand_text(found: NewEntries, settings: Settings, lang: str) -> str:
     else:
         header = t("digest.header_now", lang, since=vn_datetime(found.since, settings.tz), **_totals(found.entries))
     footer = "\n".join([t("digest.files_follow", lang), t("digest.now_footer", lang, time=settings.digest.time)])
-    return "\n\n".join([header, *summary_blocks(found.entries, settings, lang), footer])
+    return "\n\n".join([header, *summary_blocks(found.entries, settings, lang, found.overrides), footer])
 
 
 def _totals(entries: Sequence[Entry]) -> dict[str, int]:
     return {"count": len(entries), "households": len({e.person_id or -e.id for e in entries})}
 
 
-def summary_blocks(entries: Sequence[Entry], settings: Settings, lang: str) -> list[str]:
+def summary_blocks(entries: Sequence[Entry], settings: Settings, lang: str,
+                   overrides: GroupOverrides = NO_OVERRIDES) -> list[str]:
     """One block per field (its topics, grouped questions, voice notes and photos), then the counts per hamlet."""
     blocks = []
     for field_name, topics in _sections(entries, settings):
         lines = [t("digest.field_line", lang, field=field_name, count=sum(len(items) for _, items in topics))]
         for topic_name, items in topics:
             lines.append(t("digest.topic_line", lang, topic=topic_name, count=len(items)))
-            lines.extend(_topic_lines(items, settings, lang))
+            lines.extend(_topic_lines(items, settings, lang, overrides))
         blocks.append("\n".join(lines))
     counts = " · ".join(f"{name} {count}" for name, count in per_hamlet(entries, settings, lang).items())
     blocks.append(t("digest.hamlets_line", lang, counts=counts))
@@ -170,11 +176,11 @@ def _sections(entries: Sequence[Entry], settings: Settings) -> list[tuple[str, l
     return sections
 
 
-def _topic_lines(items: Sequence[Entry], settings: Settings, lang: str) -> list[str]:
+def _topic_lines(items: Sequence[Entry], settings: Settings, lang: str, overrides: GroupOverrides) -> list[str]:
     by_id = {e.id: e for e in items}
     written = [e for e in items if not e.media_kind]
     shown = [(_group_line(g, by_id, settings, lang), g.count)
-             for g in _grouped(tuple(_item(e, lang) for e in written))]
+             for g in apply(_grouped(tuple(_item(e, lang) for e in written)), overrides)]
     shown += [(_media_line(e, settings, lang), 1) for e in items if e.media_kind]
     lines = [line for line, _ in shown[:LINES_PER_TOPIC]]
     hidden = sum(count for _, count in shown[LINES_PER_TOPIC:])

@@ -16,6 +16,9 @@ from typing import Any
 from bot.core.config import Settings
 from bot.core.i18n import catalogue, t
 from bot.dialogues.service import DialogueError, when_text
+from bot.digest.group_overrides import NONE as NO_OVERRIDES
+from bot.digest.group_overrides import GroupOverrides
+from bot.digest.group_overrides import load as load_overrides
 from bot.digest.grouping import Item
 from storage import Database
 from storage import dialogues as dialogue_repo
@@ -40,6 +43,7 @@ class ReportData:
     withdrawn: int
     generated_at: datetime
     lang: str
+    group_overrides: GroupOverrides = NO_OVERRIDES  # officers' merges and splits (the web desk)
     _labels: dict[str, str] = field(default_factory=dict, repr=False)
 
     def t(self, key: str, **values: Any) -> str:
@@ -203,4 +207,5 @@ async def load_report(db: Database, settings: Settings, dialogue_id: str, *, now
         async for batch in repo.iter_rows(conn, dialogue_id):
             rows.extend(batch)
             progress(len(rows), total)
-    return ReportData(settings, dialogue, hamlet_ids, rows, withdrawn, now, lang or settings.bot.language)
+        overrides = await load_overrides(conn)
+    return ReportData(settings, dialogue, hamlet_ids, rows, withdrawn, now, lang or settings.bot.language, overrides)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.text import fold
-from bot.digest.grouping import Group, group_similar
+from bot.digest.group_overrides import grouped
+from bot.digest.grouping import Group
 from bot.reports.report_data import ReportData
 from storage.reports import ReportRow
 
@@ -24,7 +25,7 @@ class PaperLine:
 
 def groups_by_topic(data: ReportData) -> dict[str, list[Group]]:
     by_topic: dict[str, list[Group]] = {topic: [] for _, topics in data.topic_order for topic in topics}
-    for group in group_similar(data.items()):
+    for group in grouped(data.items(), data.group_overrides):
         by_topic.setdefault(group.topic_id, []).append(group)
     return by_topic
 

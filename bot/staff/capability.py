@@ -4,7 +4,7 @@ log."""
 from __future__ import annotations
 
 from bot.core.registry import Registry
-from bot.staff import audit, roles_chat, whoami
+from bot.staff import audit, roles_chat, web_signin, whoami
 
 
 def register(registry: Registry) -> None:
@@ -12,3 +12,4 @@ def register(registry: Registry) -> None:
     registry.audit_with(audit.audit_command)
     registry.add_commands(roles_chat.COMMANDS)
     registry.add_commands(whoami.COMMANDS)
+    registry.add_command("web", web_signin.cmd_web, "officer")

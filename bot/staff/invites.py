@@ -23,6 +23,7 @@ from bot.core.types import Message
 from bot.core.vntime import parse_offset, vn_datetime
 from bot.staff import audit, roles
 from bot.staff.roles import RANK, Scope
+from storage import Connection
 from storage import invites as repo
 from storage.invites import Invite
 
@@ -149,21 +150,29 @@ def _leaves(unit: Unit) -> list[Unit]:
 
 async def create(turn: Turn, request: InviteRequest) -> str:
     """Store a new invite made by the speaker; returns the token (shown once, never stored)."""
+    actor = await audit.actor_of(turn)
+    return await create_for(turn.conn, actor, request, turn.now)
+
+
+async def create_for(conn: Connection, actor: audit.Actor, request: InviteRequest, now: datetime) -> str:
+    """Store a new invite made by ``actor`` (from the chat or the web desk); returns the token, never stored."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     digest = token_hash(token)
-    expires = turn.now + request.ttl
-    await repo.insert_invite(turn.conn, Invite(
-        token_hash=digest, role=request.role, scope=request.scope.to_json(),
-        created_by=f"{turn.msg.channel}:{turn.msg.user_id}", created_at=iso(turn.now), expires_at=iso(expires),
-        used_at=None, used_by=None,
+    expires = now + request.ttl
+    await repo.insert_invite(conn, Invite(
+        token_hash=digest, role=request.role, scope=request.scope.to_json(), created_by=actor.ref,
+        created_at=iso(now), expires_at=iso(expires), used_at=None, used_by=None,
     ))
-    await audit.record(turn.conn, turn, "invite", digest[:12], role=request.role, scope=request.scope.to_json(),
-                       expires_at=iso(expires))
+    await audit.record(conn, actor, "invite", digest[:12], now=now, role=request.role,
+                       scope=request.scope.to_json(), expires_at=iso(expires))
     return token
 
 
 def link(turn: Turn, token: str) -> str:
-    username = turn.context.bot_username
+    return link_for(turn.context.bot_username, token)
+
+
+def link_for(username: str, token: str) -> str:
     return f"https://t.me/{username}?start={PREFIX}{token}" if username else f"/start {PREFIX}{token}"
 
 

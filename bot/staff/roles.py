@@ -81,6 +81,12 @@ async def scope_of(conn: Connection, settings: Settings, channel: str, external_
     return Scope.from_json(await staff_repo.get_scope(conn, channel, external_id))
 
 
+async def may(conn: Connection, settings: Settings, channel: str, external_id: str, needed: str) -> bool:
+    """THE role check, at the moment of the act: the chat's commands and hooks (``roles_chat.has_role``) and every
+    page of the web desk ask this one function."""
+    return allows(await role_of(conn, settings, channel, external_id), needed)
+
+
 def allows(role: str | None, needed: str) -> bool:
     return role is not None and RANK[role] >= RANK[needed]
 

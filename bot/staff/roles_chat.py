@@ -46,8 +46,7 @@ async def cmd_revoke(turn: Turn, args: str) -> None:
 
 async def has_role(turn: Turn, needed: str) -> bool:
     """The role check of every command and hook: the speaker's role is ``needed`` or above."""
-    role = await roles.role_of(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id)
-    return roles.allows(role, needed)
+    return await roles.may(turn.conn, turn.settings, turn.msg.channel, turn.msg.user_id, needed)
 
 
 COMMANDS: dict[str, tuple[str | None, Handler]] = {

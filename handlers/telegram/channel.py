@@ -29,7 +29,7 @@ from bot.core.i18n import t
 from bot.core.types import Incoming, InputKind, Message, decode_callback
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, deliver
+from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, WebhookRoute, deliver
 from handlers.telegram.format import MAX_TEXT, utf16_len
 from handlers.telegram.transport import REPLY_RETRY, TelegramTransport
 from handlers.telegram.webhook import TelegramWebhook
@@ -277,11 +277,14 @@ class TelegramChannel(Channel):
         self.replies = TelegramTransport(self.app.bot, retry=REPLY_RETRY)
         self.conversation: TelegramConversation | None = None
         self.facts = ChannelFacts()  # what prepare() learned
-        self.webhook: TelegramWebhook | None = None
+        self.webhook = TelegramWebhook(self.app, settings) if settings.telegram.mode == "webhook" else None
 
     @property
     def transport(self) -> TelegramTransport:
         return self._transport
+
+    def webhook_routes(self) -> list[WebhookRoute]:
+        return [self.webhook.route] if self.webhook is not None else []
 
     @property
     def limits(self) -> ChannelLimits:
@@ -321,18 +324,14 @@ class TelegramChannel(Channel):
         self.conversation = TelegramConversation(self.settings, engine, self.replies)
         self.conversation.register(self.app)
         await self.app.start()
-        if self.settings.telegram.mode == "webhook":
-            self.webhook = TelegramWebhook(self.app, self.settings)
-            await self.webhook.start()
+        if self.webhook is not None:
+            await self.webhook.register()  # served on the one HTTP server (``webhook_routes``)
         else:
             await self.app.updater.start_polling(**polling_options(self.settings))
 
     async def stop(self) -> None:
         """Stop fetching updates, let the updates in hand finish, shut down. Idempotent."""
         app = self.app
-        if self.webhook is not None:
-            await self.webhook.stop()
-            self.webhook = None
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -6,7 +6,8 @@ an ``Incoming`` event and renders ``Message`` objects; the conversation lives in
 
 - **Polling**: one update per getUpdates; ``408`` (or an empty result) means nothing yet and the next poll starts
   at once; network errors and refusals back off. deleteWebhook first: polling and webhook are exclusive.
-- **Webhook**: an aiohttp server; the secret header is compared in constant time (403 and nothing done otherwise);
+- **Webhook**: a route on the one HTTP server (``webhook_routes``); the secret header is compared in constant
+  time (403 and nothing done otherwise);
   the request is acknowledged at once and the update handled after, in a task.
 - **At least once**: Zalo may deliver an update again. Each update carries ``event_name:message_id`` as its event
   id, which the engine records in the turn's own transaction: a redelivery is handled once, also after a restart or
@@ -21,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,7 @@ from bot.core.types import Incoming, InputKind, Message
 from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Backoff, Channel, deliver, serve_posts, split_text, webhook_secret
+from handlers.base import Backoff, Channel, WebhookRoute, deliver, split_text, webhook_secret
 from handlers.text_render import render_text, typed_incoming
 from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, ZaloClient, ZaloError
 from handlers.zalo.transport import ZaloTransport, reply_retry, zalo_limits
@@ -50,8 +52,6 @@ MAX_MEDIA_URL = 2000
 
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from bot.core.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -148,8 +148,7 @@ class ZaloChannel(Channel):
         self.stopped = asyncio.Event()
         self._engine: Engine | None = None
         self._worker: asyncio.Task[None] | None = None  # the poll loop, or the webhook registration
-        self._runner: web.AppRunner | None = None  # webhook mode only
-        self._secret = b""
+        self._secret = self._webhook_secret() if settings.zalo.mode == "webhook" else b""
         self._tasks: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._chat_users: Counter[str] = Counter()
@@ -163,6 +162,11 @@ class ZaloChannel(Channel):
     def limits(self) -> ChannelLimits:
         return zalo_limits(self.settings)
 
+    def webhook_routes(self) -> list[WebhookRoute]:
+        if self.settings.zalo.mode != "webhook":
+            return []
+        return [WebhookRoute(self.settings.zalo.webhook_path, self.on_webhook)]
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
@@ -173,8 +177,7 @@ class ZaloChannel(Channel):
 
     async def start(self, engine: Engine) -> None:
         self._engine = engine
-        if self.settings.zalo.mode == "webhook":
-            await self._serve_webhook()
+        if self.settings.zalo.mode == "webhook":  # served on the one HTTP server (``webhook_routes``)
             self._worker = asyncio.create_task(self._register_webhook(), name="zalo-webhook")
         else:
             self._worker = asyncio.create_task(self._poll(), name="zalo-polling")
@@ -184,7 +187,6 @@ class ZaloChannel(Channel):
         self._halt()
         if self._worker is not None:
             await asyncio.gather(self._worker, return_exceptions=True)
-        await self._close_server()
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
             for task in late:
@@ -198,8 +200,6 @@ class ZaloChannel(Channel):
         worker = self._worker
         if worker is not None and not worker.done() and worker is not asyncio.current_task():
             worker.cancel()
-        if self._runner is not None and self.client.token_rejected:
-            self._spawn(self._close_server())
 
     # ---- polling ------------------------------------------------------------------------------------------------
 
@@ -255,37 +255,30 @@ class ZaloChannel(Channel):
 
     # ---- webhook ------------------------------------------------------------------------------------------------
 
-    async def _serve_webhook(self) -> None:
+    def _webhook_secret(self) -> bytes:
         zalo = self.settings.zalo
-        secret = webhook_secret(zalo.resolved_webhook_secret(), "zalo.webhook_secret", env=ZALO_WEBHOOK_SECRET_ENV,
-                                length=(8, 256))
-        self._secret = secret.encode()
-        self._runner = await serve_posts(zalo.webhook_listen, zalo.webhook_port, zalo.webhook_path, self._on_webhook)
+        return webhook_secret(zalo.resolved_webhook_secret(), "zalo.webhook_secret", env=ZALO_WEBHOOK_SECRET_ENV,
+                              length=(8, 256)).encode()
 
     async def _register_webhook(self) -> None:
         params = {"url": self.settings.zalo.webhook_url, "secret_token": self._secret.decode()}
         if await self._until_done("setWebhook", params):
             log.info("Zalo webhook set")
 
-    async def _on_webhook(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+    async def on_webhook(self, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+        given = headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self._secret):
-            return web.Response(status=403)
+            return 403, b""
+        if self.stopped.is_set() or self._engine is None:
+            return 503, b""  # not serving (yet, or any more): Zalo delivers it again later
         try:
-            body = await request.json()
+            data = json.loads(body)
         except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting: Zalo must not retry it
             log.warning("Zalo webhook: a body that is not JSON was refused (%s)", type(exc).__name__)
-            return web.Response(status=400)
-        for update in updates_of(body):  # acknowledged at once; handled after
+            return 400, b""
+        for update in updates_of(data):  # acknowledged at once; handled after
             self._spawn(self.handle_update(update))
-        return web.json_response({"ok": True})
-
-    async def _close_server(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        return 200, b'{"ok": true}'
 
     # ---- one update ---------------------------------------------------------------------------------------------
 
