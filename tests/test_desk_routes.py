@@ -349,6 +349,25 @@ async def test_reports_download_for_organizers(world: World, settings: Settings,
     assert unknown.status_code == 404
 
 
+async def test_the_paper_invitations_download_for_organizers_only(
+        world: World, settings: Settings, app_client: tuple[Desk, httpx.AsyncClient]) -> None:
+    import io
+
+    from docx import Document
+
+    desk, _ = app_client
+    dialogue_id = settings.dialogues[0].id
+    async with visitor(desk, "organizer") as client:
+        invitations = await client.get(f"/reports/{dialogue_id}/invitations")
+        reports = await client.get("/reports")
+    async with visitor(desk, "officer") as client:
+        refused = await client.get(f"/reports/{dialogue_id}/invitations")
+    text = "\n".join(p.text for p in Document(io.BytesIO(invitations.content)).paragraphs)
+    assert invitations.status_code == 200 and text.count("GIẤY MỜI") >= 1
+    assert f"/reports/{dialogue_id}/invitations" in reports.text
+    assert refused.status_code in (401, 403) and refused.content[:2] != b"PK"
+
+
 async def test_healthz_and_the_webhook_body_limit(world: World, app_client: tuple[Desk, httpx.AsyncClient]) -> None:
     _, client = app_client
     health = await client.get("/healthz")

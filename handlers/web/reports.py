@@ -1,5 +1,5 @@
-"""Báo cáo: the committee report (DOCX, XLSX, CSV) and an agency's working paper, built by the same code as
-``/report`` and ``doithoai export`` (bot/reports/build.py), for organizers and administrators; audited as exports."""
+"""Báo cáo: the committee report (DOCX, XLSX, CSV), an agency's working paper and the paper invitations, built by
+the same code as ``/report``, ``/invitation`` and the command line, for organizers and administrators; audited."""
 
 from __future__ import annotations
 
@@ -57,6 +57,28 @@ async def download(request: Request) -> Response:
     return FileResponse(path, media_type=MEDIA[fmt], filename=name, background=BackgroundTask(_remove, folder))
 
 
+async def invitations(request: Request) -> Response:
+    """The paper invitations of a dialogue, one page per hamlet (the same code as /invitation)."""
+    from bot.reports.invitation import file_name, make_invitations
+
+    user = await signed_in(request, "organizer")
+    found = desk(request)
+    dialogue_id = request.path_params["dialogue"]
+    now = found.clock()
+    folder = Path(tempfile.mkdtemp(prefix="desk-invitation-", dir=exports_dir(found.settings)))
+    path = folder / file_name(dialogue_id, None)
+    try:
+        await make_invitations(found.db, found.settings, dialogue_id, path, hamlet_id=None,
+                               bot_username=found.bot_username or found.settings.telegram.username, now=now,
+                               lang=lang_of(request))
+    except DialogueError:
+        _remove(folder)
+        raise HTTPException(404) from None
+    async with found.db.transaction() as conn:
+        await audit.record(conn, user.actor(), "invitation", dialogue_id, now=now, via="web")
+    return FileResponse(path, media_type=MEDIA["docx"], filename=path.name, background=BackgroundTask(_remove, folder))
+
+
 def _remove(folder: Path) -> None:
     for item in folder.iterdir():
         item.unlink(missing_ok=True)
@@ -65,5 +87,6 @@ def _remove(folder: Path) -> None:
 
 ROUTES = [
     Route("/reports", reports_page, methods=["GET"]),
+    Route("/reports/{dialogue}/invitations", invitations, methods=["GET"]),
     Route("/reports/{dialogue}/{fmt}", download, methods=["GET"]),
 ]
