@@ -160,6 +160,19 @@ async def test_a_sign_in_link_works_once(world: World, app_client: tuple[Desk, h
         assert (await stranger.get("/questions")).status_code == 401
 
 
+async def test_a_sign_in_link_posted_from_another_site_is_refused_and_stays_unspent(
+        world: World, app_client: tuple[Desk, httpx.AsyncClient]) -> None:
+    desk, client = app_client
+    link = await sign_in_link(desk.db, desk.settings, ORGANIZER, desk.clock())
+    path = httpx.URL(link).path
+
+    forged = await client.post(path, data={"nonce": "guessed"})    # no nonce cookie: not from the button's page
+    honest = await sign_in(client, link)
+
+    assert forged.status_code == 403 and "doithoai_desk" not in forged.cookies
+    assert honest.status_code == 303
+
+
 async def test_an_expired_sign_in_link_is_refused(world: World, clock: FrozenClock,
                                                  app_client: tuple[Desk, httpx.AsyncClient]) -> None:
     desk, client = app_client

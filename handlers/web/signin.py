@@ -3,6 +3,9 @@ app's link preview only GETs, so it cannot spend the link); pressing it spends t
 
 from __future__ import annotations
 
+import hmac
+import secrets
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -12,23 +15,37 @@ from bot.staff.web_signin import sign_in, sign_out
 from handlers.web.render import page
 from handlers.web.session import COOKIE, LANG_COOKIE, cookie_options, current, desk, form_of
 
+NONCE_COOKIE = "doithoai_signin"
+NONCE_TTL_S = 600
+
 
 async def signin_page(request: Request) -> Response:
     return page(request, "signin.html", await current(request))
 
 
 async def signin_link(request: Request) -> Response:
-    return page(request, "signin_link.html", None, token=request.path_params["token"])
+    """The button page. It also sets a short-lived nonce cookie that the button's form repeats: a page of another
+    site posting a sign-in link of its own (to sign the officer into someone else's session) has neither."""
+    nonce = secrets.token_urlsafe(24)
+    response = page(request, "signin_link.html", None, token=request.path_params["token"], nonce=nonce)
+    response.set_cookie(NONCE_COOKIE, nonce, max_age=NONCE_TTL_S, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/signin")
+    return response
 
 
 async def signin_use(request: Request) -> Response:
     found = desk(request)
+    form = await request.form()
+    given, expected = form.get("nonce"), request.cookies.get(NONCE_COOKIE, "")
+    if not isinstance(given, str) or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return page(request, "signin.html", None, refused=True, status=403)
     made = await sign_in(found.db, found.settings, request.path_params["token"], found.clock())
     if made is None:
         return page(request, "signin.html", None, refused=True, status=403)
     cookie, _ = made
     response = RedirectResponse("/questions", status_code=303)
     response.set_cookie(COOKIE, cookie, **cookie_options(request))
+    response.delete_cookie(NONCE_COOKIE, path="/signin")
     return response
 
 
