@@ -326,7 +326,7 @@ class FakeZaloOA:
         call.error = code
         return web.json_response({"error": code, "message": message})  # HTTP 200, as Zalo answers
 
-    # ---- reading ------------------------------------------------------------------------------------------------------
+    # ---- reading ----------------------------------------------------------------------------------------------------
 
     def texts(self, user: Follower) -> list[str]:
         return [m["text"] for m in self.sent.get(user.id, []) if m.get("text")]

@@ -10,7 +10,7 @@ from bot.core.i18n import t
 from handlers.zalo_oa.channel import ZaloOAChannel
 from storage import Database
 from tests.fake_zalo_oa import FakeZaloOA, buttons_of, template_type
-from tests.zalo_oa_support import fake_oa, oa_channel, oa_chat, oa_engine, oa_settings, rows  # noqa: F401
+from tests.zalo_oa_support import oa_chat, rows
 
 
 async def test_a_household_fills_the_whole_form_with_buttons_and_shares_its_phone_in_one_tap(

@@ -1,7 +1,6 @@
 """Fixtures for the Zalo OA tests: the fake OA (tests/fake_zalo_oa.py), settings pointing at it, the running channel.
 
-Import the fixtures into a test module: ``from tests.zalo_oa_support import oa_channel, fake_oa, oa_settings,
-oa_engine  # noqa: F401``.
+Loaded as a plugin by tests/conftest.py (``pytest_plugins``): every test may ask for these fixtures.
 """
 
 from __future__ import annotations

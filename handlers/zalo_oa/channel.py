@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.core.clock import Clock, iso, system_clock
-from bot.core.config import ZALO_OA_REFRESH_TOKEN_ENV, ConfigError, Settings
+from bot.core.config import ZALO_OA_REFRESH_TOKEN_ENV, Settings
 from bot.core.events import OUTBOX_QUEUED
 from bot.core.i18n import t
 from bot.core.types import Incoming, Message
@@ -34,7 +34,7 @@ from bot.outbox.enqueue import Priority, SendStatus, enqueue
 from bot.outbox.sender import ChannelLimits
 from bot.outbox.window import WindowPolicy
 from bot.reports.delivery import organizer_recipients
-from handlers.base import Channel, ChannelFacts, note_unreachable, serve_posts
+from handlers.base import Channel, ChannelFacts, ChannelUnavailable, note_unreachable, serve_posts
 from handlers.zalo_oa.client import OAClient, OAError, Urls
 from handlers.zalo_oa.events import CHANNEL, Event, Kind, incoming, media_url, read_event, receipt_ids
 from handlers.zalo_oa.tokens import TokenKeeper
@@ -87,7 +87,8 @@ class ZaloOAChannel(Channel):
     async def prepare(self) -> ChannelFacts:
         missing = self.config.missing()
         if missing:
-            raise ConfigError(missing[0].split(" ")[0], f"is required to run the Zalo OA: {', '.join(missing)}")
+            log.error("the Zalo OA channel cannot run without %s (see docs/zalo.md)", ", ".join(missing))
+            raise ChannelUnavailable(CHANNEL)
         return ChannelFacts(file_fetcher=self._fetch_document)
 
     async def start(self, engine: Engine) -> None:
