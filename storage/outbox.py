@@ -176,13 +176,14 @@ async def mark_sent(conn: Connection, row_id: int, now: str, *, route: str | Non
     )
 
 
-async def mark_waiting(conn: Connection, row_id: int, not_before: str, error: str) -> None:
-    """No way to reach the chat now (outside its interaction window): back to pending with route 'wait', the
-    attempt not counted, looked at again at ``not_before`` or as soon as the household writes (``note_inbound``)."""
+async def mark_waiting(conn: Connection, row_id: int, not_before: str, error: str, *,
+                       route: str | None = "wait") -> None:
+    """No way to reach the chat now: back to pending, the attempt not counted, looked at again at ``not_before``.
+    Route 'wait' (outside the interaction window) also goes as soon as the household writes (``note_inbound``)."""
     await conn.execute(
-        "UPDATE outbox SET status = 'pending', route = 'wait', not_before = ?, last_error = ?,"
+        "UPDATE outbox SET status = 'pending', route = ?, not_before = ?, last_error = ?,"
         " attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
-        (not_before, error, row_id),
+        (route, not_before, error, row_id),
     )
 
 

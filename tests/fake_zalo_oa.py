@@ -93,6 +93,8 @@ class FakeZaloOA:
         self.access_expires: datetime | None = None
         self.refreshes = 0
         self.refresh_delay = 0.0
+        self.expire_after_sends: int | None = None  # the access token expires after this many messages went
+        self.send_delay = 0.0
         self.media: dict[str, bytes] = {}
         self.media_expired = False
         self.hook = ""                      # the bot's webhook URL
@@ -269,7 +271,14 @@ class FakeZaloOA:
             body["message"]["_proactive"] = True
         else:
             user.sent_since += 1
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
         self.sent.setdefault(user.id, []).append(body["message"])
+        if self.expire_after_sends is not None:
+            self.expire_after_sends -= 1
+            if self.expire_after_sends <= 0:
+                self.expire_after_sends = None
+                self.expire_access()
         return web.json_response({"error": 0, "message": "Success",
                                   "data": {"message_id": f"oa{next(self._ids)}", "user_id": user.id}})
 

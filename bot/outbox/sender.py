@@ -278,7 +278,7 @@ class Sender:
     async def _deliver(self, channel: _Channel, row: OutboxRow, message: Message) -> None:
         result = await self._attempt(channel, row, message)
         now = self._clock()
-        if result.status is SendStatus.RETRY and result.retry_after is not None:
+        if result.status in (SendStatus.RETRY, SendStatus.WAIT) and result.retry_after is not None:
             self._pause(channel, row, result.retry_after)
         async with self._db.transaction() as conn:
             outcome = await self._apply(conn, channel, row, result, now)
@@ -336,15 +336,21 @@ class Sender:
 
     @staticmethod
     async def _wait(conn: Connection, channel: _Channel, row: OutboxRow, result: SendResult, now: datetime) -> str:
-        """Outside the window. A consultation the platform refused for the window spends it: the row is routed
-        again at once (ZNS, proactive); else it waits for the household to write (or the recheck)."""
+        """The row cannot go now and no attempt is spent. A consultation the platform refused for the window spends
+        the window: the row is routed again at once (ZNS, proactive). A row with no route waits for the household
+        to write (or the recheck). A channel held as a whole (a dead token: ``retry_after``, no route) waits that
+        long, its rows kept as they were."""
         policy = channel.limits.window or WindowPolicy()
+        route: str | None = Route.WAIT
         if result.route == Route.CONSULTATION:
             await outbox.close_window(conn, row.channel, row.chat_id, policy.free_messages)
             again = now
+        elif not result.route and result.retry_after is not None:
+            route, again = None, now + timedelta(seconds=result.retry_after)
         else:
             again = now + timedelta(seconds=policy.recheck)
-        await outbox.mark_waiting(conn, row.id, iso(_ceil_second(again)), result.error or "outside the window")
+        await outbox.mark_waiting(conn, row.id, iso(_ceil_second(again)), result.error or "outside the window",
+                                  route=route)
         return "waiting"
 
     def _pause(self, channel: _Channel, row: OutboxRow, seconds: float) -> None:

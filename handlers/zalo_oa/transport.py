@@ -5,7 +5,7 @@
   per message from the household's window (``send_routed``, see ``bot/outbox/window.py``).
 - **ZNS**: the registered template of the message's kind, to the household's phone (``zns.py``).
 - **Token**: a refused access token (-216/-217/-220/-124) is renewed and the call tried once more; a dead refresh
-  token answers RETRY with a long pause without calling Zalo: the rows wait for a new grant, nothing is lost.
+  token answers WAIT with a long pause without calling Zalo: the rows wait for a new grant (no attempt spent).
 - **Window**: a consultation refused for the window answers WAIT (the sender routes the row again).
 """
 
@@ -148,7 +148,7 @@ class OATransport:
         try:
             return await work
         except TokenDead:
-            return SendResult(SendStatus.RETRY, retry_after=TOKEN_PAUSE, error="Zalo OA token dead: grant again")
+            return SendResult(SendStatus.WAIT, retry_after=TOKEN_PAUSE, error="Zalo OA token dead: grant again")
         except OAError as exc:
             return _result(exc)
         except FileNotFoundError:
