@@ -7,13 +7,21 @@ text; the sender's name may be ``first_name``; texts are split on UTF-16 length;
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+from bot.cli.wiring import build_engine
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
 from bot.core.i18n import t
-from bot.core.types import Message
+from bot.core.types import InputKind, Message
+from bot.datacare.media import keep
 from handlers.base import utf16_len
 from handlers.zalo.channel import ZaloChannel, render
 from handlers.zalo.transport import calls_for
 from storage import Database, media
 from tests.fake_zalo import BOT_ID, FakeZalo
+from tests.support import Household
 
 VOICE = b"#!AMR\n" + b"\x01" * 300
 IMAGE = b"\xff\xd8\xff\xe0" + b"\x02" * 500
@@ -102,3 +110,26 @@ def test_long_texts_are_split_on_utf16_length() -> None:
     assert len(parts) == 2 and all(utf16_len(part) <= 2000 for part in parts)
     assert all(utf16_len(params["text"]) <= 2000 for _, params in calls_for(Message(text), "vi"))
     assert t("form.choose_number")  # the catalogue is loaded
+
+
+async def test_an_officer_on_telegram_opens_a_zalo_households_kept_image_weeks_later(
+    database: Database, settings: Settings, clock: FrozenClock,
+) -> None:
+    admin_settings = settings.model_copy(update={"bot": settings.bot.model_copy(update={"admins": [9001]})})
+    engine = build_engine(admin_settings, database, clock=clock)
+    household = Household(engine, "5c1a7e", channel="zalo")
+    await household.identify()
+    await household.tap("k:question")
+    await household.tap("f:giam-ngheo")
+    await household.tap("t:nha-o")
+    ref = await keep(database, channel="zalo", external_id="5c1a7e", kind="photo", data=IMAGE, now=clock())
+    await household.send(InputKind.MEDIA, media_kind="photo", media_id=ref, text="Nhà tôi dột nát")
+    await household.tap("submit")
+    clock.advance(days=30)
+
+    officer = Household(engine, "9001")
+    await officer.command("answer", "DT-0001")
+    assert t("answers.media_follows", media=t("form.media_photo")) in officer.text
+    [(payload,)] = await rows(database, "SELECT payload FROM outbox WHERE kind = 'media'")
+    sent = Message.from_json(payload)
+    assert sent.photo_path and await asyncio.to_thread(Path(sent.photo_path).read_bytes) == IMAGE

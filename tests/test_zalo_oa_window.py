@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.broadcast.service import route_lines
 from bot.core.clock import FrozenClock
 from bot.core.i18n import t
 from bot.core.types import Choice, Message
@@ -146,3 +147,37 @@ async def test_a_consultation_refused_for_the_window_is_routed_again_not_lost(
     assert counts == {"waiting": 1, "sent": 1}
     assert [z["tracking_id"] for z in fake_oa.zns] == ["reminder:w1:1"]
     assert await rows(database, "SELECT status, route FROM outbox") == [("sent", "zns")]
+
+
+async def test_the_organizers_tally_says_which_route_each_message_took_and_who_waits(
+    oa_channel: ZaloOAChannel, fake_oa: FakeZaloOA, database: Database, clock: FrozenClock,
+) -> None:
+    with_phone, without = oa_chat(fake_oa, "8000000000000000001"), oa_chat(fake_oa, "8000000000000000002")
+    await household(with_phone, phone=True)
+    await household(without, phone=False)
+    await queue_reminder(database, clock, with_phone, key="reminder:w1:a")
+    await queue_reminder(database, clock, without, key="reminder:w1:b")
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE outbox SET group_key = 'wave:1'")
+    clock.advance(hours=72)
+    assert (await sender(database, oa_channel, clock).drain_once()) == {"sent": 1, "waiting": 1}
+    async with database.reading() as conn:
+        routes = await outbox.tally_routes(conn, "wave:1")
+    assert routes == {"zns": 1, "wait": 1}
+    assert route_lines(routes, "vi") == [
+        "Qua Zalo OA: 0 tin tư vấn, 1 tin ZNS, 0 tin chủ động.",
+        "1 tin chưa gửi được qua Zalo vì bà con chưa nhắn cho xã gần đây (ngoài thời hạn 48 giờ); tin sẽ đi ngay khi"
+        " bà con nhắn lại."]
+
+
+async def test_a_qr_code_reaches_an_oa_chat_as_an_uploaded_image(
+    oa_channel: ZaloOAChannel, fake_oa: FakeZaloOA, database: Database,
+) -> None:
+    chat = oa_chat(fake_oa)
+    await chat.say("/start")
+    result = await oa_channel.transport.send(chat.user.id, Message("Mã vào cửa của ông/bà:", qr="DT:CHECKIN:7K3Q"))
+    assert result.status == "sent"
+    [upload] = fake_oa.calls_to("/v2.0/oa/upload/image")
+    assert upload.body["name"] == "qr.png"
+    image = fake_oa.sent[chat.user.id][-2]
+    assert image["attachment"]["payload"]["elements"][0]["attachment_id"].startswith("att")
