@@ -8,6 +8,7 @@ text; the sender's name may be ``first_name``; texts are split on UTF-16 length;
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 from bot.cli.wiring import build_engine
@@ -16,6 +17,7 @@ from bot.core.config import Settings
 from bot.core.i18n import t
 from bot.core.types import InputKind, Message
 from bot.datacare.media import keep
+from bot.datacare.service import purge_before
 from handlers.base import utf16_len
 from handlers.zalo.channel import ZaloChannel, render
 from handlers.zalo.transport import calls_for
@@ -133,3 +135,18 @@ async def test_an_officer_on_telegram_opens_a_zalo_households_kept_image_weeks_l
     [(payload,)] = await rows(database, "SELECT payload FROM outbox WHERE kind = 'media'")
     sent = Message.from_json(payload)
     assert sent.photo_path and await asyncio.to_thread(Path(sent.photo_path).read_bytes) == IMAGE
+
+
+async def test_the_purge_removes_kept_media_no_submission_names_any_more(
+    zalo_channel: ZaloChannel, fake_zalo: FakeZalo, database: Database, clock: FrozenClock,
+) -> None:
+    chat = await to_content_step(fake_zalo)
+    await chat.send(fake_zalo.send_image(chat.user, fake_zalo.host_media("a.jpg", IMAGE), caption="Hộ nghèo"))
+    await chat.say("/cancel")  # the draft with its image is dropped: nothing names the file
+    [(media_id,)] = await rows(database, "SELECT id FROM kept_media")
+    assert (media.folder_of(database) / media_id).is_file()
+    await purge_before(database, clock() - timedelta(days=1), clock())
+    assert await rows(database, "SELECT id FROM kept_media") == [(media_id,)]  # kept after the cut-off: it stays
+    await purge_before(database, clock() + timedelta(days=1), clock() + timedelta(days=1))
+    assert await rows(database, "SELECT id FROM kept_media") == []
+    assert list(media.folder_of(database).iterdir()) == []
