@@ -181,3 +181,32 @@ async def test_a_qr_code_reaches_an_oa_chat_as_an_uploaded_image(
     assert upload.body["name"] == "qr.png"
     image = fake_oa.sent[chat.user.id][-2]
     assert image["attachment"]["payload"]["elements"][0]["attachment_id"].startswith("att")
+
+
+async def test_outside_the_window_without_a_phone_the_monthly_proactive_quota_is_used_then_it_waits(
+    oa_channel: ZaloOAChannel, fake_oa: FakeZaloOA, database: Database, clock: FrozenClock,
+) -> None:
+    first, second = oa_chat(fake_oa, "8000000000000000001"), oa_chat(fake_oa, "8000000000000000002")
+    for chat in (first, second):
+        await household(chat, phone=False)
+        await queue_reminder(database, clock, chat, key=f"reminder:w1:{chat.user.id}")
+    clock.advance(hours=72)
+    fake_oa.proactive_left = 5
+    limits = replace(oa_channel.limits, per_chat_interval=0)
+    limits = replace(limits, window=replace(limits.window, proactive_monthly=1))
+    quota = Sender(database, {"zalo_oa": oa_channel.transport}, clock=clock, limits={"zalo_oa": limits})
+    assert await quota.drain_once() == {"sent": 1, "waiting": 1}
+    assert sorted(route for (route,) in await rows(database, "SELECT route FROM outbox")) == ["proactive", "wait"]
+
+
+async def test_a_household_that_unfollows_is_not_written_to_until_it_writes_again(
+    oa_channel: ZaloOAChannel, fake_oa: FakeZaloOA, database: Database,
+) -> None:
+    chat = oa_chat(fake_oa)
+    await chat.say("/start")
+    gone = fake_oa.event(chat.user, "unfollow", follower={"id": chat.user.id})
+    assert await fake_oa.push(gone) == 200
+    await fake_oa.handled(gone)
+    assert await rows(database, "SELECT blocked_at IS NOT NULL FROM identities") == [(1,)]
+    await chat.send(fake_oa.event(chat.user, "follow", follower={"id": chat.user.id}))
+    assert await rows(database, "SELECT blocked_at IS NOT NULL FROM identities") == [(0,)]

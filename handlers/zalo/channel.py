@@ -14,6 +14,11 @@ an ``Incoming`` event and renders ``Message`` objects; the conversation lives in
 - **One chat at a time**: updates of one chat are handled in the order they came; other chats go in parallel.
 - **Invalid token**: when Zalo answers 401 (here or to the outbox transport) the client logs one line and this
   channel stops; the other channels keep running.
+- **As Zalo really behaves** (../shared/reference/zalo-bot-api.md, corrections): the bot's own sends come back and
+  are dropped (its id from getMe); an image or voice note is downloaded when it arrives and kept as a private file
+  (``bot/datacare/media.py``: Zalo's URL expires); a reaction is ignored silently, a link is text; the name may be
+  ``first_name``, ``display_name`` or ``name``; getUpdates' ``timeout`` is sent as a string and the HTTP timeout
+  exceeds it by ``POLL_MARGIN``; texts are split on UTF-16 length.
 """
 
 from __future__ import annotations
