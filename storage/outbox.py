@@ -34,6 +34,8 @@ class OutboxRow:
     payload: str  # the JSON text as stored
     attempts: int  # including the attempt this claim is for
     group_key: str | None
+    dedupe_key: str = ""
+    fields: str | None = None  # JSON of the values a platform template (ZNS) is filled from
 
 
 @dataclass(slots=True)
@@ -54,11 +56,12 @@ class NewRow(NamedTuple):
     not_before: str
     group_key: str | None
     created_at: str
+    fields: str | None = None
 
 
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (dedupe_key, channel, chat_id, person_id, kind, priority, payload,"
-    " not_before, group_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " not_before, group_key, created_at, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -134,6 +137,7 @@ async def _due_rows(
 ) -> list[Any]:
     sql = (
         "SELECT o.id, o.channel, o.chat_id, o.person_id, o.kind, o.priority, o.payload, o.attempts, o.group_key,"
+        " o.dedupe_key, o.fields,"
         " EXISTS (SELECT 1 FROM identities i WHERE i.channel = o.channel AND i.chat_id = o.chat_id"
         " AND i.blocked_at IS NOT NULL) AS blocked"
         " FROM outbox o INDEXED BY outbox_claim"
@@ -150,6 +154,7 @@ def _row(raw: Any) -> OutboxRow:
     return OutboxRow(
         id=raw["id"], channel=raw["channel"], chat_id=raw["chat_id"], person_id=raw["person_id"], kind=raw["kind"],
         priority=raw["priority"], payload=raw["payload"], attempts=raw["attempts"] + 1, group_key=raw["group_key"],
+        dedupe_key=raw["dedupe_key"], fields=raw["fields"],
     )
 
 
@@ -162,10 +167,23 @@ async def _mark_sending(conn: Connection, ids: list[int], now: str) -> None:
         )
 
 
-async def mark_sent(conn: Connection, row_id: int, now: str) -> None:
+async def mark_sent(conn: Connection, row_id: int, now: str, *, route: str | None = None,
+                    platform_msg_id: str | None = None) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ? AND status = 'sending'",
-        (now, row_id),
+        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL, route = COALESCE(?, route),"
+        " platform_msg_id = COALESCE(?, platform_msg_id) WHERE id = ? AND status = 'sending'",
+        (now, route, platform_msg_id or None, row_id),
+    )
+
+
+async def mark_waiting(conn: Connection, row_id: int, not_before: str, error: str, *,
+                       route: str | None = "wait") -> None:
+    """No way to reach the chat now: back to pending, the attempt not counted, looked at again at ``not_before``.
+    Route 'wait' (outside the interaction window) also goes as soon as the household writes (``note_inbound``)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', route = ?, not_before = ?, last_error = ?,"
+        " attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
+        (route, not_before, error, row_id),
     )
 
 
@@ -248,6 +266,92 @@ async def get_row_status(conn: Connection, key: str) -> tuple[str, int, str | No
     async with conn.execute("SELECT status, attempts, last_error FROM outbox WHERE dedupe_key = ?", (key,)) as cur:
         row = await cur.fetchone()
     return (row[0], row[1], row[2]) if row else None
+
+
+# ---- the interaction window (channels where a household's message opens a window for free replies) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    last_inbound_at: str  # ISO time the household last wrote
+    sent_since: int       # messages sent to it since
+
+
+async def note_inbound(conn: Connection, channel: str, chat_id: str, now: str) -> int:
+    """The household wrote: its window opens again (count reset) and its waiting rows are due now; returns how
+    many rows were waiting."""
+    await conn.execute(
+        "INSERT INTO outbox_windows (channel, chat_id, last_inbound_at, sent_since) VALUES (?, ?, ?, 0)"
+        " ON CONFLICT(channel, chat_id) DO UPDATE SET last_inbound_at = excluded.last_inbound_at, sent_since = 0",
+        (channel, chat_id, now),
+    )
+    cur = await conn.execute(
+        "UPDATE outbox SET route = NULL, not_before = ? WHERE channel = ? AND chat_id = ? AND route = 'wait'"
+        " AND status = 'pending'",
+        (now, channel, chat_id),
+    )
+    return cur.rowcount
+
+
+async def note_sent(conn: Connection, channel: str, chat_id: str, count: int = 1) -> None:
+    """``count`` messages went to the chat inside its window."""
+    await conn.execute(
+        "UPDATE outbox_windows SET sent_since = sent_since + ? WHERE channel = ? AND chat_id = ?",
+        (count, channel, chat_id),
+    )
+
+
+async def close_window(conn: Connection, channel: str, chat_id: str, spent: int) -> None:
+    """The platform said the window is used up (a send refused for it): count it as spent."""
+    await conn.execute(
+        "UPDATE outbox_windows SET sent_since = MAX(sent_since, ?) WHERE channel = ? AND chat_id = ?",
+        (spent, channel, chat_id),
+    )
+
+
+async def window(conn: Connection, channel: str, chat_id: str) -> Window | None:
+    async with conn.execute(
+        "SELECT last_inbound_at, sent_since FROM outbox_windows WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return Window(row[0], row[1]) if row else None
+
+
+async def count_route_since(conn: Connection, channel: str, route: str, since: str) -> int:
+    """Rows of a channel sent by ``route`` since ``since`` (the proactive messages of this month)."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE channel = ? AND route = ? AND status = 'sent' AND sent_at >= ?",
+        (channel, route, since),
+    ) as cur:
+        return int((await cur.fetchone())[0])
+
+
+async def mark_delivered(conn: Connection, now: str, *, platform_msg_id: str = "", key: str = "") -> bool:
+    """A delivery receipt: the row sent as ``platform_msg_id`` (or with this de-duplication key) arrived."""
+    if platform_msg_id:
+        cur = await conn.execute(
+            "UPDATE outbox SET delivered_at = COALESCE(delivered_at, ?) WHERE platform_msg_id = ?",
+            (now, platform_msg_id),
+        )
+        if cur.rowcount:
+            return True
+    if key:
+        cur = await conn.execute(
+            "UPDATE outbox SET delivered_at = COALESCE(delivered_at, ?) WHERE dedupe_key = ? AND status = 'sent'",
+            (now, key),
+        )
+        return cur.rowcount > 0
+    return False
+
+
+async def tally_routes(conn: Connection, group_key: str | None = None) -> dict[str, int]:
+    """Rows by the route they took (sent) or wait for (pending, 'wait'); rows without a route are left out."""
+    where = "route IS NOT NULL AND (status = 'sent' OR (status = 'pending' AND route = 'wait'))"
+    params: tuple[object, ...] = ()
+    if group_key is not None:
+        where, params = where + " AND group_key = ?", (group_key,)
+    async with conn.execute(f"SELECT route, COUNT(*) FROM outbox WHERE {where} GROUP BY route", params) as cur:
+        return {route: count for route, count in await cur.fetchall()}
 
 
 def _marks(values: Collection[object]) -> str:

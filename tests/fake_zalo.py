@@ -17,8 +17,10 @@ Behaviour copied from docs/zalo.md (../shared/reference/zalo-bot-api.md) where t
   failures come with HTTP 200 (a fault can ask for another status, or for a non-JSON body like a proxy's 502 page);
 - getUpdates answers **one** update per call (no offset: a handed-out update is gone), waits up to ``timeout``
   seconds (capped by ``max_poll_wait``) and then answers error 408; getUpdates while a webhook is set is refused;
-- ids are strings, ``date`` is in milliseconds, the sender's name is ``display_name`` (or ``name`` for a user
-  made with ``name_key="name"``); images carry ``photo_url`` (or ``photo``);
+- ids are strings, ``date`` is in milliseconds, the sender's name is ``display_name`` (or ``name``/``first_name``
+  for a user made with that ``name_key``); images carry ``photo_url`` (or ``photo``), voice notes ``voice_url``;
+  received media are served by the fake CDN (``host_media``) until ``media_expired``; the bot's own sends come
+  back (``own_send``);
 - texts and captions are 1..2000 characters; sendPhoto takes an image URL only; chats must be known;
 - setWebhook wants an https URL (http on 127.0.0.1 is allowed here) and a secret of 8..256 characters; a webhook
   delivery POSTs ``{"ok": true, "result": update}`` with the header ``X-Bot-Api-Secret-Token``;
@@ -131,6 +133,8 @@ class FakeZalo:
         self.observed: list[tuple[str, bool]] = []         # (message id, given to the engine) as the channel tells
         self.pushes: list[tuple[str, int]] = []            # (message id, HTTP status) of webhook deliveries
         self.token_valid = True
+        self.media: dict[str, bytes] = {}                  # files the fake CDN serves (received images, voice)
+        self.media_expired = False                         # the CDN's URLs stopped working (they expire)
         self._queue: list[dict[str, Any]] = []
         self._marks: dict[str, int] = {}
         self._message_ids = itertools.count(0xA11CE)
@@ -146,6 +150,7 @@ class FakeZalo:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeZalo:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/media/{name}", self._media)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -219,6 +224,19 @@ class FakeZalo:
         if caption is not None:
             content["caption"] = caption
         return self.update(user, "message.image.received", **content, **kwargs)
+
+    def host_media(self, name: str, content: bytes) -> str:
+        """A file on the fake CDN; its URL (it stops working once ``media_expired`` is set)."""
+        self.media[name] = content
+        return f"http://127.0.0.1:{self.port}/media/{name}"
+
+    def send_voice(self, user: ZaloUser, url: str, **kwargs: Any) -> dict[str, Any]:
+        return self.update(user, "message.voice.received", voice_url=url, **kwargs)
+
+    def own_send(self, text: str, chat_id: str) -> dict[str, Any]:
+        """The bot's own message delivered back to it, as Zalo does (``from.id`` is the bot's id)."""
+        bot = ZaloUser(BOT_ID, "doithoai_bot", chat_id=chat_id)
+        return self.update(bot, "message.text.received", text=text)
 
     def send_sticker(self, user: ZaloUser, **kwargs: Any) -> dict[str, Any]:
         return self.update(user, "message.sticker.received", sticker="b7f1c0ffee", url="https://zalo.example/s.webp",
@@ -342,6 +360,12 @@ class FakeZalo:
             raise ApiError(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: the user has blocked the bot")
+
+    async def _media(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if self.media_expired or name not in self.media:
+            return web.Response(status=403, text="expired")
+        return web.Response(body=self.media[name], content_type="application/octet-stream")
 
     def _poke(self) -> None:
         self._changed.set()

@@ -183,7 +183,7 @@ async def test_quota_exceeded_with_retry_after_is_honoured(transport: ZaloTransp
 
 
 @pytest.mark.parametrize(("fault", "expected"), [
-    ({"code": 403}, SendStatus.BLOCKED),
+    ({"code": 403}, SendStatus.RETRY),  # Zalo's "internal server error", not a block
     ({"code": 400, "description": "Bad Request: chat not found"}, SendStatus.BAD_CHAT),
     ({"code": 400, "description": "Bad Request: text is too long"}, SendStatus.FAILED),
     ({"code": 500}, SendStatus.RETRY),
@@ -200,7 +200,7 @@ async def test_each_zalo_error_becomes_the_right_outcome(
     assert fake_zalo.token not in result.error
 
 
-async def test_a_blocked_household_is_marked_and_skipped_afterwards(
+async def test_a_403_is_retried_and_never_silences_the_household(
     zalo_channel: ZaloChannel, fake_zalo: FakeZalo, database: Database, settings: Settings, clock: FrozenClock,
 ) -> None:
     chat = fake_zalo.chat_with(fake_zalo.user("77aa01"))
@@ -208,10 +208,14 @@ async def test_a_blocked_household_is_marked_and_skipped_afterwards(
     async with database.reading() as conn:
         recipient = await recipient_for_person(conn, person_id)
     assert recipient is not None
-    fake_zalo.block(chat.user)
+    fake_zalo.fail("sendMessage", code=403, chat_id=chat.user.chat_id)
     await queue(database, clock, "broadcast:1:1", recipient, Message("Thông báo 1"))
-    await queue(database, clock, "broadcast:2:1", recipient, Message("Thông báo 2"))
-    assert await sender_for(database, zalo_channel.transport, clock).drain_once() == {"blocked": 1, "skipped": 1}
+    assert await sender_for(database, zalo_channel.transport, clock).drain_once() == {"retried": 1}
+    async with database.reading() as conn, conn.execute("SELECT blocked_at FROM identities") as cur:
+        assert (await cur.fetchone())[0] is None
+    clock.advance(minutes=10)
+    assert await sender_for(database, zalo_channel.transport, clock).drain_once() == {"sent": 1}
+    assert fake_zalo.texts(chat.user.chat_id)[-1] == "Thông báo 1"
 
 
 async def test_an_invalid_token_holds_the_zalo_outbox_without_calling_zalo_again(

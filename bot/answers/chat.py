@@ -32,6 +32,7 @@ from bot.form.states import FormStep
 from bot.outbox.enqueue import Priority, Recipient, enqueue
 from bot.staff import audit
 from storage import dialogues as dialogue_repo
+from storage import media as kept_media
 from storage import people
 from storage.records import Submission
 
@@ -142,10 +143,14 @@ async def replay_media(turn: Turn, sub: Submission) -> str:
     if not sub.media_kind or not sub.media_file_id:
         return ""
     media = turn.t(f"form.media_{sub.media_kind}")
-    if sub.channel != turn.msg.channel or sub.media_kind not in REPLAYABLE:
+    kept = kept_media.path_of(turn.context.db, sub.media_file_id)  # a file kept when it arrived: any channel
+    if kept is None and (sub.channel != turn.msg.channel or sub.media_kind not in REPLAYABLE):
         return turn.t("answers.media_elsewhere", media=media)
     caption = turn.t("answers.media_caption", media=media, code=sub.code)
-    if sub.media_kind == "voice":
+    if kept is not None:
+        message = Message(caption, photo_path=str(kept)) if sub.media_kind == "photo" else Message(
+            caption, document_path=str(kept), document_name=f"{sub.code}-{sub.media_kind}")
+    elif sub.media_kind == "voice":
         message = Message(caption, voice=sub.media_file_id)
     else:
         message = Message(caption, photo=sub.media_file_id)

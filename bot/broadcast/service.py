@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -319,6 +319,7 @@ class Report:
     failures: dict[str, int]   # reason → count
     skipped: dict[str, int]    # reason → count ('blocked' at claim time, 'cancelled')
     window: tuple[datetime, datetime] | None = None   # when the uncertain ones were being sent
+    routes: dict[str, int] = field(default_factory=dict)  # Zalo OA: how they went, and how many wait (route 'wait')
 
     @property
     def delivered(self) -> int:
@@ -338,7 +339,12 @@ class Report:
 
     @property
     def waiting(self) -> int:
-        return self.counts["pending"] + self.counts["sending"]
+        """Still to go, but not those waiting for the household to write (outside its Zalo window)."""
+        return self.counts["pending"] + self.counts["sending"] - self.unreachable_outside_window
+
+    @property
+    def unreachable_outside_window(self) -> int:
+        return self.routes.get("wait", 0)
 
     @property
     def not_sent(self) -> int:
@@ -363,6 +369,7 @@ class Report:
                            window=_window(self.window, settings) if self.window else "?"))
         optional = (("report_waiting", self.waiting), ("report_not_sent", self.not_sent))
         lines += [t(f"broadcast.{key}", lang, count=count) for key, count in optional if count]
+        lines += route_lines(self.routes, lang)
         if row.excluded_already or row.excluded_blocked:
             lines.append(t("broadcast.report_excluded", lang, already=row.excluded_already,
                            blocked=row.excluded_blocked))
@@ -373,7 +380,19 @@ async def report(conn: Connection, row: BroadcastRow) -> Report:
     counts = await outbox.tally(conn, row.group_key)
     return Report(row, counts, await repo.reasons(conn, row.group_key, "failed"),
                   await repo.reasons(conn, row.group_key, "skipped"),
-                  await repo.uncertain_window(conn, row.group_key) if counts["uncertain"] else None)
+                  await repo.uncertain_window(conn, row.group_key) if counts["uncertain"] else None,
+                  await outbox.tally_routes(conn, row.group_key))
+
+
+def route_lines(routes: dict[str, int], lang: str) -> list[str]:
+    """The Zalo OA's part of a tally: by which route the messages went, and how many wait outside the window."""
+    lines = []
+    if any(routes.get(r) for r in ("consultation", "zns", "proactive")):
+        lines.append(t("zalo_oa.routes", lang, consultation=routes.get("consultation", 0), zns=routes.get("zns", 0),
+                       proactive=routes.get("proactive", 0)))
+    if routes.get("wait"):
+        lines.append(t("zalo_oa.not_reachable", lang, count=routes["wait"]))
+    return lines
 
 
 async def follow(conn: Connection, settings: Settings, row: BroadcastRow, now: datetime) -> bool:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
+BUTTON_CHANNELS = ("telegram", "zalo_oa")   # choices as buttons (elsewhere a numbered list)
+CONTACT_CHANNELS = ("telegram", "zalo_oa")  # the phone step offers "share my number" in one tap
 
 
 @click.group()
@@ -35,6 +37,13 @@ def check(config_path: Path) -> None:
     lang = settings.bot.language
     click.echo(t("cli.config_ok", lang, path=config_path, hamlets=len(settings.hamlets()),
                  topics=sum(len(f.topics) for f in settings.fields), db=settings.database.path))
+    missing = settings.zalo_oa.missing()
+    if missing:
+        click.echo(t("zalo_oa.check_missing", lang, missing=", ".join(missing)), err=True)
+        sys.exit(2)
+    if settings.zalo_oa.configured:
+        click.echo(t("zalo_oa.check_ok", lang, oa_id=settings.zalo_oa.oa_id, templates=len(settings.zalo_oa.zns),
+                     path=settings.zalo_oa.webhook_path))
 
 
 @main.command()
@@ -70,7 +79,7 @@ def run(config_path: Path) -> None:
 
     settings = load_or_exit(config_path)
     setup_logging(settings)
-    if not settings.telegram.resolved_token() and not settings.zalo.configured:
+    if not settings.telegram.resolved_token() and not settings.zalo.configured and not settings.zalo_oa.configured:
         click.echo(t("cli.no_channel", settings.bot.language), err=True)
         sys.exit(2)
     asyncio.run(serve(settings, to_protect(settings)))
@@ -91,7 +100,7 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
     from storage import Database
 
     await backup_before_upgrade(settings, pending or [])
-    services = Services(settings, Database(settings.database.path))
+    services = Services(settings, Database(settings.database.path), button_channels=BUTTON_CHANNELS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -111,7 +120,7 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
         if not channels:
             click.echo(t("cli.no_channel_reached", settings.bot.language), err=True)
             sys.exit(1)
-        engine = services.build_engine(**engine_options(facts))
+        engine = services.build_engine(**engine_options(facts), contact_channels=CONTACT_CHANNELS)
         stack.push_async_callback(services.stop)
         webhooks = [route for c in channels for route in c.webhook_routes()]
         states = lambda: {c.name: _state(c) for c in channels}  # noqa: E731
@@ -132,7 +141,7 @@ def _state(channel: Channel) -> str:
 
 
 def _configured_channels(settings: Settings) -> list[Channel]:
-    """Telegram if its token is set, Zalo if it is configured; built, not yet prepared."""
+    """Telegram if its token is set, the Zalo Bot Platform and the Zalo OA if configured; built, not prepared."""
     channels: list[Channel] = []
     if settings.telegram.resolved_token():
         from handlers.telegram.channel import TelegramChannel
@@ -142,6 +151,10 @@ def _configured_channels(settings: Settings) -> list[Channel]:
         from handlers.zalo.channel import ZaloChannel
 
         channels.append(ZaloChannel(settings))
+    if settings.zalo_oa.configured:
+        from handlers.zalo_oa.channel import ZaloOAChannel
+
+        channels.append(ZaloOAChannel(settings))
     return channels
 
 

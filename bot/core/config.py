@@ -239,6 +239,90 @@ class ZaloSection(_Strict):
         return self.enabled and bool(self.resolved_token())
 
 
+ZALO_OA_APP_SECRET_ENV = "DOITHOAI_ZALO_OA_APP_SECRET"
+ZALO_OA_SECRET_KEY_ENV = "DOITHOAI_ZALO_OA_SECRET_KEY"
+ZALO_OA_REFRESH_TOKEN_ENV = "DOITHOAI_ZALO_OA_REFRESH_TOKEN"
+# What a ZNS template's parameters may be filled from (``[zalo_oa.zns.reminder] params = {ten = "name"}``).
+ZNS_FIELDS = ("name", "title", "time", "date", "place", "deadline", "change", "code", "phone")
+ZNS_KINDS = ("reminder", "notice")  # the outbox kinds that can go by ZNS: reminders, change notices
+
+
+class ZnsTemplate(_Strict):
+    """A ZNS template Zalo approved: its id, and which of our fields fills each of its parameters."""
+
+    template_id: str = Field(min_length=1, max_length=64)
+    params: dict[str, str] = Field(min_length=1)
+
+    @field_validator("params")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for param, ours in value.items():
+            if ours not in ZNS_FIELDS:
+                raise Problem("zalo_oa.config_unknown_field", param=param, field=ours, known=", ".join(ZNS_FIELDS))
+        return value
+
+
+def _env_or(env: str, value: SecretStr | None) -> str | None:
+    found = os.environ.get(env, "").strip()
+    if found:
+        return found
+    return value.get_secret_value() if value else None
+
+
+class ZaloOASection(_Strict):
+    """The Zalo Official Account channel (see docs/zalo.md): runs when ``app_id`` and ``oa_id`` are set; the secrets
+    and the first refresh token come from the environment."""
+
+    enabled: bool = True
+    app_id: str | None = Field(default=None, pattern=r"^\d{1,32}$")
+    oa_id: str | None = Field(default=None, pattern=r"^\d{1,32}$")
+    app_secret: SecretStr | None = None      # better: DOITHOAI_ZALO_OA_APP_SECRET
+    secret_key: SecretStr | None = None      # the OA secret key that signs webhook events: DOITHOAI_ZALO_OA_SECRET_KEY
+    refresh_token: SecretStr | None = None   # the first grant only: DOITHOAI_ZALO_OA_REFRESH_TOKEN
+    api_url: str = "https://openapi.zalo.me"
+    oauth_url: str = "https://oauth.zaloapp.com"
+    zns_url: str = "https://business.openapi.zalo.me"
+    webhook_path: str = "zalo-oa"          # served by the one HTTP server ([web])
+    refresh_ahead: int = Field(default=600, ge=0, le=86400)     # seconds before expiry the access token is renewed
+    window_hours: float = Field(default=48.0, gt=0, le=24 * 30)
+    free_messages: int = Field(default=8, ge=0, le=1000)         # consultation messages per window
+    proactive_monthly: int = Field(default=0, ge=0, le=1_000_000)  # proactive messages a month (0: none)
+    max_buttons: int = Field(default=5, ge=1, le=10)
+    send_rate: float = Field(default=5.0, gt=0, le=1000)
+    per_chat_interval: float = Field(default=1.0, ge=0, le=60)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    zns: dict[str, ZnsTemplate] = Field(default_factory=dict)
+
+    @field_validator("zns")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, ZnsTemplate]) -> dict[str, ZnsTemplate]:
+        for kind in value:
+            if kind not in ZNS_KINDS:
+                raise Problem("zalo_oa.config_unknown_kind", kind=kind, known=", ".join(ZNS_KINDS))
+        return value
+
+    def resolved_app_secret(self) -> str | None:
+        return _env_or(ZALO_OA_APP_SECRET_ENV, self.app_secret)
+
+    def resolved_secret_key(self) -> str | None:
+        return _env_or(ZALO_OA_SECRET_KEY_ENV, self.secret_key)
+
+    def resolved_refresh_token(self) -> str | None:
+        return _env_or(ZALO_OA_REFRESH_TOKEN_ENV, self.refresh_token)
+
+    @property
+    def configured(self) -> bool:
+        return self.enabled and bool(self.app_id and self.oa_id)
+
+    def missing(self) -> list[str]:
+        """The settings a configured OA cannot run without (each with its environment variable)."""
+        if not self.configured:
+            return []
+        needed = (("zalo_oa.app_secret", ZALO_OA_APP_SECRET_ENV, self.resolved_app_secret()),
+                  ("zalo_oa.secret_key", ZALO_OA_SECRET_KEY_ENV, self.resolved_secret_key()))
+        return [f"{key} ({env})" for key, env, value in needed if not value]
+
+
 class Unit(_Strict):
     """An administrative unit: province, district, commune, hamlet... levels are not fixed."""
 
@@ -369,6 +453,7 @@ class Settings(_Strict):
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     zalo: ZaloSection = Field(default_factory=ZaloSection)
     web: WebSection = Field(default_factory=WebSection)
+    zalo_oa: ZaloOASection = Field(default_factory=ZaloOASection)
     digest: DigestSection = Field(default_factory=DigestSection)
     units: list[Unit] = Field(min_length=1)
     fields: list[Field_] = Field(min_length=1)

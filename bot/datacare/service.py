@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.core.clock import iso
 from bot.core.i18n import t
+from bot.datacare import media
 from storage import Connection, Database
 from storage import datacare as repo
 
@@ -70,6 +71,7 @@ async def purge_before(db: Database, before: datetime, now: datetime, *, dry_run
                 raise _DryRun(report)
     except _DryRun as rolled_back:
         return rolled_back.report
+    await media.sweep(db, now, before=before)
     return report
 
 

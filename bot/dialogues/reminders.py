@@ -27,9 +27,9 @@ from bot.core.events import DIALOGUE_CHANGED, OUTBOX_QUEUED, Events
 from bot.core.i18n import t
 from bot.core.types import Choice, Message
 from bot.core.vntime import vn_datetime
-from bot.dialogues.service import details
+from bot.dialogues.service import details, template_fields
 from bot.outbox.enqueue import Priority, enqueue, recipient_for_person
-from storage import Connection, Database, jobs
+from storage import Connection, Database, jobs, people
 from storage import dialogues as repo
 from storage.dialogues import Dialogue, Registration
 from storage.submissions import count_for_person
@@ -165,9 +165,16 @@ async def _send_wave(conn: Connection, settings: Settings, wave: Wave, dialogue:
             message = reminder_message(dialogue, reg, settings, recipient.language, now)
         else:
             message = nudge_message(dialogue, settings, recipient.language)
+        fields = template_fields(dialogue, settings, recipient.language, code=reg.code,
+                                 name=await person_name(conn, reg.person_id))
         queued += await enqueue(conn, key=f"{wave.job_key}:{reg.person_id}", recipient=recipient, kind=wave.kind,
-                                message=message, priority=Priority.REMINDER, now=now)
+                                message=message, priority=Priority.REMINDER, now=now, fields=fields)
     return queued
+
+
+async def person_name(conn: Connection, person_id: int) -> str:
+    person = await people.get_person(conn, person_id)
+    return person.full_name or "" if person is not None else ""
 
 
 async def run_wave(db: Database, settings: Settings, wave: Wave, now: datetime, events: Events) -> int:

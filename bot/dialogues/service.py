@@ -148,6 +148,15 @@ def where_text(dialogue: Dialogue, lang: str) -> str:
     return f"{place}\n🗺 {dialogue.map_url}" if dialogue.map_url else place
 
 
+def template_fields(dialogue: Dialogue, settings: Settings, lang: str, **more: str) -> dict[str, str]:
+    """What a platform template (a ZNS reminder, a change notice) may be filled from (``ZNS_FIELDS``)."""
+    fields = {"title": dialogue.title, "time": when_text(dialogue, settings, lang),
+              "place": dialogue.place or t("dialogues.place_tba", lang)}
+    if dialogue.starts_at is not None:
+        fields["date"] = vn_datetime(dialogue.starts_at, settings.tz).split(" ")[-1]
+    return {**fields, **more}
+
+
 def details(dialogue: Dialogue, settings: Settings, lang: str) -> str:
     return t("dialogues.details", lang, title=dialogue.title, when=when_text(dialogue, settings, lang),
              where=where_text(dialogue, lang))
@@ -337,6 +346,8 @@ async def _tell_person(conn: Connection, settings: Settings, person_id: int, key
     recipient = await recipient_for_person(conn, person_id)
     if recipient is None:
         return False
-    text = t(message_key, recipient.language, **values) + "\n\n" + details(dialogue, settings, recipient.language)
+    change = t(message_key, recipient.language, **values)
+    text = change + "\n\n" + details(dialogue, settings, recipient.language)
     return await enqueue(conn, key=key, recipient=recipient, kind="notice", message=Message(text),
-                         priority=Priority.NOTICE, now=now)
+                         priority=Priority.NOTICE, now=now,
+                         fields=template_fields(dialogue, settings, recipient.language, change=change))

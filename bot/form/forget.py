@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.core.steps import Step
 from bot.core.turn import Turn
 from bot.core.types import Message
+from bot.datacare import media
 from bot.dialogues.registration import release_seats
 from bot.form.states import FormKey, FormStep
 from bot.reports.cleanup import remove_every_export
@@ -32,6 +33,7 @@ class ForgetConfirm(Step):
             turn.show_prompt = False
             turn.say("common.forget_done", count=count)
             turn.after_commit.append(partial(_remove_exports, exports_dir(turn.settings)))
+            turn.after_commit.append(partial(_remove_media, turn))
             return
         turn.say("common.forget_kept")
         turn.resume(turn.data.pop(FormKey.BEFORE_FORGET, None))
@@ -40,6 +42,12 @@ class ForgetConfirm(Step):
 async def _remove_exports(folder: Path) -> list[Message]:
     """Reports and digests already made may name the household: they go (off the event loop)."""
     await asyncio.to_thread(remove_every_export, folder)
+    return []
+
+
+async def _remove_media(turn: Turn) -> list[Message]:
+    """The images and voice notes kept as files go with the person."""
+    await media.sweep(turn.context.db, turn.now)
     return []
 
 

@@ -7,7 +7,8 @@ the same key is a no-op, which is what makes reminders and broadcasts safe to re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -35,6 +36,7 @@ class SendStatus(StrEnum):
     BLOCKED = "blocked"      # the person blocked the bot (Telegram 403)
     BAD_CHAT = "bad_chat"    # chat not found / deactivated (Telegram 400)
     FAILED = "failed"        # permanent error for this message
+    WAIT = "wait"            # no way to reach the chat now (outside its interaction window): wait until it writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,30 @@ class SendResult:
     status: SendStatus
     retry_after: float | None = None
     error: str = ""
+    route: str = ""          # how it went on a channel with routes (consultation, zns, proactive)
+    platform_id: str = ""    # the platform's id of the sent message (a delivery receipt names it)
+    parts: int = 1           # messages the platform counts (a long text split in two is two)
+
+
+class Route(StrEnum):
+    """How a message reaches a chat on a channel with an interaction window (the Zalo OA)."""
+
+    CONSULTATION = "consultation"  # inside the window: free
+    ZNS = "zns"                    # a registered template to the household's phone
+    PROACTIVE = "proactive"        # outside the window, within the OA's monthly quota
+    WAIT = "wait"                  # none of these: waits until the household writes
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a routed send needs beyond the message: the route chosen, the row's key (ZNS ``tracking_id``), its
+    kind, the household's phone (for ZNS) and the values its template is filled from."""
+
+    route: Route
+    key: str
+    kind: str
+    phone: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 class Transport(Protocol):
@@ -50,6 +76,12 @@ class Transport(Protocol):
     channel: str
 
     async def send(self, chat_id: str, message: Message) -> SendResult: ...
+
+
+class RoutedTransport(Transport, Protocol):
+    """A transport of a channel with an interaction window: the sender chooses the route, the transport takes it."""
+
+    async def send_routed(self, chat_id: str, message: Message, envelope: Envelope) -> SendResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +96,19 @@ class Recipient:
 async def enqueue(
     conn: Connection, *, key: str, recipient: Recipient, kind: str, message: Message,
     priority: Priority, now: datetime, not_before: datetime | None = None, group_key: str | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> bool:
-    """Queue one message; returns False when a message with this key was queued before (nothing is doubled)."""
+    """Queue one message; returns False when a message with this key was queued before (nothing is doubled).
+
+    ``fields`` are the values a platform template may be filled from (a ZNS reminder: ``title``, ``time``...)."""
     return await outbox.insert(conn, NewRow(
         key, recipient.channel, recipient.chat_id, recipient.person_id, kind, int(priority), message.to_json(),
-        iso(not_before or now), group_key, iso(now),
+        iso(not_before or now), group_key, iso(now), fields_json(fields),
     ))
+
+
+def fields_json(fields: Mapping[str, str] | None) -> str | None:
+    return json.dumps({k: str(v) for k, v in fields.items()}, ensure_ascii=False) if fields else None
 
 
 async def recipient_for_person(conn: Connection, person_id: int) -> Recipient | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections import Counter
@@ -32,7 +33,8 @@ from aiolimiter import AsyncLimiter
 from bot.core.clock import Clock, iso, system_clock
 from bot.core.events import OUTBOX_QUEUED, Events
 from bot.core.types import Message
-from bot.outbox.enqueue import SendResult, SendStatus, Transport
+from bot.outbox.enqueue import Envelope, Route, SendResult, SendStatus, Transport
+from bot.outbox.window import WindowPolicy, choose_route
 from storage import Connection, outbox, people
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -49,6 +51,7 @@ class ChannelLimits:
     max_attempts: int = 5
     base_backoff: float = 2.0       # seconds before the 2nd attempt; doubles each time, ±25 % jitter
     max_backoff: float = 300.0
+    window: WindowPolicy | None = None  # a channel with an interaction window (the Zalo OA): routes per message
 
 
 class _Channel:
@@ -287,7 +290,7 @@ class Sender:
     async def _deliver(self, channel: _Channel, row: OutboxRow, message: Message) -> None:
         result = await self._attempt(channel, row, message)
         now = self._clock()
-        if result.status is SendStatus.RETRY and result.retry_after is not None:
+        if result.status in (SendStatus.RETRY, SendStatus.WAIT) and result.retry_after is not None:
             self._pause(channel, row, result.retry_after)
         async with self._db.transaction() as conn:
             outcome = await self._apply(conn, channel, row, result, now)
@@ -295,19 +298,41 @@ class Sender:
 
     async def _attempt(self, channel: _Channel, row: OutboxRow, message: Message) -> SendResult:
         try:
+            routed = getattr(channel.transport, "send_routed", None)
+            if channel.limits.window is not None and routed is not None:
+                envelope = await self._envelope(channel.limits.window, row)
+                if envelope.route is Route.WAIT:
+                    return SendResult(SendStatus.WAIT, error="outside the window", route=Route.WAIT)
+                return await routed(row.chat_id, message, envelope)
             return await channel.transport.send(row.chat_id, message)
         except Exception as exc:  # a transport bug or an unmapped error: retry, never crash the sender
             name = type(exc).__name__
             log.warning("outbox row %d to %s chat %s: transport raised %s", row.id, row.channel, row.chat_id, name)
             return SendResult(SendStatus.RETRY, error=name)
 
+    async def _envelope(self, policy: WindowPolicy, row: OutboxRow) -> Envelope:
+        """The route of one row on a windowed channel, from the window, the household's phone and the quota."""
+        now = self._clock()
+        async with self._db.reading() as conn:
+            window = await outbox.window(conn, row.channel, row.chat_id)
+            person = await people.get_person(conn, row.person_id) if row.person_id is not None else None
+            used = await outbox.count_route_since(conn, row.channel, Route.PROACTIVE, iso(policy.month_start(now)))
+        phone = person.phone if person is not None and person.phone else ""
+        route = choose_route(policy, window, now, kind=row.kind, phone=phone, proactive_used=used)
+        return Envelope(route, row.dedupe_key, row.kind, phone, _fields(row.fields))
+
     async def _apply(
         self, conn: Connection, channel: _Channel, row: OutboxRow, result: SendResult, now: datetime,
     ) -> str:
         status, error = result.status, result.error
         if status is SendStatus.SENT:
-            await outbox.mark_sent(conn, row.id, iso(now))
+            await outbox.mark_sent(conn, row.id, iso(now), route=result.route or None,
+                                   platform_msg_id=result.platform_id or None)
+            if result.route == Route.CONSULTATION:
+                await outbox.note_sent(conn, row.channel, row.chat_id, result.parts)
             return "sent"
+        if status is SendStatus.WAIT:
+            return await self._wait(conn, channel, row, result, now)
         if status is SendStatus.BLOCKED:
             await outbox.mark_blocked(conn, row.id, error or "blocked")
             await people.mark_blocked(conn, row.channel, row.chat_id, iso(now))
@@ -320,6 +345,25 @@ class Sender:
             error = error or "chat not found"
         await outbox.mark_failed(conn, row.id, error or str(status))
         return "failed"
+
+    @staticmethod
+    async def _wait(conn: Connection, channel: _Channel, row: OutboxRow, result: SendResult, now: datetime) -> str:
+        """The row cannot go now and no attempt is spent. A consultation the platform refused for the window spends
+        the window: the row is routed again at once (ZNS, proactive). A row with no route waits for the household
+        to write (or the recheck). A channel held as a whole (a dead token: ``retry_after``, no route) waits that
+        long, its rows kept as they were."""
+        policy = channel.limits.window or WindowPolicy()
+        route: str | None = Route.WAIT
+        if result.route == Route.CONSULTATION:
+            await outbox.close_window(conn, row.channel, row.chat_id, policy.free_messages)
+            again = now
+        elif not result.route and result.retry_after is not None:
+            route, again = None, now + timedelta(seconds=result.retry_after)
+        else:
+            again = now + timedelta(seconds=policy.recheck)
+        await outbox.mark_waiting(conn, row.id, iso(_ceil_second(again)), result.error or "outside the window",
+                                  route=route)
+        return "waiting"
 
     def _pause(self, channel: _Channel, row: OutboxRow, seconds: float) -> None:
         until = self._loop_time() + seconds
@@ -353,6 +397,14 @@ def read_message(payload: str) -> Message | None:
         return Message.from_json(payload)
     except (ValueError, TypeError):
         return None
+
+
+def _fields(raw: str | None) -> dict[str, str]:
+    try:
+        found = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def _ceil_second(moment: datetime) -> datetime:

@@ -15,6 +15,11 @@ an ``Incoming`` event and renders ``Message`` objects; the conversation lives in
 - **One chat at a time**: updates of one chat are handled in the order they came; other chats go in parallel.
 - **Invalid token**: when Zalo answers 401 (here or to the outbox transport) the client logs one line and this
   channel stops; the other channels keep running.
+- **As Zalo really behaves** (../shared/reference/zalo-bot-api.md, corrections): the bot's own sends come back and
+  are dropped (its id from getMe); an image or voice note is downloaded when it arrives and kept as a private file
+  (``bot/datacare/media.py``: Zalo's URL expires); a reaction is ignored silently, a link is text; the name may be
+  ``first_name``, ``display_name`` or ``name``; getUpdates' ``timeout`` is sent as a string and the HTTP timeout
+  exceeds it by ``POLL_MARGIN``; texts are split on UTF-16 length.
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ import httpx
 from bot.core.config import ZALO_TOKEN_ENV, ZALO_WEBHOOK_SECRET_ENV, ConfigError, Settings
 from bot.core.i18n import t
 from bot.core.types import Incoming, InputKind, Message
+from bot.datacare import media
 from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Backoff, Channel, WebhookRoute, deliver, split_text, webhook_secret
+from handlers.base import Backoff, Channel, ChannelFacts, WebhookRoute, deliver, split_text, webhook_secret
 from handlers.text_render import render_text, typed_incoming
 from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, ZaloClient, ZaloError
 from handlers.zalo.transport import ZaloTransport, reply_retry, zalo_limits
@@ -46,7 +52,12 @@ CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 IMAGE_EVENT = "message.image.received"
-CALL_TIMEOUT = 15.0     # seconds, every call but getUpdates (poll timeout + 5 s)
+LINK_EVENT = "message.link.received"
+VOICE_EVENT = "message.voice.received"
+REACTION_EVENT = "message.reaction.received"
+CALL_TIMEOUT = 15.0     # seconds, every call but getUpdates
+POLL_MARGIN = 15        # seconds the HTTP timeout of getUpdates exceeds the poll timeout (10-20 s advised)
+MAX_MEDIA = 20 * 1024 * 1024  # bytes of an image or voice note kept
 STOP_GRACE = 10.0       # seconds for the updates in hand to finish at stop
 MAX_MEDIA_URL = 2000
 
@@ -76,10 +87,12 @@ def update_key(update: dict[str, Any]) -> tuple[str, str] | None:
     return (event, message_id[:200]) if isinstance(event, str) and message_id else None
 
 
-def incoming(update: dict[str, Any]) -> Incoming | None:
+def incoming(update: dict[str, Any], bot_id: str = "") -> Incoming | None:
     """A private message as the engine's input, stamped with its event id; None for what the bot ignores (groups,
-    bots, no sender)."""
+    bots, the bot's own sends that Zalo delivers back, reactions, no sender)."""
     found = _incoming(update)
+    if found is not None and bot_id and found.user_id == bot_id:
+        return None
     key = update_key(update)
     return replace(found, event_id=":".join(key)) if found is not None and key is not None else found
 
@@ -94,15 +107,19 @@ def _incoming(update: dict[str, Any]) -> Incoming | None:
     chat_id = _id(chat.get("id")) or user_id
     if not user_id or sender.get("is_bot") is True or str(chat.get("chat_type") or "PRIVATE").upper() != "PRIVATE":
         return None
-    name = str(sender.get("display_name") or sender.get("name") or "")
+    name = str(sender.get("display_name") or sender.get("first_name") or sender.get("name") or "")
     event = update.get("event_name")
+    if event == REACTION_EVENT:
+        return None  # a reaction is not an answer: ignored silently
     text = message.get("text")
-    if event == TEXT_EVENT and isinstance(text, str) and text.strip():
+    if event == LINK_EVENT and not (isinstance(text, str) and text.strip()):
+        text = _url(message, ("url", "link", "href"))
+    if event in (TEXT_EVENT, LINK_EVENT) and isinstance(text, str) and text.strip():
         return typed_incoming(CHANNEL, user_id, chat_id, text, name)
-    image = _image_url(message)
-    if event == IMAGE_EVENT and image:
+    kind, url = _media(event, message)
+    if kind:
         caption = message.get("caption")
-        return Incoming(CHANNEL, user_id, chat_id, InputKind.MEDIA, media_kind="photo", media_id=image,
+        return Incoming(CHANNEL, user_id, chat_id, InputKind.MEDIA, media_kind=kind, media_id=url,
                         text=caption if isinstance(caption, str) else "", display_name=name)
     return Incoming(CHANNEL, user_id, chat_id, InputKind.UNSUPPORTED, display_name=name)  # sticker, unsupported
 
@@ -111,8 +128,19 @@ def _id(value: object) -> str:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else ""
 
 
-def _image_url(message: dict[str, Any]) -> str:
-    for key in ("photo_url", "photo", "url"):
+def _media(event: object, message: dict[str, Any]) -> tuple[str, str]:
+    """(media kind, URL) of an image or a voice note; ("", "") for anything else."""
+    if event == IMAGE_EVENT:
+        url = _url(message, ("photo_url", "photo", "url"))
+        return ("photo", url) if url else ("", "")
+    if event == VOICE_EVENT:
+        url = _url(message, ("voice_url", "voice", "audio_url", "audio", "url"))
+        return ("voice", url) if url else ("", "")
+    return "", ""
+
+
+def _url(message: dict[str, Any], keys: tuple[str, ...]) -> str:
+    for key in keys:
         value = message.get(key)
         if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= MAX_MEDIA_URL:
             return value
@@ -125,7 +153,7 @@ def _image_url(message: dict[str, Any]) -> str:
 def render(reply: Message, lang: str) -> list[str]:
     """A reply as Zalo messages: the numbered list like the terminal; the QR code as its check-in code."""
     text = render_text(reply, lang, lambda qr: t("zalo.checkin_code", lang, code=parse_checkin(qr)))
-    return split_text(text, MAX_TEXT)
+    return split_text(text, MAX_TEXT, utf16=True)
 
 
 # ---- the channel --------------------------------------------------------------------------------------------------
@@ -146,6 +174,7 @@ class ZaloChannel(Channel):
         self.replies = ZaloTransport(self.client, self.lang, retry=reply_retry(self._backoff))
         self.observers: list[Observer] = []  # told after each update: (update, given to the engine); tests wait
         self.stopped = asyncio.Event()
+        self.bot_id = ""  # from getMe: updates from this id are the bot's own sends, delivered back
         self._engine: Engine | None = None
         self._worker: asyncio.Task[None] | None = None  # the poll loop, or the webhook registration
         self._secret = self._webhook_secret() if settings.zalo.mode == "webhook" else b""
@@ -157,6 +186,22 @@ class ZaloChannel(Channel):
     @property
     def transport(self) -> ZaloTransport:
         return self._transport
+
+    async def prepare(self) -> ChannelFacts:
+        """Learn the bot's own id (getMe): Zalo delivers the bot's own sends back, and they are dropped."""
+        await self._learn_me()
+        return ChannelFacts()
+
+    async def _learn_me(self) -> None:
+        if self.bot_id:
+            return
+        try:
+            me = await self.client.call("getMe", http_timeout=CALL_TIMEOUT)
+        except (ZaloError, httpx.HTTPError) as exc:
+            log.warning("Zalo getMe failed (%s): the bot's own id is asked again when updates start",
+                        type(exc).__name__)
+            return
+        self.bot_id = _id(me.get("id")) if isinstance(me, dict) else ""
 
     @property
     def limits(self) -> ChannelLimits:
@@ -204,13 +249,15 @@ class ZaloChannel(Channel):
     # ---- polling ------------------------------------------------------------------------------------------------
 
     async def _poll(self) -> None:
+        await self._learn_me()
         if not await self._until_done("deleteWebhook", {}):
             return
         timeout = self.settings.zalo.poll_timeout
         failures = 0
         while not self.stopped.is_set():
             try:
-                result = await self.client.call("getUpdates", {"timeout": timeout}, http_timeout=timeout + 5)
+                result = await self.client.call("getUpdates", {"timeout": str(timeout)},  # the doc types it string
+                                                http_timeout=timeout + POLL_MARGIN)
             except ZaloError as exc:
                 if exc.code == EMPTY_POLL:
                     failures = 0
@@ -261,6 +308,7 @@ class ZaloChannel(Channel):
                               length=(8, 256)).encode()
 
     async def _register_webhook(self) -> None:
+        await self._learn_me()
         params = {"url": self.settings.zalo.webhook_url, "secret_token": self._secret.decode()}
         if await self._until_done("setWebhook", params):
             log.info("Zalo webhook set")
@@ -284,14 +332,28 @@ class ZaloChannel(Channel):
 
     async def handle_update(self, update: dict[str, Any]) -> None:
         """Handle one update: in order within its chat, replies sent (a redelivery gets none: see above)."""
-        msg = incoming(update)
+        msg = incoming(update, self.bot_id)
         try:
             if msg is not None:
                 async with self._one_at_a_time(msg.chat_id):
+                    if msg.kind is InputKind.MEDIA:
+                        msg = await self._keep_media(msg)
                     await self._send(msg.chat_id, await self._turn(msg))
         finally:
             for observer in self.observers:
                 observer(update, msg is not None)
+
+    async def _keep_media(self, msg: Incoming) -> Incoming:
+        """An image or voice note is downloaded now and kept as a file (its URL expires); the URL if that failed."""
+        try:
+            data = await self.client.download(msg.media_id, MAX_MEDIA)
+        except (ZaloError, httpx.HTTPError) as exc:
+            log.warning("a Zalo %s could not be downloaded (%s): only its link is kept", msg.media_kind,
+                        type(exc).__name__)
+            return msg
+        ref = await media.keep(self.engine.db, channel=CHANNEL, external_id=msg.user_id, kind=msg.media_kind,
+                               data=data, now=self.engine.clock())
+        return replace(msg, media_id=ref)
 
     async def _turn(self, msg: Incoming) -> list[Message]:
         try:
@@ -303,7 +365,7 @@ class ZaloChannel(Channel):
     async def _send(self, chat_id: str, replies: list[Message]) -> None:
         """Send a turn's replies in order through the one send path; stop at the first that cannot go (the rest
         would not make sense). A refused chat is noted blocked; an invalid token was logged once already."""
-        texts = [Message(text) for reply in replies for text in render(reply, self.lang)]
+        texts = [Message(text) for reply in replies for text in render(reply, self.lang)]  # already split
         result = await deliver(self.engine, self.replies, chat_id, texts)
         if result.status not in (SendStatus.SENT, SendStatus.BLOCKED) and not self.client.token_rejected:
             log.warning("could not answer Zalo chat %s: %s", chat_id, result.error)

@@ -22,6 +22,7 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 INVALID_TOKEN = 401
 EMPTY_POLL = 408
 QUOTA_EXCEEDED = 429
+SERVER_ERROR_403 = 403  # Zalo's own table: "Internal server error" (not "the user blocked the bot")
 MAX_TEXT = 2000  # characters, text and caption alike
 
 
@@ -68,6 +69,18 @@ class ZaloClient:
         if error.code == INVALID_TOKEN:
             self._reject_token()
         raise error
+
+    async def download(self, url: str, limit: int) -> bytes:
+        """The bytes at a URL an update carried (an image, a voice note; they expire), up to ``limit``."""
+        async with self._http.stream("GET", url) as response:
+            response.raise_for_status()
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ZaloError(413, "file too large")
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     def scrub(self, text: str) -> str:
         """Error texts end up in the database and the logs: never with the token in them."""

@@ -3,7 +3,8 @@
 Zalo bots have no buttons and cannot upload: an outbox message's choices become instructions with the text commands
 (a reminder's "I will attend" / "I can't come" → /attend, /absent: the household's typed number belongs to its
 current step, not to a reminder); a QR code becomes its check-in code as text; a photo goes only as an image URL
-(a Telegram file id or a local chart cannot); a file is named with a note. Texts over 2,000 characters are split.
+(a Telegram file id or a local chart cannot); a file is named with a note. Texts over 2,000 UTF-16 units are split
+(the limit's unit is not stated; an emoji counts two to be safe). Zalo's 403 is "internal server error": retried.
 
 This is Zalo's one send path: the outbox's sender and the conversation's replies (rendered as text by the channel)
 both send here. The sender paces and retries rows itself, so its transport never waits (``NO_RETRY``); the
@@ -26,8 +27,8 @@ from bot.core.types import Choice, Message
 from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendResult, SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import NO_RETRY, Backoff, Retry, RetryRule, split_text
-from handlers.zalo.client import INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, ZaloClient, ZaloError
+from handlers.base import NO_RETRY, Backoff, Retry, RetryRule, split_text, utf16_len
+from handlers.zalo.client import INVALID_TOKEN, MAX_TEXT, QUOTA_EXCEEDED, SERVER_ERROR_403, ZaloClient, ZaloError
 
 TOKEN_PAUSE = 3600.0  # seconds the Zalo outbox holds still once the token was rejected
 BAD_CHAT_MARKERS = ("chat", "user", "recipient")
@@ -43,9 +44,10 @@ def reply_retry(backoff: Backoff) -> RetryRule:
 
 
 def retryable(exc: Exception) -> Retry | None:
-    """A quota refusal (its retry-after, else the back-off) or a connection never made: the message did not go."""
+    """A quota refusal (its retry-after, else the back-off), Zalo's 403 ("internal server error": not a block) or a
+    connection never made: the message did not go."""
     if isinstance(exc, ZaloError):
-        return Retry(exc.retry_after) if exc.code == QUOTA_EXCEEDED else None
+        return Retry(exc.retry_after) if exc.code in (QUOTA_EXCEEDED, SERVER_ERROR_403) else None
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return Retry()
     return None
@@ -97,9 +99,9 @@ def calls_for(message: Message, lang: str) -> list[Call]:
     """The API calls for one message: an image URL with the text as caption when it fits, else texts first."""
     text = message_text(message, lang)
     photo = message.photo if is_url(message.photo) else ""
-    if photo and len(text) <= MAX_TEXT:
+    if photo and utf16_len(text) <= MAX_TEXT:
         return [("sendPhoto", {"photo": photo, "caption": text} if text else {"photo": photo})]
-    texts = split_text(text, MAX_TEXT) if text.strip() else []
+    texts = split_text(text, MAX_TEXT, utf16=True) if text.strip() else []
     calls: list[Call] = [("sendMessage", {"text": part}) for part in texts]
     if photo:
         calls.append(("sendPhoto", {"photo": photo}))
@@ -141,8 +143,8 @@ class ZaloTransport:
             return SendResult(SendStatus.RETRY, retry_after=TOKEN_PAUSE, error=error)
         if exc.code == QUOTA_EXCEEDED:
             return SendResult(SendStatus.RETRY, retry_after=exc.retry_after, error=error)
-        if exc.code == 403:
-            return SendResult(SendStatus.BLOCKED, error=error)
+        if exc.code == SERVER_ERROR_403:  # Zalo's "internal server error", never "the user blocked the bot"
+            return SendResult(SendStatus.RETRY, error=error)
         if exc.code == 400:
             bad_chat = any(marker in exc.description.lower() for marker in BAD_CHAT_MARKERS)
             return SendResult(SendStatus.BAD_CHAT if bad_chat else SendStatus.FAILED, error=error)
