@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import broadcast, engine, export, form, grouping, rss, startup
+from bench import broadcast, engine, export, form, grouping, rss, startup, topics
 
 Result = dict[str, Any]
 
@@ -39,6 +39,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "startup": Benchmark(startup.bench_startup, startup.add_arguments, startup.report, "start to ready"),
     "grouping": Benchmark(grouping.bench_grouping, grouping.add_arguments, grouping.report,
                           "similar questions merged: pairwise precision/recall/F1, ARI, 1,000 and 10,000 questions"),
+    "topics": Benchmark(topics.bench_topics, topics.add_arguments, topics.report,
+                        "the form's topic suggestion on the labelled questions: top-1, top-3"),
 }
 
 # The summary table: for each benchmark, its headline figures and their goals (key, label, goal, met?).
@@ -58,6 +60,8 @@ HEADLINES: dict[str, list[tuple[str, str, str, Callable[[Any], bool] | None]]] =
     "startup": [("startup_s", "start to ready s", "≤ 2", lambda v: v <= 2)],
     "grouping": [("precision", "pairwise precision", "≥ 0.9", lambda v: v >= 0.9), ("f1", "pairwise F1", "≥ 0.7",
                   lambda v: v >= 0.7), ("seconds_10000", "s for 10,000 questions", "≤ 5", lambda v: v <= 5)],
+    "topics": [("top1", "topic suggestion top-1", "≥ 0.7", lambda v: v >= 0.7),
+               ("top3", "topic suggestion top-3", "≥ 0.9", lambda v: v >= 0.9)],
 }
 
 
