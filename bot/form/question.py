@@ -42,7 +42,8 @@ class FieldStep(FormStepBase):
 
     async def prompt(self, turn: Turn) -> Message:
         choices = [Choice(tag(Tag.FIELD, f.id), f.name) for f in turn.settings.fields]
-        said = draft(turn).get("said") and not draft(turn).get("topic")
+        written = draft(turn)
+        said = written.get("said") and not written.get("topic") and not written.get("suggested")
         return Message(turn.t("form.ask_field_said" if said else "form.ask_field"), (*choices, *nav(turn)))
 
     async def on_back(self, turn: Turn) -> None:

@@ -18,7 +18,8 @@ from bot.form.flow import FormStepBase, draft, go_menu, profile_complete, too_lo
 from bot.form.states import PROFILE_STEPS, FormKey, FormStep, Tag
 from bot.form.suggest import guess_kind, suggest
 
-MIN_SAID = 3  # characters: "ok", "dạ" are no question
+MIN_SAID = 3   # characters: "ok", "dạ" are no question
+MIN_WORDS = 3  # words besides greetings and thanks, when none of them names a topic
 OFFERED = 3   # the likeliest topic and the next two
 # Steps where typed words mean something else (an answer to the step, or a draft being finished).
 NOT_IDLE = frozenset({FormStep.CONSENT, *PROFILE_STEPS, FormStep.IDLE, FormStep.CONTENT, FormStep.REVIEW,
@@ -39,13 +40,21 @@ async def take_said_question(turn: Turn) -> bool:
     if msg.kind is not InputKind.TEXT:
         return False
     text = clean(msg.text)
-    if len(text) < MIN_SAID or not comparison_key(text):
-        turn.say("form.say_it_hint")  # "dạ", "cảm ơn", "alo": nothing to keep
-    elif len(text) > limit:
+    if len(text) > limit:
         too_long(turn, text)
-    else:
+    elif asks_something(turn, text):
         start_said(turn, text)
+    else:
+        turn.say("form.say_it_hint")  # "dạ", "cảm ơn cán bộ", "alo": nothing to keep
     return True
+
+
+def asks_something(turn: Turn, text: str) -> bool:
+    """Words worth keeping: a word of the catalogue, or a few words that are not greetings or thanks."""
+    words = comparison_key(text).split()
+    if len(text) < MIN_SAID or not words:
+        return False
+    return len(words) >= MIN_WORDS or bool(suggest(text, turn.settings.fields, 1))
 
 
 def start_said(turn: Turn, text: str, media: tuple[str, str] | None = None) -> None:
@@ -98,5 +107,6 @@ class Suggest(FormStepBase):
         picked = untag(value, Tag.TOPIC)
         if picked is not None and choose_topic(turn, picked):
             return
+        draft(turn).pop("topic", None)  # "another topic": the one chosen before is not it
         turn.data[FormKey.AFTER_EDIT] = FormStep.REVIEW
         turn.goto(FormStep.FIELD)
