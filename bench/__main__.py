@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import broadcast, desk, digest, engine, export, form, grouping, rss, startup
+from bench import broadcast, desk, digest, engine, export, form, grouping, rss, startup, topics
 
 Result = dict[str, Any]
 
@@ -43,6 +43,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                         "the evening digests of 20 staff over 2,000 new questions"),
     "desk": Benchmark(desk.bench_desk, desk.add_arguments, desk.report,
                       "the web desk with 50,000 submissions: filtered list and one submission page, p95"),
+    "topics": Benchmark(topics.bench_topics, topics.add_arguments, topics.report,
+                        "the form's topic suggestion on the labelled questions: top-1, top-3"),
 }
 
 # The summary table: for each benchmark, its headline figures and their goals (key, label, goal, met?).
@@ -65,6 +67,8 @@ HEADLINES: dict[str, list[tuple[str, str, str, Callable[[Any], bool] | None]]] =
     "digest": [("seconds", "s, 20 staff × 2,000 questions", "≤ 5", lambda v: v <= 5),
                ("ratio", "ratio to text only", "", None)],
     "desk": [("p95_ms", "p95 ms, list and page (50,000)", "≤ 300", lambda v: v <= 300)],
+    "topics": [("top1", "topic suggestion top-1", "≥ 0.7", lambda v: v >= 0.7),
+               ("top3", "topic suggestion top-3", "≥ 0.9", lambda v: v >= 0.9)],
 }
 
 

@@ -186,6 +186,12 @@ class _Pending:
     mark: int  # len(calls) when it was queued: the bot's answers are the calls after it
 
 
+def _new_screen(call: Call) -> bool:
+    """An edit that turned a tapped message into the next step (its text and new buttons), not one that only took
+    the keyboard away or marked the choice."""
+    return call.method == "editMessageText" and bool((call.params.get("reply_markup") or {}).get("inline_keyboard"))
+
+
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -563,7 +569,9 @@ class FakeTelegram:
         return next((m for m in reversed(self.bot_messages(chat_id)) if buttons(m)), None)
 
     def sent_since(self, mark: int, chat_id: int | None) -> list[dict[str, Any]]:
-        sent = [c.result for c in self.calls[mark:] if c.method in SEND_METHODS and c.ok
+        """The messages the bot sent since ``mark``, and those it turned into a new screen (a tapped message edited
+        into the next step: an editMessageText carrying buttons), in the order it did so."""
+        sent = [c.result for c in self.calls[mark:] if (c.method in SEND_METHODS or _new_screen(c)) and c.ok
                 and (chat_id is None or c.chat_id == chat_id)]
         return [copy.deepcopy(self.messages[m["chat"]["id"]][m["message_id"]]) for m in sent]
 

@@ -36,7 +36,7 @@ def test_piped_household_submits_a_question_and_sees_it(tmp_path: Path) -> None:
     out = console(config_in(tmp_path), SCRIPT)
     assert "1. ✅ Tôi đồng ý" in out
     assert "Mã phiếu: DT-0001" in out
-    assert "Khi nào phúc tra hộ nghèo năm nay?" in out.split("Các câu hỏi ông/bà đã gửi")[1]
+    assert "Khi nào phúc tra hộ nghèo năm nay?" in out.split("Các phiếu ông/bà đã gửi")[1]
     with sqlite3.connect(tmp_path / "console.sqlite3") as db:
         assert db.execute("SELECT topic_id, hamlet_id FROM submissions").fetchall() == [("phuc-tra", "tan-hau")]
 

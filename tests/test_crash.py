@@ -51,6 +51,11 @@ class WatchedTelegram(FakeTelegram):
         self.news.setdefault(int(params["chat_id"]), asyncio.Event()).set()
         return stored
 
+    async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        edited = await super()._api_editmessagetext(params)  # a tapped message turned into the next step is news
+        self.news.setdefault(int(params["chat_id"]), asyncio.Event()).set()
+        return edited
+
     async def next_news(self, chat_id: int, timeout: float) -> bool:  # noqa: ASYNC109
         event = self.news.setdefault(chat_id, asyncio.Event())
         try:
@@ -91,7 +96,7 @@ async def drive(fake: WatchedTelegram, index: int, deadline: float) -> None:
         "Lĩnh vực Giảm nghèo": ("press", "Y tế, thẻ bảo hiểm y tế"),
         "Xin gõ nội dung": ("say", question_of(index)),
         "Xin kiểm tra lại phiếu": ("press", t("form.submit")),
-        "Nghị định 13/2023": ("press", t("form.consent_yes")),
+        t("form.consent"): ("press", t("form.consent_yes")),
     }
     while time.monotonic() < deadline:
         sent = fake.bot_messages(user.id)

@@ -94,7 +94,7 @@ async def test_full_hamlet_puts_household_on_waitlist_in_the_chat(engine: Engine
         await dialogues.set_quota(conn, settings, DIALOGUE, "tan-dan", 1, engine.clock())
     await registered_household(engine, "1", "Tân Dân")
     second = await registered_household(engine, "2", "Tân Dân")
-    assert "đứng thứ 1 trong danh sách chờ" in second.text
+    assert "danh sách chờ, thứ 1" in second.text
 
 
 async def test_cant_come_button_on_a_reminder_frees_the_seat_for_the_waitlist(engine: Engine,

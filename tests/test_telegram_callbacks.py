@@ -88,10 +88,12 @@ async def test_two_taps_on_submit_make_one_submission(
 async def test_tapped_message_shows_the_choice_and_loses_its_keyboard(
     household: Chat, fake_telegram: FakeTelegram,
 ) -> None:
-    kinds = (await household.reach("q_kind"))[-1]
-    await household.press(t("form.kind_petition"))
-    tapped = fake_telegram.messages[household.user.id][kinds["message_id"]]
-    assert tapped["text"] == f"{kinds['text']}\n\n➡️ {t('form.kind_petition')}"
+    """A tap that does more than move on (here: the form is sent, a receipt follows) keeps the tapped message as
+    a record of the choice; a tap that only moves on turns it into the next step (tests/test_edit_in_place.py)."""
+    review = (await household.reach("review"))[-1]
+    await household.press(t("form.submit"))
+    tapped = fake_telegram.messages[household.user.id][review["message_id"]]
+    assert tapped["text"] == f"{review['text']}\n\n➡️ {t('form.submit')}"
     assert "reply_markup" not in tapped
 
 

@@ -27,7 +27,7 @@ async def test_household_submits_form_through_telegram(
 ) -> None:
     replies = await household.command("start")
     assert t("form.consent") in replies[-1]["text"]
-    assert labels(replies[-1]) == [[t("form.consent_yes")], [t("form.consent_no")]]
+    assert labels(replies[-1]) == [[t("form.consent_yes")], [t("form.consent_no")], [t("form.consent_more")]]
     consent_message = replies[-1]
 
     replies = await household.press(t("form.consent_yes"))

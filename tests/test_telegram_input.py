@@ -29,7 +29,7 @@ async def test_blank_text_asks_for_content_again(household: Chat, session_of: Se
 async def test_message_at_telegrams_own_limit_gets_the_length_limit(household: Chat, session_of: SessionOf) -> None:
     await household.reach("q_content")
     replies = await household.say("a" * 4096)
-    assert replies[0]["text"] == t("form.too_long", length="4.096", limit=3000)
+    assert replies[0]["text"] == t("form.too_long", length="4.096", limit="3.000")
     assert (await session_of(household)).step == "q_content"
 
 
@@ -38,7 +38,7 @@ async def test_ten_thousand_characters_are_refused_kindly(household: Chat, engin
     await household.reach("q_content")
     user_id = str(household.user.id)
     replies = await engine.handle(Incoming("telegram", user_id, user_id, InputKind.TEXT, text="ư" * 10_000))
-    assert replies[0].text == t("form.too_long", length="10.000", limit=3000)
+    assert replies[0].text == t("form.too_long", length="10.000", limit="3.000")
 
 
 async def test_emoji_are_kept_as_written(household: Chat, database: Database) -> None:

@@ -58,7 +58,7 @@ async def test_an_image_and_a_voice_note_are_kept_as_private_files_and_open_afte
     chat = await to_content_step(fake_zalo)
     await chat.send(fake_zalo.send_voice(chat.user, fake_zalo.host_media("ghi-am.amr", VOICE)))
     await chat.say("1")  # submit
-    await chat.say("1")  # another one
+    await chat.say("2")  # "📝 Hỏi việc khác" (1 is "Hỏi tiếp" about the same topic)
     for text in ("1", "giam ngheo", "vay von ho ngheo"):
         await chat.say(text)
     url = fake_zalo.host_media("so-ho-ngheo.jpg", IMAGE)

@@ -73,7 +73,8 @@ async def test_run_serves_telegram_the_bot_platform_and_the_oa_at_once(
                 pass
             await asyncio.sleep(0.1)
         await wait_for(lambda: oa.sent.get(user.id), 20, "the welcome on the OA")
-        assert [b["title"] for b in buttons_of(oa.sent[user.id][0])] == [t("form.consent_yes"), t("form.consent_no")]
+        titles = [b["title"] for b in buttons_of(oa.sent[user.id][0])]
+        assert titles[:2] == [t("form.consent_yes"), t("form.consent_no")]
         await fake_telegram.wait_for(lambda: any(t("form.consent") in m for m in fake_telegram.texts(1001)),
                                      what="the welcome on Telegram")
         await fake_zalo.wait_for(lambda: fake_zalo.texts("chat-5c1a7e"), what="the welcome on Zalo")

@@ -354,6 +354,7 @@ class Topic(_Strict):
     id: str
     name: str
     agency: str = ""
+    keywords: list[str] = Field(default_factory=list)  # words households use for it: the form suggests the topic
 
     _slug = field_validator("id")(Unit._slug.__func__)  # type: ignore[attr-defined]
 

@@ -67,7 +67,7 @@ class Engine:
             db=self.db, clock=self.clock, events=self.events, button_channels=self.button_channels,
             contact_channels=self.contact_channels, bot_username=self.bot_username, file_fetchers=self.file_fetchers,
             steps=self.registry.steps, entry=self.registry.entry or "", home=self.registry.home or "",
-            authorizer=self.registry.authorizer,
+            authorizer=self.registry.authorizer, idle=self.registry.idle,
         )
 
     def context(self) -> TurnContext:
@@ -101,7 +101,8 @@ class Engine:
                     session.version += 1
                     at_commit.append(save_state_statement(session.person.id, session.step, session.data,
                                                           session.version, iso(now)))
-                replies = turn.finish(await self._step(session).prompt(turn) if turn.show_prompt else None)
+                step = self._step(session)
+                replies = turn.finish(await step.prompt(turn) if turn.show_prompt else None, free_text=step.free_text)
         for work in turn.after_commit:  # slow work (a file download, an import) never holds the database lock
             replies.extend(await work())
         for name, args in turn.events:
@@ -148,6 +149,8 @@ class Engine:
         elif msg.kind is InputKind.TEXT:
             text = clean(msg.text)
             matched = match_choice(text, (await step.prompt(turn)).choices, loose=not step.free_text)
+            if matched is not None and step.free_text and text.isdecimal():
+                matched = None  # a number typed at a free-text step is an answer, never the n-th choice
             if matched is not None:
                 await step.choose(turn, matched.value)
             else:
@@ -207,6 +210,7 @@ class Engine:
         if msg.choice not in {c.value for c in (await step.prompt(turn)).choices}:
             turn.refuse("form.choose_please")  # forged or outdated data: never trusted, never an error
             return
+        turn.tapped = True
         await step.choose(turn, msg.choice)
 
     async def _command(self, turn: Turn) -> None:

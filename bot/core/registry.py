@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.core.steps import Step
-from bot.core.turn import Authorizer, Turn, nobody_has_a_role
+from bot.core.turn import Authorizer, IdleHandler, Turn, nobody_has_a_role
 
 Handler = Callable[[Turn, str], Awaitable[None]]   # a command, a scanned text: (turn, its text)
 TurnAction = Callable[[Turn], Awaitable[None]]
@@ -61,6 +61,7 @@ class Registry:
         self.tap_hooks: list[TapHook] = []
         self.authorizer: Authorizer = nobody_has_a_role
         self.auditor: Handler | None = None
+        self.idle: IdleHandler | None = None
         self.entry: StrEnum | None = None
         self.home: StrEnum | None = None
 
@@ -87,6 +88,13 @@ class Registry:
 
     def on_tap(self, prefix: str, handler: Handler) -> None:
         self.tap_hooks.append(TapHook(prefix, handler))
+
+    def on_idle(self, handler: IdleHandler) -> None:
+        """``handler(turn)`` is offered the text or file a household sends at a step that asked for a choice (a
+        question typed straight at the menu); it returns whether it took it. One per registry."""
+        if self.idle is not None:
+            raise ValueError("an idle handler is registered already")
+        self.idle = handler
 
     def authorize_with(self, authorizer: Authorizer) -> None:
         self.authorizer = authorizer

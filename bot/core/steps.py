@@ -59,9 +59,15 @@ class Step(ABC):
         turn.go_home()
 
     async def on_text(self, turn: Turn, text: str) -> None:
+        """Text at a step that asked for a choice: a household's words may still be taken (``Registry.on_idle``);
+        else the step asks for a choice again."""
+        if self.role is None and await turn.offer_idle():
+            return
         turn.say("form.choose_please" if turn.has_buttons else "form.choose_number")
 
     async def on_media(self, turn: Turn) -> None:
+        if self.role is None and await turn.offer_idle():
+            return
         turn.say("form.media_not_here")
 
     async def on_contact(self, turn: Turn, phone: str) -> None:

@@ -35,6 +35,7 @@ class StepView(Protocol):
 
 
 Authorizer = Callable[["Turn", str], Awaitable[bool]]  # (turn, role needed) -> may the speaker?
+IdleHandler = Callable[["Turn"], Awaitable[bool]]      # text or a file nobody asked for: taken (True) or not
 
 
 async def nobody_has_a_role(turn: Turn, role: str) -> bool:
@@ -56,6 +57,7 @@ class TurnContext:
     entry: str = ""  # the step of someone the bot does not know yet (the consent question)
     home: str = ""   # where a finished errand returns (the menu)
     authorizer: Authorizer = nobody_has_a_role  # the staff capability's role check
+    idle: IdleHandler | None = None  # text at a step that asked for none: the form's "say it first"
 
     def step(self, name: str) -> StepView:
         """The step called ``name``; the entry step when there is no such step (any more)."""
@@ -77,6 +79,7 @@ class Turn:
     show_prompt: bool = True
     remove_keyboard: bool = False
     deleted: bool = False
+    tapped: bool = False  # the input was a tap the step took: its prompt may replace the tapped message
     events: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     after_commit: list[Callable[[], Awaitable[list[Message]]]] = field(default_factory=list)
 
@@ -145,11 +148,21 @@ class Turn:
         """The same input seen from another conversation (after two identities became one person)."""
         return Turn(self.settings, self.conn, session, self.msg, self.now, self.context)
 
-    def finish(self, prompt: Message | None) -> list[Message]:
-        """The replies of this turn, the current step's prompt last, stamped with the saved version."""
+    async def offer_idle(self) -> bool:
+        """Give text or a file the current step did not ask for to the registered idle handler; True if taken."""
+        return self.context.idle is not None and await self.context.idle(self)
+
+    def finish(self, prompt: Message | None, *, free_text: bool = False) -> list[Message]:
+        """The replies of this turn, the current step's prompt last, stamped with the saved version.
+
+        After a tap that only moved the conversation (nothing said besides the next prompt, no keyboard to remove or
+        ask), the prompt may replace the tapped message: one message on a small screen, not two."""
         replies = list(self.replies)
         if prompt is not None:
-            replies.append(replace(prompt, version=self.session.version))
+            in_place = (self.tapped and not replies and not self.remove_keyboard and not prompt.ask_contact
+                        and not prompt.qr)
+            replies.append(replace(prompt, version=self.session.version, free_text=free_text or prompt.free_text,
+                                   replaces_tapped=in_place))
         if self.remove_keyboard and replies:
             replies[0] = replace(replies[0], remove_keyboard=True)
         return replies

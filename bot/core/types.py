@@ -66,6 +66,8 @@ class Message:
     document_path: str = ""  # a file to attach (reports, exports)
     document_name: str = ""
     voice: str = ""          # a voice note's platform file id (a household's question, replayed)
+    free_text: bool = False  # a typed answer is expected: channels without buttons offer the choices as words
+    replaces_tapped: bool = False  # the next step after a tap: a channel that can edit turns the tapped message into it
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.core.phone import display_phone
 from bot.core.turn import Turn
 from bot.core.vntime import vn_date
-from bot.dialogues.registration import open_dialogue_screen
-from bot.form.flow import cancel_current, go_menu, profile_complete, resume_where_left, start_question
+from bot.dialogues.registration import current, open_dialogue_screen, waitlist_position
+from bot.form.flow import cancel_current, go_menu, profile_complete, resume_where_left, say_help, start_question
 from bot.form.menu import show_my_questions
 from bot.form.states import PROFILE_STEPS, QUESTION_STEPS, FormKey, FormStep
 from bot.staff import invites
@@ -53,7 +54,7 @@ async def cmd_help(turn: Turn, args: str) -> None:
         if turn.session.person.consent_at is None:
             turn.show_prompt = False  # no consent question under a staff member's help
             return
-    turn.say("common.help")
+    say_help(turn)
 
 
 async def cmd_cancel(turn: Turn, args: str) -> None:
@@ -74,14 +75,24 @@ async def cmd_mydata(turn: Turn, args: str) -> None:
     """Everything kept about the household, in plain words (its right of access), then its questions."""
     person = turn.session.person
     if person.consent_at is None:
-        turn.say("common.need_consent")
+        turn.say("common.nothing_kept")
         return
     hamlet = turn.settings.unit(person.hamlet_id or "")
     turn.say("common.mydata", name=person.full_name or "—", hamlet=hamlet.name if hamlet else "—",
              category=turn.t(f"form.category_{person.category}") if person.category else "—",
-             phone=person.phone or "—",
+             phone=display_phone(person.phone) if person.phone else "—", seat=await seat_line(turn),
              consent=vn_date(datetime.fromisoformat(person.consent_at), turn.settings.tz))
     await show_my_questions(turn)
+
+
+async def seat_line(turn: Turn) -> str:
+    """The household's place at its hamlet's dialogue, with the registration code to show at the door."""
+    _, reg = await current(turn)
+    if reg is not None and reg.status == "registered":
+        return turn.t("common.mydata_registered", code=reg.code)
+    if reg is not None and reg.status == "waitlisted":
+        return turn.t("common.mydata_waitlisted", position=await waitlist_position(turn, reg))
+    return turn.t("common.mydata_no_seat")
 
 
 async def cmd_dialogue(turn: Turn, args: str) -> None:

@@ -16,6 +16,20 @@ def draft(turn: Turn) -> dict[str, Any]:
     return turn.data.setdefault(FormKey.DRAFT, {})
 
 
+def vn_number(value: int) -> str:
+    """3000 → "3.000", as Vietnamese write numbers."""
+    return f"{value:,}".replace(",", ".")
+
+
+def too_long(turn: Turn, text: str) -> None:
+    turn.say("form.too_long", length=vn_number(len(text)), limit=vn_number(turn.settings.bot.max_text_length))
+
+
+def say_help(turn: Turn) -> None:
+    """The household's help: "tap" where there are buttons, "type" where there are none."""
+    turn.say("common.help" if turn.has_buttons else "common.help_typed")
+
+
 def profile_complete(turn: Turn) -> bool:
     person = turn.session.person
     return bool(person.consent_at and person.full_name and person.hamlet_id and person.category)

@@ -10,7 +10,7 @@ from bot.core.steps import Step
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.datacare import media
-from bot.dialogues.registration import release_seats
+from bot.dialogues.registration import ACTIVE, current, release_seats
 from bot.form.states import FormKey, FormStep
 from bot.reports.cleanup import remove_every_export
 from bot.reports.report_files import exports_dir
@@ -23,7 +23,10 @@ class ForgetConfirm(Step):
 
     async def prompt(self, turn: Turn) -> Message:
         choices = (turn.choice("yes", "common.forget_yes"), turn.choice("no", "common.forget_no"))
-        return Message(turn.t("common.forget_ask"), choices)
+        _, reg = await current(turn)
+        seat = reg is not None and reg.status in ACTIVE
+        text = turn.t("common.forget_ask") + ("\n" + turn.t("common.forget_seat") if seat else "")
+        return Message(text, choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "yes":

@@ -9,26 +9,32 @@ from bot.core.text import shorten
 from bot.core.turn import Turn
 from bot.core.types import Message
 from bot.core.vntime import vn_date
-from bot.dialogues.registration import open_dialogue_screen
-from bot.form.flow import go_menu, resume_where_left, start_question
+from bot.dialogues.registration import ACTIVE, current, open_dialogue_screen
+from bot.form.flow import go_menu, resume_where_left, say_help, start_question
 from bot.form.states import FormKey, FormStep
 from storage import submissions
 
 
 class Submitted(Step):
+    """After the receipt: ask more about the same topic in one tap, another question, the dialogue (unless the
+    household has its seat already), its questions. Or simply type the next question."""
+
     name = FormStep.SUBMITTED
 
     async def prompt(self, turn: Turn) -> Message:
-        choices = (
-            turn.choice("another", "form.another"),
-            turn.choice("dialogue", "registration.menu_register"),
-            turn.choice("mine", "form.menu_mine"),
-            turn.choice("done", "form.finished"),
-        )
+        found = turn.settings.topic(turn.data.get(FormKey.LAST_TOPIC) or "")
+        again = (turn.choice("again", "form.ask_again", topic=found[1].name),) if found else ()
+        dialogue, reg = await current(turn)
+        register = turn.choice("dialogue", "registration.menu_register")
+        offer_seat = (register,) if dialogue is not None and (reg is None or reg.status not in ACTIVE) else ()
+        choices = (*again, turn.choice("another", "form.another"), *offer_seat, turn.choice("mine", "form.menu_mine"),
+                   turn.choice("done", "form.finished"))
         return Message(turn.t("form.ask_after_submit"), choices)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
-        if value == "another":
+        if value == "again":
+            ask_again(turn)
+        elif value == "another":
             start_question(turn)
         elif value == "dialogue":
             open_dialogue_screen(turn, FormStep.MENU)
@@ -37,6 +43,17 @@ class Submitted(Step):
         else:
             turn.say("form.thanks_bye")
             go_menu(turn)
+
+
+def ask_again(turn: Turn) -> None:
+    """A new question about the topic of the last one: straight to writing it."""
+    found = turn.settings.topic(turn.data.get(FormKey.LAST_TOPIC) or "")
+    if found is None:
+        start_question(turn)
+        return
+    start_question(turn)
+    turn.data[FormKey.DRAFT] = {"kind": "question", "field": found[0].id, "topic": found[1].id}
+    turn.goto(FormStep.CONTENT)
 
 
 class Menu(Step):
@@ -63,7 +80,7 @@ class Menu(Step):
             turn.data[FormKey.PROFILE_EDIT] = True
             turn.goto(FormStep.NAME)
         else:
-            turn.say("common.help")
+            say_help(turn)
 
 
 class Idle(Step):
@@ -72,7 +89,7 @@ class Idle(Step):
     name = FormStep.IDLE
 
     async def prompt(self, turn: Turn) -> Message:
-        return Message(turn.t("form.ask_menu"), (turn.choice("resume", "form.continue"),))
+        return Message(turn.t("form.ask_paused"), (turn.choice("resume", "form.continue"),))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         resume_where_left(turn)
@@ -82,7 +99,7 @@ async def show_my_questions(turn: Turn) -> None:
     """The household's questions with their status and answers (``/myquestions`` and the menu's button)."""
     person = turn.session.person
     if person.consent_at is None:
-        turn.say("common.need_consent")
+        turn.say("common.nothing_kept")
         return
     items = await submissions.list_for_person(turn.conn, person.id)
     if not items:

@@ -16,6 +16,17 @@ from bot.form.states import CATEGORIES, FormKey, FormStep, Tag
 from storage import people
 
 NAME_MARKS = frozenset(" .-'’")
+KEEP = "keep"
+
+
+def editing(turn: Turn) -> bool:
+    """The household changes its details from the menu: each step shows what is kept now."""
+    return bool(turn.data.get(FormKey.PROFILE_EDIT))
+
+
+def with_current(turn: Turn, text: str, value: str) -> str:
+    """The question, after the value kept now when the details are being changed."""
+    return turn.t("form.current_value", value=value) + "\n" + text if editing(turn) and value else text
 
 
 class Name(FormStepBase):
@@ -23,10 +34,20 @@ class Name(FormStepBase):
     free_text = True
 
     async def prompt(self, turn: Turn) -> Message:
-        return Message(turn.t("form.ask_name"), tuple(nav(turn, back=bool(turn.data.get(FormKey.PROFILE_EDIT)))))
+        current = turn.session.person.full_name or ""
+        if editing(turn) and current:
+            text = with_current(turn, turn.t("form.ask_name_new"), current)
+            return Message(text, (turn.choice(KEEP, "form.keep"), *nav(turn)))
+        return Message(turn.t("form.ask_name"), tuple(nav(turn)))
 
     async def on_back(self, turn: Turn) -> None:
-        go_menu(turn)  # back is offered only when the details are edited from the menu
+        if editing(turn):
+            go_menu(turn)
+        else:
+            turn.goto(FormStep.CONSENT)  # the first question again (its "no" deletes everything, as it says)
+
+    async def on_choice(self, turn: Turn, value: str) -> None:
+        await after_profile_step(turn, FormStep.NAME)  # "keep": the name stays as it is
 
     async def on_text(self, turn: Turn, text: str) -> None:
         name = one_line(text)
@@ -61,7 +82,9 @@ class Hamlet(FormStepBase):
         kinds = list(dict.fromkeys(u.kind for u in units if u.kind))  # "xã / thị trấn" when a level mixes them
         kind = " / ".join(kinds) if kinds else turn.t("form.unit_kind_default")
         choices = [Choice(tag(Tag.UNIT, u.id), u.name) for u in units]
-        return Message(turn.t("form.ask_unit", kind=kind), (*choices, *nav(turn)), columns=2)
+        hamlet = turn.settings.unit(turn.session.person.hamlet_id or "")
+        text = with_current(turn, turn.t("form.ask_unit", kind=kind), hamlet.name if hamlet else "")
+        return Message(text, (*choices, *nav(turn)), columns=2)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         unit = turn.settings.unit(untag(value, Tag.UNIT) or "")
@@ -100,7 +123,9 @@ class Category(FormStepBase):
 
     async def prompt(self, turn: Turn) -> Message:
         choices = [turn.choice(tag(Tag.CATEGORY, c), f"form.category_{c}") for c in CATEGORIES]
-        return Message(turn.t("form.ask_category"), (*choices, *nav(turn)))
+        category = turn.session.person.category
+        current = turn.t(f"form.category_{category}") if category in CATEGORIES else ""
+        return Message(with_current(turn, turn.t("form.ask_category"), current), (*choices, *nav(turn)))
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         category = untag(value, Tag.CATEGORY) or value
@@ -118,11 +143,15 @@ class Phone(FormStepBase):
     async def prompt(self, turn: Turn) -> Message:
         button = turn.msg.channel in turn.context.contact_channels
         text = turn.t("form.ask_phone" if button else "form.ask_phone_typed")
-        choices = (turn.choice("skip", "form.skip"), *nav(turn))
+        phone = turn.session.person.phone
+        text = with_current(turn, text, display_phone(phone) if phone else "")
+        keep = editing(turn) and bool(phone)
+        choices = (turn.choice("skip", "form.keep" if keep else "form.skip"), *nav(turn))
         return Message(text, choices, ask_contact=button, contact_label=turn.t("form.share_phone") if button else "")
 
     async def on_choice(self, turn: Turn, value: str) -> None:
-        turn.say("form.phone_skipped")
+        if not (editing(turn) and turn.session.person.phone):
+            turn.say("form.phone_skipped")
         await after_profile_step(turn, FormStep.PHONE)
 
     async def on_text(self, turn: Turn, text: str) -> None:

@@ -6,7 +6,15 @@ from bot.core.choices import tag, untag
 from bot.core.steps import nav
 from bot.core.turn import Turn
 from bot.core.types import Choice, Message
-from bot.form.flow import FormStepBase, continue_after_draft_edit, draft, editing_from_review, go_menu
+from bot.form.flow import (
+    FormStepBase,
+    continue_after_draft_edit,
+    draft,
+    editing_from_review,
+    go_menu,
+    too_long,
+    vn_number,
+)
 from bot.form.states import KINDS, FormKey, FormStep, Tag
 from storage import submissions
 
@@ -34,10 +42,17 @@ class FieldStep(FormStepBase):
 
     async def prompt(self, turn: Turn) -> Message:
         choices = [Choice(tag(Tag.FIELD, f.id), f.name) for f in turn.settings.fields]
-        return Message(turn.t("form.ask_field"), (*choices, *nav(turn)))
+        written = draft(turn)
+        said = written.get("said") and not written.get("topic") and not written.get("suggested")
+        return Message(turn.t("form.ask_field_said" if said else "form.ask_field"), (*choices, *nav(turn)))
 
     async def on_back(self, turn: Turn) -> None:
-        turn.goto(FormStep.REVIEW if editing_from_review(turn) else FormStep.KIND)
+        written = draft(turn)
+        if written.get("said") and not written.get("topic"):  # a question said first, its topic not chosen yet
+            turn.data.pop(FormKey.AFTER_EDIT, None)
+            turn.goto(FormStep.SUGGEST) if written.get("suggested") else go_menu(turn)
+        else:
+            turn.goto(FormStep.REVIEW if editing_from_review(turn) else FormStep.KIND)
 
     async def on_choice(self, turn: Turn, value: str) -> None:
         draft(turn)["field"] = untag(value, Tag.FIELD) or value
@@ -69,7 +84,7 @@ class Content(FormStepBase):
     async def prompt(self, turn: Turn) -> Message:
         kind = turn.t(f"form.kind_{draft(turn).get('kind', 'question')}")
         kind_lower = kind.split(" ", 1)[-1].lower()
-        text = turn.t("form.ask_content", kind_lower=kind_lower, limit=turn.settings.bot.max_text_length)
+        text = turn.t("form.ask_content", kind_lower=kind_lower, limit=vn_number(turn.settings.bot.max_text_length))
         return Message(text, tuple(nav(turn)))
 
     async def on_back(self, turn: Turn) -> None:
@@ -80,7 +95,7 @@ class Content(FormStepBase):
         if not text:
             turn.say("form.empty_text")
         elif len(text) > limit:
-            turn.say("form.too_long", length=f"{len(text):,}".replace(",", "."), limit=limit)
+            too_long(turn, text)
         elif len(text) < MIN_CONTENT and not draft(turn).get("media_id"):
             turn.say("form.too_short", min=MIN_CONTENT)
         else:
@@ -105,7 +120,7 @@ class Content(FormStepBase):
 def draft_summary(turn: Turn) -> str:
     written = draft(turn)
     found = turn.settings.topic(written.get("topic", ""))
-    field_name, topic_name = (found[0].name, found[1].name) if found else ("?", "?")
+    field_name, topic_name = (found[0].name, found[1].name) if found else ("—", "—")
     hamlet = turn.settings.unit(turn.session.person.hamlet_id or "")
     content_parts = []
     if written.get("media_kind"):
@@ -131,6 +146,13 @@ class Review(FormStepBase):
         choices = (turn.choice("submit", "form.submit"), turn.choice("edit", "form.edit"), *nav(turn))
         return Message(draft_summary(turn), choices, columns=2)
 
+    async def on_back(self, turn: Turn) -> None:
+        written = draft(turn)
+        if written.get("said") and written.get("suggested"):
+            turn.goto(FormStep.SUGGEST)  # a question said first: back to "is it about...?"
+        else:
+            turn.goto(FormStep.CONTENT)
+
     async def on_choice(self, turn: Turn, value: str) -> None:
         if value == "submit":
             await self._submit(turn)
@@ -150,6 +172,7 @@ class Review(FormStepBase):
             now=turn.now_iso,
         )
         turn.data.pop(FormKey.DRAFT, None)
+        turn.data[FormKey.LAST_TOPIC] = found[1].id
         turn.say("form.receipt", code=sub.code)
         turn.goto(FormStep.SUBMITTED)
 

@@ -18,6 +18,7 @@ class FormStep(StrEnum):
     FIELD = "q_field"
     TOPIC = "q_topic"
     CONTENT = "q_content"
+    SUGGEST = "q_suggest"              # a question said first: "is it about <topic>?"
     REVIEW = "review"
     EDIT_PICK = "edit_pick"
     SUBMITTED = "submitted"
@@ -36,6 +37,8 @@ class FormKey(StrEnum):
     UNIT_PARENT = "unit_parent"        # the unit whose children the hamlet step lists
     HAMLET_PRESET = "hamlet_preset"    # the hamlet an invitation link named (/start <hamlet>)
     BEFORE_FORGET = "before_forget"    # where "no, keep my data" returns
+    CONSENT_DETAILS = "consent_details"  # True: the consent question shows its long text
+    LAST_TOPIC = "last_topic"          # the topic of the last form sent ("ask more about <topic>")
 
 
 class Tag(StrEnum):
@@ -50,4 +53,4 @@ class Tag(StrEnum):
 
 PROFILE_STEPS = (FormStep.NAME, FormStep.HAMLET, FormStep.CATEGORY, FormStep.PHONE)
 QUESTION_STEPS = (FormStep.KIND, FormStep.FIELD, FormStep.TOPIC, FormStep.CONTENT, FormStep.REVIEW,
-                  FormStep.EDIT_PICK)
+                  FormStep.EDIT_PICK, FormStep.SUGGEST)

@@ -20,17 +20,18 @@ from telegram import Bot, BotCommand, CallbackQuery, Update
 from telegram import Message as TgMessage
 from telegram import User as TgUser
 from telegram.constants import ChatType
-from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
 from bot.core.config import TOKEN_ENV, ConfigError, Settings
 from bot.core.i18n import t
 from bot.core.types import Incoming, InputKind, Message, decode_callback
+from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
 from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, WebhookRoute, deliver
-from handlers.telegram.format import MAX_TEXT, utf16_len
+from handlers.telegram.format import MAX_TEXT, in_place, utf16_len
 from handlers.telegram.transport import REPLY_RETRY, TelegramTransport
 from handlers.telegram.webhook import TelegramWebhook
 
@@ -137,11 +138,12 @@ def _media(message: TgMessage) -> tuple[str, str] | None:
 # ---- the conversation's replies ---------------------------------------------------------------------------------
 
 
-def chat_messages(reply: Message) -> list[Message]:
-    """A reply as it is sent in a chat: its QR code follows it as a photo captioned with the code's own text."""
+def chat_messages(reply: Message, lang: str = "vi") -> list[Message]:
+    """A reply as it is sent in a chat: its QR code follows it as a photo, captioned in words with the code."""
     if not reply.qr:
         return [reply]
-    return [replace(reply, qr=""), Message(reply.qr, qr=reply.qr)]
+    caption = t("registration.qr_caption", lang, code=parse_checkin(reply.qr))
+    return [replace(reply, qr=""), Message(caption, qr=reply.qr)]
 
 
 def button_label(message: TgMessage, data: str | None) -> str | None:
@@ -195,11 +197,34 @@ class TelegramConversation:
                 return
             replies = await self.engine.handle(incoming)
             if isinstance(query.message, TgMessage):
-                refused = bool(replies) and replies[0].refused
-                await self._settle_tapped(context, query.message, None if refused else query.data)
+                if replies and await self._turn_into(context, query.message, replies[0]):
+                    replies = replies[1:]
+                else:
+                    refused = bool(replies) and replies[0].refused
+                    await self._settle_tapped(context, query.message, None if refused else query.data)
             await self._send(incoming.chat_id, replies)
         finally:
             await answering
+
+    async def _turn_into(self, context: ContextTypes.DEFAULT_TYPE, message: TgMessage, reply: Message) -> bool:
+        """A tap that only moved on: the tapped message becomes the next step (its text and its buttons), so the
+        screen keeps one message, not two. False when it cannot (then the tapped message is settled and the reply
+        sent as a new message, as for any other tap)."""
+        edit = in_place(reply)
+        if edit is None or message.text is None:
+            return False
+        try:
+            await context.bot.edit_message_text(edit.text, chat_id=message.chat.id, message_id=message.message_id,
+                                                reply_markup=edit.markup)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True  # the same screen again: it is already shown
+            log.debug("could not turn the tapped message into the next step: %s", exc)
+            return False
+        except TelegramError as exc:
+            log.debug("could not turn the tapped message into the next step: %s", exc)
+            return False
+        return True
 
     async def _settle_tapped(self, context: ContextTypes.DEFAULT_TYPE, message: TgMessage, data: Any) -> None:
         """Show under the tapped message what was chosen and take its keyboard away: an old keyboard cannot be
@@ -225,7 +250,8 @@ class TelegramConversation:
     async def _send(self, chat_id: str, replies: Sequence[Message]) -> None:
         """Send a turn's replies in order; a chat that blocked the bot is noted and nothing more is sent. Any other
         failure goes to ``on_error``, which apologises (what the household entered is saved already)."""
-        messages = [message for reply in replies for message in chat_messages(reply)]
+        lang = self.settings.bot.language
+        messages = [message for reply in replies for message in chat_messages(reply, lang)]
         result = await deliver(self.engine, self.replies, chat_id, messages)
         if result.status not in (SendStatus.SENT, SendStatus.BLOCKED):
             raise Undelivered(chat_id, result)

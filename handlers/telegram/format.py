@@ -31,8 +31,8 @@ LONG_LABEL = 30  # a button label longer than this gets a row of its own
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
-__all__ = ["MAX_CAPTION", "MAX_TEXT", "Outgoing", "button_rows", "contact_keyboard", "inline_keyboard", "render",
-           "retry_after_seconds", "split_message", "utf16_len"]
+__all__ = ["MAX_CAPTION", "MAX_TEXT", "Outgoing", "button_rows", "contact_keyboard", "in_place", "inline_keyboard",
+           "render", "retry_after_seconds", "split_message", "utf16_len"]
 
 
 @dataclass(slots=True)
@@ -64,6 +64,17 @@ def render(message: Message) -> list[Outgoing]:
         elif isinstance(keyboard, InlineKeyboardMarkup):
             last.then_inline = keyboard
     return parts
+
+
+def in_place(message: Message) -> Outgoing | None:
+    """The message as an edit of the tapped message (text and inline keyboard), when it can be one: it says it
+    replaces the tapped message, fits one Telegram message, and needs no photo, file or reply keyboard."""
+    media = message.qr or message.photo or message.photo_path or message.document_path or message.voice
+    if not message.replaces_tapped or media or message.ask_contact or message.remove_keyboard:
+        return None
+    if not message.text.strip() or utf16_len(message.text) > MAX_TEXT:
+        return None
+    return Outgoing(message.text, message_keyboard(message))
 
 
 def message_keyboard(message: Message) -> InlineKeyboardMarkup | None:
