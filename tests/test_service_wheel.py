@@ -134,7 +134,8 @@ async def until_healthy(port: int, process: asyncio.subprocess.Process, timeout:
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             if process.returncode is not None:
-                raise AssertionError(f"the service stopped (exit {process.returncode})")
+                said = (await process.stderr.read()).decode()[-3000:] if process.stderr else ""
+                raise AssertionError(f"the service stopped (exit {process.returncode}):\n{said}")
             try:
                 answer = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 if answer.status_code == 200:
