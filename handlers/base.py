@@ -19,12 +19,14 @@ waits out a short flood limit; the outbox sender does its own pacing, so its tra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bot.core.config import ConfigError
 from bot.core.types import Message
@@ -263,3 +265,57 @@ def _prefix_within(text: str, limit: int, utf16: bool) -> int:
         if units > limit:
             return index
     return len(text)
+
+
+# ---- updates handled per chat ----------------------------------------------------------------------------------------
+
+
+class PerChat:
+    """The updates of one chat handled one at a time, in the order they came; other chats in parallel. Each update
+    runs in a tracked task, so that stopping lets the ones in hand finish (``finish``)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def one_at_a_time(self, chat_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id]
+                del self._locks[chat_id]
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def finish(self, grace: float) -> None:
+        """Let the tasks in hand end (up to ``grace`` seconds), then cancel the rest."""
+        if not self.tasks:
+            return
+        _, late = await asyncio.wait(set(self.tasks), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+
+async def download_limited(http: Any, url: str, limit: int, too_large: Callable[[], Exception]) -> bytes:
+    """The bytes at ``url`` (an image or voice note a message carried; such links expire), at most ``limit``: past
+    it ``too_large()`` is raised without reading the rest."""
+    async with http.stream("GET", url) as response:
+        response.raise_for_status()
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise too_large()
+            chunks.append(chunk)
+    return b"".join(chunks)

@@ -25,12 +25,10 @@ an ``Incoming`` event and renders ``Message`` objects; the conversation lives in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +41,7 @@ from bot.datacare import media
 from bot.dialogues.service import parse_checkin
 from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
-from handlers.base import Backoff, Channel, ChannelFacts, WebhookRoute, deliver, split_text, webhook_secret
+from handlers.base import Backoff, Channel, ChannelFacts, PerChat, WebhookRoute, deliver, split_text, webhook_secret
 from handlers.text_render import render_text, typed_incoming
 from handlers.zalo.client import EMPTY_POLL, INVALID_TOKEN, MAX_TEXT, ZaloClient, ZaloError
 from handlers.zalo.transport import ZaloTransport, reply_retry, zalo_limits
@@ -178,9 +176,7 @@ class ZaloChannel(Channel):
         self._engine: Engine | None = None
         self._worker: asyncio.Task[None] | None = None  # the poll loop, or the webhook registration
         self._secret = self._webhook_secret() if settings.zalo.mode == "webhook" else b""
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-        self._chat_users: Counter[str] = Counter()
+        self._per_chat = PerChat()
         self.client.on_token_rejected(self._halt)
 
     @property
@@ -232,11 +228,7 @@ class ZaloChannel(Channel):
         self._halt()
         if self._worker is not None:
             await asyncio.gather(self._worker, return_exceptions=True)
-        if self._tasks:
-            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self._per_chat.finish(STOP_GRACE)
         await self.client.aclose()
 
     def _halt(self) -> None:
@@ -273,7 +265,7 @@ class ZaloChannel(Channel):
                 continue
             failures = 0
             for update in updates_of(result):  # an empty result is "nothing yet", like 408
-                self._spawn(self.handle_update(update))
+                self._per_chat.spawn(self.handle_update(update))
 
     async def _until_done(self, method: str, params: dict[str, Any]) -> bool:
         """Call ``method`` until it succeeds (backing off); False if the channel stopped meanwhile."""
@@ -325,7 +317,7 @@ class ZaloChannel(Channel):
             log.warning("Zalo webhook: a body that is not JSON was refused (%s)", type(exc).__name__)
             return 400, b""
         for update in updates_of(data):  # acknowledged at once; handled after
-            self._spawn(self.handle_update(update))
+            self._per_chat.spawn(self.handle_update(update))
         return 200, b'{"ok": true}'
 
     # ---- one update ---------------------------------------------------------------------------------------------
@@ -335,7 +327,7 @@ class ZaloChannel(Channel):
         msg = incoming(update, self.bot_id)
         try:
             if msg is not None:
-                async with self._one_at_a_time(msg.chat_id):
+                async with self._per_chat.one_at_a_time(msg.chat_id):
                     if msg.kind is InputKind.MEDIA:
                         msg = await self._keep_media(msg)
                     await self._send(msg.chat_id, await self._turn(msg))
@@ -370,23 +362,6 @@ class ZaloChannel(Channel):
         if result.status not in (SendStatus.SENT, SendStatus.BLOCKED) and not self.client.token_rejected:
             log.warning("could not answer Zalo chat %s: %s", chat_id, result.error)
 
-    @contextlib.asynccontextmanager
-    async def _one_at_a_time(self, chat_id: str) -> AsyncIterator[None]:
-        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
-        self._chat_users[chat_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._chat_users[chat_id] -= 1
-            if not self._chat_users[chat_id]:
-                del self._chat_users[chat_id]
-                del self._chat_locks[chat_id]
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 # ---- building and running -----------------------------------------------------------------------------------------

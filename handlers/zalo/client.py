@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from handlers.base import download_limited
+
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Zalo Bot API URLs contain the token.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -72,15 +74,7 @@ class ZaloClient:
 
     async def download(self, url: str, limit: int) -> bytes:
         """The bytes at a URL an update carried (an image, a voice note; they expire), up to ``limit``."""
-        async with self._http.stream("GET", url) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise ZaloError(413, "file too large")
-                chunks.append(chunk)
-        return b"".join(chunks)
+        return await download_limited(self._http, url, limit, lambda: ZaloError(413, "file too large"))
 
     def scrub(self, text: str) -> str:
         """Error texts end up in the database and the logs: never with the token in them."""

@@ -15,10 +15,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,7 +33,7 @@ from bot.outbox.enqueue import Priority, SendStatus, enqueue
 from bot.outbox.sender import ChannelLimits
 from bot.outbox.window import WindowPolicy
 from bot.reports.delivery import organizer_recipients
-from handlers.base import Channel, ChannelFacts, ChannelUnavailable, WebhookRoute, note_unreachable
+from handlers.base import Channel, ChannelFacts, ChannelUnavailable, PerChat, WebhookRoute, note_unreachable
 from handlers.zalo_oa.client import OAClient, OAError, Urls
 from handlers.zalo_oa.events import CHANNEL, Event, Kind, incoming, media_url, read_event, receipt_ids
 from handlers.zalo_oa.tokens import TokenKeeper
@@ -75,10 +74,8 @@ class ZaloOAChannel(Channel):
         self._transport: OATransport | None = None
         self._engine: Engine | None = None
         self._ready = False          # tokens loaded: events can be handled (until then the webhook answers 503)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._per_chat = PerChat()
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-        self._chat_users: Counter[str] = Counter()
 
     # ---- the Channel interface ---------------------------------------------------------------------------------
 
@@ -99,11 +96,7 @@ class ZaloOAChannel(Channel):
 
     async def stop(self) -> None:
         self.stopped.set()
-        if self._tasks:
-            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self._per_chat.finish(STOP_GRACE)
         await self.client.aclose()
 
     @property
@@ -148,7 +141,7 @@ class ZaloOAChannel(Channel):
             for observer in self.observers:
                 observer(body, False)
             return
-        self._spawn(self.handle_event(event))
+        self._per_chat.spawn(self.handle_event(event))
 
     # ---- one event -------------------------------------------------------------------------------------------------
 
@@ -160,7 +153,7 @@ class ZaloOAChannel(Channel):
             elif event.kind is Kind.UNFOLLOW:
                 await self.engine.note_blocked(CHANNEL, event.user_id)
             elif event.kind in (Kind.INPUT, Kind.MEDIA):
-                async with self._one_at_a_time(event.user_id):
+                async with self._per_chat.one_at_a_time(event.user_id):
                     given = await self._input(event)
         except Exception:
             log.exception("handling a Zalo OA event (%s) failed", event.name)
@@ -222,7 +215,7 @@ class ZaloOAChannel(Channel):
         """Stop only this channel; its messages stay queued; the organizers are told (once per grant)."""
         self.stopped.set()
         if self._engine is not None:
-            self._spawn(self._tell_organizers())
+            self._per_chat.spawn(self._tell_organizers())
 
     async def _tell_organizers(self) -> None:
         engine, now = self.engine, self.clock()
@@ -249,20 +242,3 @@ class ZaloOAChannel(Channel):
             self._recent.popitem(last=False)
         return False
 
-    @contextlib.asynccontextmanager
-    async def _one_at_a_time(self, chat_id: str) -> AsyncIterator[None]:
-        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
-        self._chat_users[chat_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._chat_users[chat_id] -= 1
-            if not self._chat_users[chat_id]:
-                del self._chat_users[chat_id]
-                del self._chat_locks[chat_id]
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from handlers.base import download_limited
+
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
 
@@ -70,15 +72,7 @@ class OAClient:
 
     async def download(self, url: str, limit: int) -> bytes:
         """The bytes at a URL a household's message carried (an image, a voice note), up to ``limit``."""
-        async with self._http.stream("GET", url) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise OAError(413, "file too large")
-                chunks.append(chunk)
-        return b"".join(chunks)
+        return await download_limited(self._http, url, limit, lambda: OAError(413, "file too large"))
 
     async def aclose(self) -> None:
         await self._http.aclose()
