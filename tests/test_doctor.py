@@ -102,3 +102,15 @@ async def test_a_damaged_database_and_a_missing_backup_are_reported(tmp_path: Pa
     assert "❌ Không đọc được cơ sở dữ liệu" in output or "❌ Cơ sở dữ liệu" in output
     assert "⚠️ Chưa có bản sao lưu nào" in output
     assert "Traceback" not in output
+
+
+async def test_an_official_account_without_its_secrets_is_named(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    config = write_config(tmp_path, fake_telegram)
+    oa = '\n[zalo_oa]\napp_id = "4318000000000000001"\noa_id = "2791000000000000002"\n'
+    config.write_text(config.read_text(encoding="utf-8") + oa, encoding="utf-8")
+    await a_database_with_a_backup(config)
+
+    code, output = await doctor(config, fake_telegram.token)
+
+    assert code == 1
+    assert "❌ Zalo OA: thiếu zalo_oa.app_secret (DOITHOAI_ZALO_OA_APP_SECRET)" in output

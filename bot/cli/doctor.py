@@ -131,6 +131,30 @@ def check_zalo(settings: Settings) -> Iterator[Finding]:
         yield Finding(OK, "zalo_ok", {"name": (result.get("result") or {}).get("account_name", "?")})
 
 
+def check_zalo_oa(settings: Settings) -> Iterator[Finding]:
+    """The OA has no getMe: its secrets must be set, and the token pair the bot keeps (renewed by itself) must
+    exist once the bot has run; without one, access must be granted (docs/zalo.md)."""
+    config = settings.zalo_oa
+    if not config.configured:
+        return
+    missing = config.missing()
+    if missing:
+        yield Finding(FAIL, "oa_missing", {"names": ", ".join(missing)})
+        return
+    path = Path(settings.database.path)
+    row = None
+    if path.exists():
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                row = conn.execute("SELECT expires_at, updated_at FROM zalo_oa_tokens WHERE id = 1").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+    if row is None:
+        yield Finding(WARN, "oa_no_tokens", {})
+    else:
+        yield Finding(OK, "oa_ok", {"expires": row[0], "renewed": row[1]})
+
+
 def check_disk(settings: Settings) -> Iterator[Finding]:
     folder = Path(settings.database.path).parent
     while not folder.exists() and folder != folder.parent:
@@ -166,4 +190,5 @@ def _call(url: str) -> dict[str, Any]:
         return {"ok": False, "description": "not JSON"}
 
 
-CHECKS: list[Check] = [check_config, check_database, check_telegram, check_zalo, check_disk, check_backups]
+CHECKS: list[Check] = [check_config, check_database, check_telegram, check_zalo, check_zalo_oa, check_disk,
+                       check_backups]
