@@ -72,13 +72,16 @@ HEADLINES: dict[str, list[tuple[str, str, str, Callable[[Any], bool] | None]]] =
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(each: dict[str, argparse.ArgumentParser] | None = None) -> argparse.ArgumentParser:
+    """The command line; ``each`` (when given) receives every benchmark's own parser, by name."""
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Run one benchmark, or every registered one with its defaults.")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     sub = parser.add_subparsers(dest="name", metavar="NAME")
     for name, bench in BENCHMARKS.items():
         p = sub.add_parser(name, help=bench.help, description=bench.help)
+        if each is not None:
+            each[name] = p
         # SUPPRESS: an absent --json after the name must not hide one given before it
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
         if bench.add_arguments is not None:
@@ -119,7 +122,8 @@ def table(results: dict[str, Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    each: dict[str, argparse.ArgumentParser] = {}
+    parser = build_parser(each)
     args = parser.parse_args(argv)
     as_json: bool = args.json
     if args.name:
@@ -128,10 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, ensure_ascii=False) if as_json else report(result) if report else table({
             args.name: result}))
         return 0 if result.get("work_done", True) else 1
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     results: dict[str, Result] = {}
     for name in BENCHMARKS:
-        bench_args = subparsers.choices[name].parse_args([])
+        bench_args = each[name].parse_args([])
         bench_args.json = as_json
         results[name] = run_one(name, bench_args)
     print(json.dumps(results, ensure_ascii=False) if as_json else table(results))

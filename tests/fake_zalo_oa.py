@@ -118,7 +118,7 @@ class FakeZaloOA:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the port the system chose (asked for 0)
         return self
 
     async def stop(self) -> None:
