@@ -20,8 +20,20 @@ from handlers.web.app import build_app
 from handlers.web.desk import Desk
 from storage import Database
 from storage import dialogues as dialogue_repo
-from tests.desk_world import ADMIN, HOUSEHOLD, NAME, OFFICER, ORGANIZER, OTHER_OFFICER, World, build_world, household
-from tests.desk_world import sign_in, sign_in_link, with_admin
+from tests.desk_world import (
+    ADMIN,
+    HOUSEHOLD,
+    NAME,
+    OFFICER,
+    ORGANIZER,
+    OTHER_OFFICER,
+    World,
+    build_world,
+    household,
+    sign_in,
+    sign_in_link,
+    with_admin,
+)
 
 SEEDED = "tan-thuan-tay-2027"
 FAR_NAME = "Lê Văn Năm"    # a household of tan-dan (desk_world)
