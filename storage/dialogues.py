@@ -119,7 +119,8 @@ async def dialogues_for_hamlet(conn: Connection, hamlet_id: str, statuses: tuple
 
 
 async def update_dialogue(conn: Connection, dialogue_id: str, now: str, **values: object) -> None:
-    allowed = {"title", "starts_at", "place", "map_url", "status", "deadline_days", "requires_roster", "contact"}
+    allowed = {"title", "starts_at", "place", "map_url", "status", "deadline_days", "requires_roster", "contact",
+               "reminder_minutes"}
     if set(values) - allowed:
         raise ValueError(f"not dialogue columns: {sorted(set(values) - allowed)}")
     assignments = ", ".join(f"{col} = ?" for col in values)

@@ -130,6 +130,8 @@ async def test_an_officer_signs_in_from_the_bot_answers_groups_and_enters_a_pape
         driver.get(link.group(0))
         shot(driver, "01-sign-in")
         driver.find_element(By.ID, "signin-button").click()
+        wait.until(lambda d: d.current_url.endswith("/overview"))   # Tổng quan, the first page
+        driver.get(f"{telegram_settings.web.base_url()}/questions")
         wait.until(ready.presence_of_element_located((By.ID, "results")))
         shot(driver, "02-questions")
         search = driver.find_element(By.ID, "q")

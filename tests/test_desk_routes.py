@@ -151,7 +151,7 @@ async def test_a_sign_in_link_works_once(world: World, app_client: tuple[Desk, h
     desk, client = app_client
     link = await sign_in_link(desk.db, desk.settings, OFFICER, desk.clock())
     first = await sign_in(client, link)
-    assert first.status_code == 303 and first.headers["location"] == "/questions"
+    assert first.status_code == 303 and first.headers["location"] == "/overview"
     cookie = first.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=43200" in cookie
     async with httpx.AsyncClient(transport=client._transport, base_url="http://desk") as stranger:

@@ -8,6 +8,7 @@ households tapping for the last seat at once get one seat and forty-nine waitlis
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -290,6 +291,56 @@ async def answer_attendance(conn: Connection, settings: Settings, registration: 
         await repo.update_registration(conn, registration.id, iso(now), attending="yes")
         return []
     return await cancel(conn, settings, registration, now)
+
+
+async def promote(conn: Connection, settings: Settings, registration: Registration, now: datetime) -> Registration:
+    """An organizer moves one waitlisted household up: it takes a free seat, or the hamlet gets one more seat for it.
+    The household is told, as when a seat frees up by itself."""
+    if registration.status != "waitlisted":
+        raise DialogueError("dialogues.not_waitlisted")
+    dialogue = await _changeable(conn, registration.dialogue_id)
+    hamlet = registration.hamlet_id
+    quota = (await repo.quotas(conn, dialogue.id)).get(hamlet, 0)
+    if await repo.count_registered(conn, dialogue.id, hamlet) >= quota:
+        await repo.set_quota(conn, dialogue.id, hamlet, quota + 1)
+    await repo.update_registration(conn, registration.id, iso(now), status="registered")
+    registration.status = "registered"
+    await _tell_person(conn, settings, registration.person_id, f"promoted:{registration.id}:{iso(now)}",
+                       "dialogues.promoted", dialogue, now, code=registration.code)
+    return registration
+
+
+async def cancel_for(conn: Connection, settings: Settings, registration: Registration,
+                     now: datetime) -> list[Registration]:
+    """An organizer cancels a household's registration: the household is told, the first one waiting moves up."""
+    if registration.status == "cancelled":
+        return []
+    dialogue = await require(conn, registration.dialogue_id)
+    promoted = await cancel(conn, settings, registration, now)
+    await _tell_person(conn, settings, registration.person_id, f"cancelled_by_staff:{registration.id}:{iso(now)}",
+                       "dialogues.cancelled_by_staff", dialogue, now)
+    return promoted
+
+
+async def set_plan(conn: Connection, dialogue_id: str, now: datetime, *, title: str, deadline_days: int,
+                   reminder_minutes: list[int], requires_roster: bool, contact: str) -> Dialogue:
+    """The dialogue's title, deadline, reminder offsets, roster rule and contact (reminders are re-planned by the
+    caller on DIALOGUE_CHANGED)."""
+    dialogue = await _changeable(conn, dialogue_id)
+    title = " ".join(title.split())
+    if not title:
+        raise DialogueError("dialogues.empty_title")
+    if not 0 <= deadline_days <= 60:
+        raise DialogueError("dialogues.bad_deadline", days=deadline_days)
+    if any(minutes <= 0 for minutes in reminder_minutes):
+        raise DialogueError("dialogues.bad_reminders")
+    offsets = sorted(set(reminder_minutes), reverse=True)
+    await repo.update_dialogue(conn, dialogue_id, iso(now), title=title, deadline_days=deadline_days,
+                               requires_roster=int(requires_roster), contact=contact.strip(),
+                               reminder_minutes=json.dumps(offsets))
+    dialogue.title, dialogue.deadline_days, dialogue.reminder_minutes = title, deadline_days, offsets
+    dialogue.requires_roster, dialogue.contact = requires_roster, contact.strip()
+    return dialogue
 
 
 def parse_checkin(text: str) -> str:

@@ -13,7 +13,21 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from handlers.base import WebhookRoute
-from handlers.web import audit, health, paper_form, questions, reports, signin, staff, submission
+from handlers.web import (
+    announcements,
+    audit,
+    checkin,
+    dialogues,
+    health,
+    overview,
+    paper_form,
+    questions,
+    reports,
+    roster,
+    signin,
+    staff,
+    submission,
+)
 from handlers.web.desk import Desk
 from handlers.web.render import page
 from handlers.web.session import SignedOut, current
@@ -65,7 +79,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def build_app(desk: Desk, webhooks: Sequence[WebhookRoute] = ()) -> Starlette:
     routes = [webhook_endpoint(route) for route in webhooks]
-    for module in (health, signin, questions, submission, paper_form, reports, staff, audit):
+    for module in (health, signin, overview, questions, submission, paper_form, dialogues, checkin, roster,
+                   announcements, reports, staff, audit):
         routes.extend(module.ROUTES)
     routes.append(Mount("/static", StaticFiles(packages=[("handlers.web", "static")]), name="static"))
     app = Starlette(routes=routes, exception_handlers={SignedOut: signed_out, HTTPException: http_error})

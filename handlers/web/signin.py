@@ -43,7 +43,7 @@ async def signin_use(request: Request) -> Response:
     if made is None:
         return page(request, "signin.html", None, refused=True, status=403)
     cookie, _ = made
-    response = RedirectResponse("/questions", status_code=303)
+    response = RedirectResponse("/overview", status_code=303)
     response.set_cookie(COOKIE, cookie, **cookie_options(request))
     response.delete_cookie(NONCE_COOKIE, path="/signin")
     return response
