@@ -286,6 +286,12 @@ async def test_an_announcement_is_previewed_with_its_count_then_sent_once(
     assert len(await outbox_texts(desk.db, f"broadcast:{number}:")) == 2
     tally = await organizer.get(f"{where}/tally")
     assert 'id="tally"' in tally.text and "Telegram" in tally.text
+    assert 'id="tally-routes"' not in tally.text    # no Zalo OA route yet: no route lines
+    async with desk.db.transaction() as conn:         # the sender's outcome for an OA household reached by ZNS
+        await conn.execute("UPDATE outbox SET channel = 'zalo_oa', route = 'zns', status = 'sent' WHERE id ="
+                           " (SELECT MIN(id) FROM outbox WHERE dedupe_key LIKE ?)", (f"broadcast:{number}:%",))
+    routed = await organizer.get(f"{where}/tally")
+    assert "Qua Zalo OA: 0 tin tư vấn, 1 tin ZNS, 0 tin chủ động." in routed.text
     radio = await organizer.get(f"/announcements/radio?broadcast={number}")
     assert "mười lăm giờ ba mươi" in radio.text.lower() or "15" not in radio.text
 

@@ -150,12 +150,13 @@ async def _row_or_404(found: Desk, raw: str) -> BroadcastRow:
     return row
 
 
-async def _tally(found: Desk, row: BroadcastRow) -> dict[str, object]:
+async def _tally(found: Desk, row: BroadcastRow, lang: str) -> dict[str, object]:
+    """The tally as the chat's report gives it, by channel, and the Zalo OA's routes (the same lines as the chat)."""
     async with found.db.reading() as conn:
         report = await broadcast.report(conn, row)
         channels = await desk_views.by_channel(conn, row.group_key)
-    return {"report": report, "channels": sorted(channels.items()), "live": report.waiting > 0
-            or row.status == "sending"}
+    return {"report": report, "channels": sorted(channels.items()),
+            "routes": broadcast.route_lines(report.routes, lang), "live": report.waiting > 0 or row.status == "sending"}
 
 
 async def show(request: Request) -> Response:
@@ -181,7 +182,7 @@ async def show(request: Request) -> Response:
         context.update(counts=counts, per_channel=sorted(per_channel.items()),
                        telegram=split_text(row.text, TELEGRAM_LIMIT, utf16=True), zalo=split_text(row.text, ZALO_LIMIT))
     else:
-        context.update(await _tally(found, row))
+        context.update(await _tally(found, row, lang_of(request)))
     return page(request, "announcement.html", user, **context)
 
 
@@ -190,7 +191,7 @@ async def tally(request: Request) -> Response:
     user = await signed_in(request, ORGANIZER)
     found = desk(request)
     row = await _row_or_404(found, request.path_params["id"])
-    return page(request, "_tally.html", user, row=row, **await _tally(found, row))
+    return page(request, "_tally.html", user, row=row, **await _tally(found, row, lang_of(request)))
 
 
 async def send(request: Request) -> Response:
