@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,13 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 def any_free_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every ``doithoai run`` a test starts serves its web desk on a port the system picks: never a clash."""
     monkeypatch.setenv(WEB_PORT_ENV, "0")
+
+
+@pytest.fixture(autouse=True)
+def temp_folder_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command run in-process (``doithoai export``...) points ``tempfile`` at its private folder for the rest of
+    the process, as it should in production; a test must not leave that to the next one."""
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)
 
 
 @pytest.fixture

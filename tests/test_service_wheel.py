@@ -37,7 +37,7 @@ INSTALL_TIMEOUT_S = 600
 @pytest.fixture(scope="module")
 def installed() -> Iterator[Path]:
     """A fresh venv (readable by every user, as /opt/doithoai/venv is) with the wheel built from this tree."""
-    home = Path(tempfile.mkdtemp(prefix="doithoai-service-"))
+    home = Path(tempfile.mkdtemp(prefix="doithoai-service-", dir="/tmp" if Path("/tmp").is_dir() else None))
     home.chmod(0o755)
     try:
         wheels = home / "wheels"

@@ -63,6 +63,7 @@ class _Channel:
         self.paused_until = 0.0                  # loop time until which flood control holds every send
         self.chat_ready: dict[str, float] = {}   # chat id → loop time of its next allowed send
         self.tasks: dict[asyncio.Task[None], OutboxRow] = {}
+        self.proactive_reserved: set[int] = set()  # rows going out as proactive messages, not yet recorded
         self.wakeup = asyncio.Event()
         self.idle = False
         self.claiming = False                    # inside the claim transaction: not to be cancelled
@@ -288,12 +289,15 @@ class Sender:
     # ---- one message ----------------------------------------------------------------------------------------------
 
     async def _deliver(self, channel: _Channel, row: OutboxRow, message: Message) -> None:
-        result = await self._attempt(channel, row, message)
-        now = self._clock()
-        if result.status in (SendStatus.RETRY, SendStatus.WAIT) and result.retry_after is not None:
-            self._pause(channel, row, result.retry_after)
-        async with self._db.transaction() as conn:
-            outcome = await self._apply(conn, channel, row, result, now)
+        try:
+            result = await self._attempt(channel, row, message)
+            now = self._clock()
+            if result.status in (SendStatus.RETRY, SendStatus.WAIT) and result.retry_after is not None:
+                self._pause(channel, row, result.retry_after)
+            async with self._db.transaction() as conn:
+                outcome = await self._apply(conn, channel, row, result, now)
+        finally:
+            channel.proactive_reserved.discard(row.id)  # now counted in the database, or not sent at all
         self._counts[outcome] += 1
 
     async def _attempt(self, channel: _Channel, row: OutboxRow, message: Message) -> SendResult:
@@ -318,7 +322,11 @@ class Sender:
             person = await people.get_person(conn, row.person_id) if row.person_id is not None else None
             used = await outbox.count_route_since(conn, row.channel, Route.PROACTIVE, iso(policy.month_start(now)))
         phone = person.phone if person is not None and person.phone else ""
-        route = choose_route(policy, window, now, kind=row.kind, phone=phone, proactive_used=used)
+        reserved = self._channels[row.channel].proactive_reserved
+        # proactive messages in flight count too: two sends at once must not both take the month's last one
+        route = choose_route(policy, window, now, kind=row.kind, phone=phone, proactive_used=used + len(reserved))
+        if route is Route.PROACTIVE:
+            reserved.add(row.id)
         return Envelope(route, row.dedupe_key, row.kind, phone, _fields(row.fields))
 
     async def _apply(
