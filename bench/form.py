@@ -447,7 +447,8 @@ def report(result: dict[str, Any]) -> str:
         f"{'PTB echo':12}{result['baseline_updates_per_s']:>12,.0f}{result['baseline_p50_ms']:>10.2f}"
         f"{result['baseline_p99_ms']:>10.2f}{result['baseline_cpu_us_per_update']:>16,.0f}",
         "",
-        f"ratios doithoai / PTB+pickle {result['peer_pickle_ratio']:.2f}, / PTB+sqlite {result['peer_sqlite_ratio']:.2f},"
+        f"ratios doithoai / PTB+pickle {result['peer_pickle_ratio']:.2f}, "
+        f"/ PTB+sqlite {result['peer_sqlite_ratio']:.2f},"
         f" / echo {result['ratio']:.2f}   (load average before the run: {result['loadavg_1m_before']})",
         f"goals: ≥ {GOALS['updates_per_s']:,.0f} updates/s {mark[goals['updates_per_s']]}, "
         f"≥ {GOALS['peer_pickle_ratio']}× pickle peer {mark[goals['peer_pickle_ratio']]}, "

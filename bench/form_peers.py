@@ -13,8 +13,8 @@ one ``sendMessage`` per reply), written in PTB's own idiom (``query.answer()``, 
 from __future__ import annotations
 
 import json
-import warnings
 import sqlite3
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-
 from telegram.warnings import PTBUserWarning
 
 from bot.core.config import Settings
