@@ -32,7 +32,7 @@ from bot.outbox.enqueue import SendStatus
 from bot.outbox.sender import ChannelLimits
 from handlers.base import Backoff, Channel, ChannelFacts, ChannelUnavailable, Undelivered, WebhookRoute, deliver
 from handlers.telegram.format import MAX_TEXT, in_place, utf16_len
-from handlers.telegram.transport import REPLY_RETRY, TelegramTransport
+from handlers.telegram.transport import REPLY_RETRY, TelegramTransport, api
 from handlers.telegram.webhook import TelegramWebhook
 
 if TYPE_CHECKING:
@@ -214,8 +214,8 @@ class TelegramConversation:
         if edit is None or message.text is None:
             return False
         try:
-            await context.bot.edit_message_text(edit.text, chat_id=message.chat.id, message_id=message.message_id,
-                                                reply_markup=edit.markup)
+            await api(context.bot, "editMessageText", text=edit.text, chat_id=message.chat.id,
+                      message_id=message.message_id, reply_markup=edit.markup)
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
                 return True  # the same screen again: it is already shown
@@ -234,16 +234,16 @@ class TelegramConversation:
             edited = f"{message.text}{CHOSEN}{label}"
             if utf16_len(edited) <= MAX_TEXT:
                 try:
-                    await context.bot.edit_message_text(edited, chat_id=message.chat.id,
-                                                        message_id=message.message_id)
+                    await api(context.bot, "editMessageText", text=edited, chat_id=message.chat.id,
+                              message_id=message.message_id)
                     return
                 except TelegramError as exc:
                     log.debug("could not mark the choice: %s", exc)
         if message.reply_markup is None:
             return
         try:
-            await context.bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=message.message_id,
-                                                        reply_markup=None)
+            await api(context.bot, "editMessageReplyMarkup", chat_id=message.chat.id,
+                      message_id=message.message_id)
         except TelegramError as exc:
             log.debug("could not remove the keyboard: %s", exc)
 
@@ -280,7 +280,7 @@ async def download(bot: Bot, file_id: str, limit: int = 20 * 1024 * 1024) -> byt
 
 async def _answer(query: CallbackQuery, update_id: int) -> None:
     try:
-        await query.answer()
+        await api(query.get_bot(), "answerCallbackQuery", callback_query_id=query.id)
     except TelegramError as exc:
         log.warning("could not answer the callback query of update %s: %s", update_id, type(exc).__name__)
 
