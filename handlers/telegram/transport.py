@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
@@ -28,6 +28,7 @@ from bot.outbox.enqueue import SendResult, SendStatus
 from handlers.base import NO_RETRY, Retry, RetryRule
 from handlers.telegram.format import (
     MAX_CAPTION,
+    InlineMarkup,
     Outgoing,
     message_keyboard,
     render,
@@ -38,7 +39,7 @@ from handlers.telegram.format import (
 
 BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
 REPLY_RETRY = RetryRule(attempts=3, max_wait=30.0)  # a turn's replies wait out a flood limit of up to 30 s twice
-Send = Callable[[InlineKeyboardMarkup | None], Awaitable[object]]
+Send = Callable[[InlineMarkup | None], Awaitable[object]]
 T = TypeVar("T")
 # do_api_request warns that a typed method exists: we use it for the raw result on purpose (see ``api``)
 warnings.filterwarnings("ignore", r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", PTBUserWarning)
