@@ -239,11 +239,12 @@ class LoopConnection:
         self.raw = raw
 
     @classmethod
-    def open(cls, path: str, busy_timeout_ms: int) -> LoopConnection:
-        raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def open(cls, path: str, busy_timeout_ms: int, *, uri: bool = False, read_only: bool = False) -> LoopConnection:
+        raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
         raw.row_factory = sqlite3.Row
-        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                       "PRAGMA secure_delete=ON", f"PRAGMA busy_timeout={int(busy_timeout_ms)}"):
+        pragmas = () if read_only else ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                                         "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON")
+        for pragma in (*pragmas, f"PRAGMA busy_timeout={int(busy_timeout_ms)}"):
             raw.execute(pragma)
         return cls(raw)
 

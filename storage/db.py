@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -262,6 +262,16 @@ class Database:
             finally:
                 await conn.execute("COMMIT")
 
+    async def snapshot(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``work(conn)`` in a worker thread on a read-only connection of its own, in one read transaction (a
+        consistent snapshot): a long read and whatever is computed from it (a digest's grouping, an export's rows)
+        neither runs on the event loop nor waits for, or holds up, the turns' lock. ``conn`` has the face of
+        ``Connection``. An in-memory database has no second connection: there it reads as ``reading()``."""
+        if self.path == ":memory:":
+            async with self.reading() as conn:
+                return await work(conn)
+        return await asyncio.to_thread(_in_snapshot, self.path, work)
+
     async def applied_migrations(self) -> list[int]:
         async with self.conn.execute("SELECT number FROM schema_migrations ORDER BY number") as cur:
             return [row[0] for row in await cur.fetchall()]
@@ -283,6 +293,20 @@ class Database:
                 except sqlite3.DatabaseError as exc:
                     raise DatabaseUnusable(self.path, "migration_failed", f"{name}: {exc}") from exc
                 await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+
+
+def _in_snapshot(path: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """In a worker thread: a private read-only connection, one read transaction, an event loop of its own (the
+    connection never suspends, so ``work`` runs straight through)."""
+    conn = LoopConnection.open(f"file:{path}?mode=ro", HOT_BUSY_TIMEOUT_MS * 500, uri=True, read_only=True)
+    try:
+        conn.raw.execute("BEGIN")
+        try:
+            return asyncio.run(work(conn))
+        finally:
+            conn.raw.execute("ROLLBACK")
+    finally:
+        conn.close()
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

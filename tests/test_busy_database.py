@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +64,21 @@ async def test_turn_reports_busy_when_the_lock_is_held_past_the_back_off(tmp_pat
         async with db.turn(_count) as (_, loaded, _):  # and works again once the lock is free
             assert loaded > 0
         other.close()
+
+
+async def test_a_snapshot_read_runs_beside_the_turns_without_holding_their_lock(tmp_path: Path) -> None:
+    async with Database(tmp_path / "bot.sqlite3") as db:
+        reading, release = threading.Event(), threading.Event()
+
+        async def slow_read(conn: Any) -> int:  # a digest's grouping or an export's rows, in a worker thread
+            count = (await conn.execute_fetchall("SELECT COUNT(*) FROM schema_migrations"))[0][0]
+            reading.set()
+            release.wait(10)
+            return int(count)
+
+        snapshot = asyncio.ensure_future(db.snapshot(slow_read))
+        assert await asyncio.to_thread(reading.wait, 10)
+        async with db.turn(_count) as (_, loaded, at_commit):  # not held up by the open snapshot
+            at_commit.append(("UPDATE schema_migrations SET name = name WHERE number = ?", (1,)))
+        release.set()
+        assert await snapshot == loaded
