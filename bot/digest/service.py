@@ -358,10 +358,14 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
     The slow part (grouping the questions into the text, the chart, the workbook) runs in a worker thread from a
     consistent read; the transaction only checks that nothing moved meanwhile and queues the messages."""
     key = job_key(member, now, settings)
-    async with db.reading() as conn:
-        if await jobs.is_done(conn, key):
-            return False
-        found = await new_entries(conn, settings, member.channel, member.external_id)
+
+    async def read(conn: Connection) -> NewEntries | None:  # in a snapshot, off the loop and the turns' lock
+        return None if await jobs.is_done(conn, key) else await new_entries(conn, settings, member.channel,
+                                                                            member.external_id)
+
+    found = await db.snapshot(read)
+    if found is None:
+        return False
     messages = await asyncio.to_thread(_prepare, found, settings, member.language, now) if found.entries else []
     async with db.transaction() as conn:
         done = await jobs.is_done(conn, key)
