@@ -295,14 +295,18 @@ class Database:
                 await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
 
 
-def _in_snapshot(path: str, work: Callable[[Any], Awaitable[T]]) -> T:
-    """In a worker thread: a private read-only connection, one read transaction, an event loop of its own (the
-    connection never suspends, so ``work`` runs straight through)."""
+def read_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``work(conn, *args)`` on a private read-only connection in one read transaction, with an event loop of its
+    own (the connection never suspends, so ``work`` runs straight through). For a worker thread or process."""
+    return _in_snapshot(path, work, *args)
+
+
+def _in_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
     conn = LoopConnection.open(f"file:{path}?mode=ro", HOT_BUSY_TIMEOUT_MS * 500, uri=True, read_only=True)
     try:
         conn.raw.execute("BEGIN")
         try:
-            return asyncio.run(work(conn))
+            return asyncio.run(work(conn, *args))
         finally:
             conn.raw.execute("ROLLBACK")
     finally:

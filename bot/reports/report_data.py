@@ -197,10 +197,10 @@ async def load_report(db: Database, settings: Settings, dialogue_id: str, *, now
                       progress: Progress = no_progress) -> ReportData:
     """Everything the report shows, read in one consistent snapshot (in a worker thread: 50,000 rows never hold the
     event loop nor the turns' lock); unknown dialogue: ``DialogueError``."""
-    return await db.snapshot(lambda conn: _load(conn, settings, dialogue_id, now, lang, progress))
+    return await db.snapshot(lambda conn: load_from(conn, settings, dialogue_id, now, lang, progress))
 
 
-async def _load(conn: Connection, settings: Settings, dialogue_id: str, now: datetime, lang: str | None,
+async def load_from(conn: Connection, settings: Settings, dialogue_id: str, now: datetime, lang: str | None,
                 progress: Progress) -> ReportData:
     dialogue = await dialogue_repo.get_dialogue(conn, dialogue_id)
     if dialogue is None:
