@@ -6,9 +6,12 @@ Households are interleaved step by step (everyone's /start, then everyone's cons
 1,000 open conversations at once. Buttons are tapped by reading the keyboard the fake Bot API really received,
 so the callback data carries the version the engine stamped.
 
-Then the very same updates go through a bare python-telegram-bot application that only echoes, and the ratio of
-the two throughputs says how much of the time is ours. At the end the submissions are counted in the database:
-a benchmark that did not do the work is worthless.
+Then the same households go through the same form built as a python-telegram-bot developer would build it
+(``bench/form_peers.py``: ConversationHandler + PicklePersistence, flushed only at shutdown; ConversationHandler + a
+small SQLite persistence committed after every update), with the same prompts, keyboards and Bot API calls; the
+ratios ``peer_pickle_ratio`` and ``peer_sqlite_ratio`` are our updates/s over theirs. The very same updates also go
+through a bare echo application (``ratio``). At the end the submissions are counted, ours in the database and the
+peers' in their user data: a benchmark that did not do the work is worthless.
 """
 
 from __future__ import annotations
