@@ -200,13 +200,18 @@ class TelegramConversation:
             if incoming is None:
                 return
             replies = await self.engine.handle(incoming)
+            settle = False
             if isinstance(query.message, TgMessage):
                 if replies and await self._turn_into(context, query.message, replies[0]):
                     replies = replies[1:]
                 else:
+                    settle = True
+            try:
+                await self._send(incoming.chat_id, replies)
+            finally:  # the answer first, then the tapped message marked: the household sees the answer sooner
+                if settle and isinstance(query.message, TgMessage):
                     refused = bool(replies) and replies[0].refused
                     await self._settle_tapped(context, query.message, None if refused else query.data)
-            await self._send(incoming.chat_id, replies)
         finally:
             await answering
 
