@@ -209,6 +209,8 @@ class Database:
                    ) -> AsyncIterator[tuple[Connection, T, list[Statement]]]:
         """The hot path of a chat turn: ``BEGIN IMMEDIATE`` and ``load`` in one hop; statements appended to the
         yielded list are run with ``COMMIT`` in one more hop. Anything else goes through the connection as usual."""
+        if self._hot is not None:
+            await asyncio.sleep(0)  # a turn makes no hop: let the loop run others between turns (fairness)
         async with self._lock:
             if self._hot is not None:
                 async with self._hot_turn(self._hot, load) as inside:
