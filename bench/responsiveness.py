@@ -20,7 +20,6 @@ import asyncio
 import csv
 import io
 import os
-import random
 import sqlite3
 import tempfile
 import time
@@ -166,14 +165,13 @@ def _fill(db_path: Path, settings: Any, questions: int) -> None:
 
 def _roster_csv(rows: int) -> bytes:
     """A commune's roster of ``rows`` households, as an organizer's spreadsheet exports it."""
-    rnd = random.Random(17)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["STT", "Họ và tên chủ hộ", "Mã hộ", "Ấp", "Loại hộ", "Số điện thoại"])
     hamlets = list(HAMLETS)
     for n in range(1, rows + 1):
         writer.writerow([n, f"Hộ gia đình {n}", f"TTT-{n:06d}", HAMLET_NAMES[hamlets[n % len(hamlets)]],
-                         CATEGORY_NAMES[n % 3], f"09{rnd.randrange(10**8):08d}" if n % 4 == 0 else ""])
+                         CATEGORY_NAMES[n % 3], f"09{n:08d}" if n % 4 == 0 else ""])
     return ("\ufeff" + out.getvalue()).encode()
 
 
