@@ -16,13 +16,13 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.connection import Connection
+from storage.connection import Connection, LoopConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,6 +30,8 @@ Statement = tuple[str, tuple[Any, ...]]
 TRIGGER = re.compile(r"^CREATE\s+TRIGGER\b", re.IGNORECASE)
 TRIGGER_END = re.compile(r"\bEND\s*$", re.IGNORECASE)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+HOT_BUSY_TIMEOUT_MS = 2  # the turn's connection on the event loop waits this long for a lock, at most, in SQLite
+HOT_BUSY_BACKOFF = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)  # then asynchronously, ~0.4 s before DatabaseBusy
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -106,6 +108,7 @@ class Database:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._connection: Connection | None = None
+        self._hot: LoopConnection | None = None  # the chat turn's connection, on the event loop's thread
         self._lock = asyncio.Lock()
 
     async def open(self) -> Database:
@@ -131,6 +134,8 @@ class Database:
             await self._check(conn)
             self._connection = conn
             await self._migrate()
+            if self.path != ":memory:":  # a second connection to :memory: would be another, empty database
+                self._hot = LoopConnection.open(self.path, HOT_BUSY_TIMEOUT_MS)
         except (sqlite3.DatabaseError, OSError, DatabaseUnusable) as exc:
             self._connection = None
             if conn is not None:
@@ -162,6 +167,9 @@ class Database:
                         " numbers)", loose, "700" if Path(loose).is_dir() else "600")
 
     async def close(self) -> None:
+        if self._hot is not None:
+            self._hot.close()
+            self._hot = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -201,11 +209,17 @@ class Database:
                    ) -> AsyncIterator[tuple[Connection, T, list[Statement]]]:
         """The hot path of a chat turn: ``BEGIN IMMEDIATE`` and ``load`` in one hop; statements appended to the
         yielded list are run with ``COMMIT`` in one more hop. Anything else goes through the connection as usual."""
+        if self._hot is not None:
+            await asyncio.sleep(0)  # a turn makes no hop: let the loop run others between turns (fairness)
         async with self._lock:
+            if self._hot is not None:
+                async with self._hot_turn(self._hot, load) as inside:
+                    yield inside
+                return
             try:
                 loaded = await self.run_sync(lambda c: _begin_then(c, load))
             except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
+                if _busy(exc):
                     raise DatabaseBusy(str(exc)) from exc
                 raise
             at_commit: list[Statement] = []
@@ -217,6 +231,29 @@ class Database:
             await self.run_sync(lambda c: _commit_with(c, at_commit))
 
     @asynccontextmanager
+    async def _hot_turn(self, hot: LoopConnection, load: Callable[[sqlite3.Connection], T],
+                        ) -> AsyncIterator[tuple[Any, T, list[Statement]]]:
+        """The turn with no hop at all: its SQL (tens of µs) runs on the event loop's own connection. Another
+        process holding the write lock (an export, a backup) is waited for asynchronously, a few ms at a time."""
+        for delay in (*HOT_BUSY_BACKOFF, None):
+            try:
+                loaded = _begin_then(hot.raw, load)
+                break
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                if delay is None:
+                    raise DatabaseBusy(str(exc)) from exc
+                await asyncio.sleep(delay)
+        at_commit: list[Statement] = []
+        try:
+            yield hot, loaded, at_commit
+        except BaseException:
+            hot.raw.execute("ROLLBACK")
+            raise
+        _commit_with(hot.raw, at_commit)
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
         """A consistent read: waits for any transaction of this process to finish first."""
         async with self._lock:
@@ -226,6 +263,16 @@ class Database:
                 yield conn
             finally:
                 await conn.execute("COMMIT")
+
+    async def snapshot(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``work(conn)`` in a worker thread on a read-only connection of its own, in one read transaction (a
+        consistent snapshot): a long read and whatever is computed from it (a digest's grouping, an export's rows)
+        neither runs on the event loop nor waits for, or holds up, the turns' lock. ``conn`` has the face of
+        ``Connection``. An in-memory database has no second connection: there it reads as ``reading()``."""
+        if self.path == ":memory:":
+            async with self.reading() as conn:
+                return await work(conn)
+        return await asyncio.to_thread(_in_snapshot, self.path, work)
 
     async def applied_migrations(self) -> list[int]:
         async with self.conn.execute("SELECT number FROM schema_migrations ORDER BY number") as cur:
@@ -248,6 +295,28 @@ class Database:
                 except sqlite3.DatabaseError as exc:
                     raise DatabaseUnusable(self.path, "migration_failed", f"{name}: {exc}") from exc
                 await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+
+
+def read_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``work(conn, *args)`` on a private read-only connection in one read transaction, with an event loop of its
+    own (the connection never suspends, so ``work`` runs straight through). For a worker thread or process."""
+    return _in_snapshot(path, work, *args)
+
+
+def _in_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+    conn = LoopConnection.open(f"file:{path}?mode=ro", HOT_BUSY_TIMEOUT_MS * 500, uri=True, read_only=True)
+    try:
+        conn.raw.execute("BEGIN")
+        try:
+            return asyncio.run(work(conn, *args))
+        finally:
+            conn.raw.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _begin_then(conn: sqlite3.Connection, load: Callable[[sqlite3.Connection], T]) -> T:

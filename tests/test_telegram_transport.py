@@ -229,7 +229,8 @@ async def test_error_texts_never_carry_the_token(bot: Bot, transport: TelegramTr
     async def leaky(*args: object, **kwargs: object) -> None:
         raise NetworkError(f"connect failed: https://api.telegram.org/bot{bot.token}/sendMessage")
 
-    transport._bot = type("Leaky", (), {"token": bot.token, "send_message": staticmethod(leaky)})()  # type: ignore
+    transport._bot = type("Leaky", (), {"token": bot.token, "send_message": staticmethod(leaky),  # type: ignore
+                                        "do_api_request": staticmethod(leaky)})()
     result = await transport.send("1001", Message("Xin chào"))
     assert result.status is SendStatus.RETRY and bot.token not in result.error and "***" in result.error
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from xml.etree.ElementTree import ParseError
 
 from bot.core.clock import iso
@@ -35,6 +35,7 @@ from bot.core.config import Settings, Unit
 from bot.core.i18n import t
 from bot.core.phone import display_phone, normalize_phone
 from bot.core.text import fold, one_line
+from bot.core.workers import in_process
 from bot.dialogues.service import require
 from storage import Connection, Database
 from storage import dialogues as repo
@@ -487,14 +488,43 @@ async def import_roster(
         await require(conn, dialogue_id)
         taking_part = await repo.quotas(conn, dialogue_id)
     raw = _load(path, data, name)
-    records = await asyncio.to_thread(read_records, raw, name, progress, max_rows=settings.roster.max_rows,
-                                      max_unzipped_mb=settings.roster.max_unzipped_mb)
-    if progress:
+    limits = (settings.roster.max_rows, settings.roster.max_unzipped_mb)
+    hamlets = HamletIndex(settings.hamlets(), taking_part)
+    if progress is None:  # the bot: the file read and checked in the worker process (neither loop nor GIL held)
+        existing = await _existing(db, dialogue_id)
+        count, plan = _unless_refused(await in_process(_read_and_plan, raw, name, limits, hamlets, existing, lang))
+    else:  # the command line shows its progress as it reads
+        records = await asyncio.to_thread(read_records, raw, name, progress, max_rows=limits[0],
+                                          max_unzipped_mb=limits[1])
         progress(len(records), len(records))
-    existing = await _existing(db, dialogue_id)
-    plan = await asyncio.to_thread(_plan, records, HamletIndex(settings.hamlets(), taking_part), existing, lang)
+        existing = await _existing(db, dialogue_id)
+        count, plan = len(records), await asyncio.to_thread(_plan, records, hamlets, existing, lang)
     await _write(db, dialogue_id, plan.writes, now, progress)
-    return ImportReport(len(records), plan.added, len(plan.writes) - plan.added, plan.unchanged, plan.errors)
+    return ImportReport(count, plan.added, len(plan.writes) - plan.added, plan.unchanged, plan.errors)
+
+
+Refused = tuple[str, tuple[Any, ...], dict[str, Any]]  # a RosterError across the process boundary
+
+
+def _read_and_plan(raw: bytes, name: str, limits: tuple[int, int], hamlets: HamletIndex,
+                   existing: dict[str, RosterEntry], lang: str) -> tuple[int, _Plan] | Refused:
+    """In the worker process: read the file and plan the writes; a refusal comes back as plain values (an
+    exception with its own constructor does not survive pickling)."""
+    try:
+        records = read_records(raw, name, None, max_rows=limits[0], max_unzipped_mb=limits[1])
+    except MissingColumns as exc:
+        return "missing", (exc.missing, exc.found, exc.line), {}
+    except RosterError as exc:
+        return "error", (exc.key,), dict(exc.values)
+    return len(records), _plan(records, hamlets, existing, lang)
+
+
+def _unless_refused(outcome: tuple[int, _Plan] | Refused) -> tuple[int, _Plan]:
+    if outcome[0] == "missing":
+        raise MissingColumns(*outcome[1])  # type: ignore[misc]
+    if outcome[0] == "error":
+        raise RosterError(*outcome[1], **outcome[2])  # type: ignore[misc]
+    return outcome  # type: ignore[return-value]
 
 
 @dataclass(slots=True)

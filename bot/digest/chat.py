@@ -2,8 +2,9 @@
 
 It shows what the next daily digest will bring and does not move the watermark: an officer who looks at noon still
 gets the whole day's list (and its Excel file) in the evening, and nothing falls between the two. The text is the
-reply; the chart and the Excel list are made after the turn commits and go through the outbox. Asking twice with
-nothing new in between does not send the same files twice.
+reply, read and written after the turn commits, off the event loop (``Database.snapshot``); the chart and the Excel
+list are made then too and go through the outbox. Asking twice with nothing new in between does not send the same
+files twice.
 """
 
 from __future__ import annotations
@@ -18,24 +19,31 @@ from bot.core.types import Message
 from bot.core.vntime import vn_datetime
 from bot.digest import service as digest
 from bot.outbox.enqueue import Recipient
+from storage import Connection
 
 log = logging.getLogger(__name__)
 
 
 async def cmd_digest(turn: Turn, args: str) -> None:
-    msg = turn.msg
-    found = await digest.new_entries(turn.conn, turn.settings, msg.channel, msg.user_id)
-    if not found.entries:
-        if found.since is None:
-            turn.say("digest.nothing_yet")
-        else:
-            turn.say("digest.nothing_new", since=vn_datetime(found.since, turn.settings.tz))
-        return
-    turn.say_text(digest.on_demand_text(found, turn.settings, turn.lang))
-    recipient = Recipient(turn.session.person.id, msg.channel, msg.chat_id, turn.lang)
-    db, settings, lang, now = turn.context.db, turn.settings, turn.lang, turn.now
+    """The role was checked in the turn; the reading, the grouping and the text are made after it commits, in a
+    worker thread on a snapshot (10,000 questions take seconds to group: never on the event loop, never under the
+    turns' lock)."""
+    msg, db, settings, lang, now = turn.msg, turn.context.db, turn.settings, turn.lang, turn.now
+    recipient = Recipient(turn.session.person.id, msg.channel, msg.chat_id, lang)
 
-    async def queue_files() -> list[Message]:
+    async def read_and_write(conn: Connection) -> tuple[digest.NewEntries, str]:
+        found = await digest.new_entries(conn, settings, msg.channel, msg.user_id)
+        return found, digest.on_demand_text(found, settings, lang) if found.entries else ""
+
+    async def answer() -> list[Message]:
+        found, text = await db.snapshot(read_and_write)
+        if not found.entries:
+            if found.since is None:
+                return [Message(t("digest.nothing_yet", lang))]
+            return [Message(t("digest.nothing_new", lang, since=vn_datetime(found.since, settings.tz)))]
+        return [Message(text), *await queue_files(found)]
+
+    async def queue_files(found: digest.NewEntries) -> list[Message]:
         try:
             files = await digest.make_files(found.entries, settings, lang, now)
         except Exception:
@@ -46,7 +54,7 @@ async def cmd_digest(turn: Turn, args: str) -> None:
                                                  f"digest-now:{msg.channel}:{msg.user_id}:{files.stem}", now)
         return [] if queued else [Message(t("digest.files_already", lang))]
 
-    turn.after_commit.append(queue_files)
+    turn.after_commit.append(answer)
     turn.emit(OUTBOX_QUEUED)  # emitted after the after-commit work has queued the files
 
 

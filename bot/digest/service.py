@@ -35,6 +35,7 @@ from bot.core.i18n import catalogue, t
 from bot.core.text import one_line, shorten
 from bot.core.types import Message
 from bot.core.vntime import vn_date, vn_datetime
+from bot.core.workers import in_process
 from bot.digest.group_overrides import NONE as NO_OVERRIDES
 from bot.digest.group_overrides import GroupOverrides, apply
 from bot.digest.group_overrides import load as load_overrides
@@ -45,6 +46,7 @@ from bot.reports.report_xlsx import Sheet, write_workbook
 from bot.staff import roles
 from storage import Connection, Database, digests, jobs, people, submissions
 from storage import staff as staff_repo
+from storage.db import read_snapshot
 from storage.digests import Entry
 
 log = logging.getLogger(__name__)
@@ -358,11 +360,16 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
     The slow part (grouping the questions into the text, the chart, the workbook) runs in a worker thread from a
     consistent read; the transaction only checks that nothing moved meanwhile and queues the messages."""
     key = job_key(member, now, settings)
-    async with db.reading() as conn:
-        if await jobs.is_done(conn, key):
-            return False
-        found = await new_entries(conn, settings, member.channel, member.external_id)
-    messages = await asyncio.to_thread(_prepare, found, settings, member.language, now) if found.entries else []
+
+    if db.path == ":memory:":  # no second connection to an in-memory database: read it here
+        found = await db.snapshot(lambda conn: _read(conn, settings, member, key))
+        prepared = None if found is None else (found, await asyncio.to_thread(_prepare, found, settings,
+                                                                              member.language, now))
+    else:  # read, grouped, drawn and written in the worker process, from a snapshot
+        prepared = await in_process(_read_and_prepare, db.path, settings, member, key, now)
+    if prepared is None:
+        return False
+    found, messages = prepared
     async with db.transaction() as conn:
         done = await jobs.is_done(conn, key)
         if done or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
@@ -373,6 +380,20 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
         await jobs.mark_done(conn, key, iso(now))
     log.info("digest %s: %d new entr(y/ies)", key, len(found.entries))
     return bool(messages)
+
+
+async def _read(conn: Connection, settings: Settings, member: StaffMember, key: str) -> NewEntries | None:
+    return None if await jobs.is_done(conn, key) else await new_entries(conn, settings, member.channel,
+                                                                        member.external_id)
+
+
+def _read_and_prepare(path: str, settings: Settings, member: StaffMember, key: str,
+                      now: datetime) -> tuple[NewEntries, list[tuple[str, Message]]] | None:
+    """In the worker process: the snapshot read, then the text, the chart and the workbook (None: done already)."""
+    found = read_snapshot(path, _read, settings, member, key)
+    if found is None:
+        return None
+    return found, _prepare(found, settings, member.language, now) if found.entries else []
 
 
 def _prepare(found: NewEntries, settings: Settings, lang: str, now: datetime) -> list[tuple[str, Message]]:

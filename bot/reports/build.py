@@ -9,10 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.core.config import Settings
+from bot.core.workers import in_process
 from bot.dialogues.service import DialogueError
-from bot.reports.report_data import Progress, ReportData, load_report, no_progress
+from bot.reports.report_data import Progress, ReportData, load_from, load_report, no_progress
 from bot.reports.working_papers import matching_agency
 from storage import Database
+from storage.db import read_snapshot
 
 FORMATS = ("docx", "xlsx", "csv")
 Writer = Callable[[ReportData, Path, Progress], Path]
@@ -63,19 +65,39 @@ async def build_report(db: Database, settings: Settings, dialogue_id: str, *, no
                        agency: str | None = None) -> ReportFiles:
     """Write the asked formats into ``folder`` (or to ``targets[fmt]``); unknown dialogue: ``DialogueError``.
     ``agency`` keeps only what that agency answers (a part of its name is enough; unknown: ``DialogueError``)."""
-    writers = {fmt: writer(fmt) for fmt in formats}
-    stages = len(formats) + 1
-    data = await load_report(db, settings, dialogue_id, now=now, lang=lang, progress=_stage(progress, 0, stages))
+    paths = {fmt: (targets or {}).get(fmt) or folder / file_name(dialogue_id, now, settings, fmt) for fmt in formats}
+    if progress is no_progress and db.path != ":memory:":
+        # the bot's own reports: read and written in the worker process, so neither the event loop nor the GIL
+        # is held by 50,000 rows (the CLI, a process of its own, reads here and shows its progress)
+        built = await in_process(_build_in_worker, db.path, settings, dialogue_id, now, tuple(formats), paths, lang,
+                                 agency)
+        if isinstance(built, tuple):
+            raise DialogueError(built[0], **built[1])
+        return built
+    data = await load_report(db, settings, dialogue_id, now=now, lang=lang,
+                             progress=_stage(progress, 0, len(formats) + 1))
+    return await asyncio.to_thread(_write, data, dialogue_id, tuple(formats), paths, agency, progress)
+
+
+def _build_in_worker(path: str, settings: Settings, dialogue_id: str, now: datetime, formats: tuple[str, ...],
+                     paths: dict[str, Path], lang: str | None,
+                     agency: str | None) -> ReportFiles | tuple[str, dict[str, object]]:
+    """In the worker process: the snapshot read and every format; a refusal comes back as (key, values)."""
+    try:
+        data = read_snapshot(path, load_from, settings, dialogue_id, now, lang, no_progress)
+        return _write(data, dialogue_id, formats, paths, agency, no_progress)
+    except DialogueError as exc:
+        return exc.key, dict(exc.values)
+
+
+def _write(data: ReportData, dialogue_id: str, formats: tuple[str, ...], paths: dict[str, Path],
+           agency: str | None, progress: Progress) -> ReportFiles:
     if agency is not None:
         name = matching_agency(data, agency)
         if name is None:
             raise DialogueError("report.unknown_agency", agency=agency, known=", ".join(data.agency_topics))
         data = data.for_agency(name)
-    paths = {fmt: (targets or {}).get(fmt) or folder / file_name(dialogue_id, now, settings, fmt) for fmt in formats}
-
-    def write_all() -> None:
-        for index, fmt in enumerate(formats, start=1):
-            writers[fmt](data, paths[fmt], _stage(progress, index, stages))
-
-    await asyncio.to_thread(write_all)
+    stages = len(formats) + 1
+    for index, fmt in enumerate(formats, start=1):
+        writer(fmt)(data, paths[fmt], _stage(progress, index, stages))
     return ReportFiles(dialogue_id, data.dialogue.title, len(data.rows), data.households, paths)

@@ -20,7 +20,7 @@ from bot.digest.group_overrides import NONE as NO_OVERRIDES
 from bot.digest.group_overrides import GroupOverrides
 from bot.digest.group_overrides import load as load_overrides
 from bot.digest.grouping import Item
-from storage import Database
+from storage import Connection, Database
 from storage import dialogues as dialogue_repo
 from storage import reports as repo
 from storage.dialogues import Dialogue
@@ -195,17 +195,22 @@ class ReportData:
 
 async def load_report(db: Database, settings: Settings, dialogue_id: str, *, now: datetime, lang: str | None = None,
                       progress: Progress = no_progress) -> ReportData:
-    """Everything the report shows, read in one consistent snapshot; unknown dialogue: ``DialogueError``."""
-    async with db.reading() as conn:
-        dialogue = await dialogue_repo.get_dialogue(conn, dialogue_id)
-        if dialogue is None:
-            raise DialogueError("dialogues.unknown", id=dialogue_id)
-        hamlet_ids = list(await dialogue_repo.quotas(conn, dialogue_id))
-        total, withdrawn = await repo.count_rows(conn, dialogue_id)
-        rows: list[ReportRow] = []
-        progress(0, total)
-        async for batch in repo.iter_rows(conn, dialogue_id):
-            rows.extend(batch)
-            progress(len(rows), total)
-        overrides = await load_overrides(conn)
+    """Everything the report shows, read in one consistent snapshot (in a worker thread: 50,000 rows never hold the
+    event loop nor the turns' lock); unknown dialogue: ``DialogueError``."""
+    return await db.snapshot(lambda conn: load_from(conn, settings, dialogue_id, now, lang, progress))
+
+
+async def load_from(conn: Connection, settings: Settings, dialogue_id: str, now: datetime, lang: str | None,
+                progress: Progress) -> ReportData:
+    dialogue = await dialogue_repo.get_dialogue(conn, dialogue_id)
+    if dialogue is None:
+        raise DialogueError("dialogues.unknown", id=dialogue_id)
+    hamlet_ids = list(await dialogue_repo.quotas(conn, dialogue_id))
+    total, withdrawn = await repo.count_rows(conn, dialogue_id)
+    rows: list[ReportRow] = []
+    progress(0, total)
+    async for batch in repo.iter_rows(conn, dialogue_id):
+        rows.extend(batch)
+        progress(len(rows), total)
+    overrides = await load_overrides(conn)
     return ReportData(settings, dialogue, hamlet_ids, rows, withdrawn, now, lang or settings.bot.language, overrides)

@@ -1,6 +1,8 @@
 """How a Message is laid out on Telegram: texts cut to Telegram's limits, inline or reply keyboards.
 
 Telegram counts message lengths in UTF-16 code units: an emoji outside the BMP counts twice.
+An inline keyboard is built as the JSON the Bot API takes (a dict), not as python-telegram-bot objects: a form's
+every reply has one, and building then serialising ``InlineKeyboardButton`` objects cost more than the turn's SQL.
 """
 
 from __future__ import annotations
@@ -9,10 +11,9 @@ import datetime as dtm
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -29,10 +30,11 @@ MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH      # 4096 UTF-16 units
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH    # 1024
 LONG_LABEL = 30  # a button label longer than this gets a row of its own
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+InlineMarkup = dict[str, Any]  # {"inline_keyboard": [[{"text": ..., "callback_data": ...}, ...], ...]}
+Markup = InlineMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
-__all__ = ["MAX_CAPTION", "MAX_TEXT", "Outgoing", "button_rows", "contact_keyboard", "in_place", "inline_keyboard",
-           "render", "retry_after_seconds", "split_message", "utf16_len"]
+__all__ = ["MAX_CAPTION", "MAX_TEXT", "InlineMarkup", "Outgoing", "button_rows", "contact_keyboard", "in_place",
+           "inline_keyboard", "render", "retry_after_seconds", "split_message", "utf16_len"]
 
 
 @dataclass(slots=True)
@@ -42,7 +44,7 @@ class Outgoing:
 
     text: str
     markup: Markup | None = None
-    then_inline: InlineKeyboardMarkup | None = None
+    then_inline: InlineMarkup | None = None
 
 
 def split_message(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -61,7 +63,7 @@ def render(message: Message) -> list[Outgoing]:
         last = parts[-1]
         if last.markup is None:
             last.markup = keyboard
-        elif isinstance(keyboard, InlineKeyboardMarkup):
+        elif isinstance(keyboard, dict):
             last.then_inline = keyboard
     return parts
 
@@ -77,7 +79,7 @@ def in_place(message: Message) -> Outgoing | None:
     return Outgoing(message.text, message_keyboard(message))
 
 
-def message_keyboard(message: Message) -> InlineKeyboardMarkup | None:
+def message_keyboard(message: Message) -> InlineMarkup | None:
     """The message's choices as inline buttons carrying its version."""
     return inline_keyboard(message.choices, message.version, message.columns)
 
@@ -89,13 +91,13 @@ def contact_keyboard(message: Message) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([[share], *rows], resize_keyboard=True, one_time_keyboard=True)
 
 
-def inline_keyboard(choices: Sequence[Choice], version: int, columns: int) -> InlineKeyboardMarkup | None:
+def inline_keyboard(choices: Sequence[Choice], version: int, columns: int) -> InlineMarkup | None:
     if not choices:
         return None
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(c.label, callback_data=encode_callback(version, c.value)) for c in row]
+    return {"inline_keyboard": [
+        [{"text": c.label, "callback_data": encode_callback(version, c.value)} for c in row]
         for row in button_rows(choices, columns)
-    ])
+    ]}
 
 
 def button_rows(choices: Sequence[Choice], columns: int) -> list[list[Choice]]:

@@ -13,12 +13,14 @@ rare (reports, long digests) and never reminders.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.core.qr import qr_png
 from bot.core.types import Message
@@ -26,6 +28,7 @@ from bot.outbox.enqueue import SendResult, SendStatus
 from handlers.base import NO_RETRY, Retry, RetryRule
 from handlers.telegram.format import (
     MAX_CAPTION,
+    InlineMarkup,
     Outgoing,
     message_keyboard,
     render,
@@ -36,8 +39,17 @@ from handlers.telegram.format import (
 
 BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
 REPLY_RETRY = RetryRule(attempts=3, max_wait=30.0)  # a turn's replies wait out a flood limit of up to 30 s twice
-Send = Callable[[InlineKeyboardMarkup | None], Awaitable[object]]
+Send = Callable[[InlineMarkup | None], Awaitable[object]]
 T = TypeVar("T")
+# do_api_request warns that a typed method exists: we use it for the raw result on purpose (see ``api``)
+warnings.filterwarnings("ignore", r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", PTBUserWarning)
+
+
+async def api(bot: Bot, method: str, **params: object) -> Any:
+    """One Bot API call whose result is kept as Telegram sent it (a dict, or True): python-telegram-bot's public
+    ``do_api_request`` without turning the answer into a ``Message`` the caller never reads (only its
+    ``message_id``). Errors are raised as by the typed methods; None values are left out, as they do."""
+    return await bot.do_api_request(method, api_kwargs={k: v for k, v in params.items() if v is not None})
 
 
 def retryable(exc: Exception) -> Retry | None:
@@ -77,11 +89,12 @@ class TelegramTransport:
         await self._call(lambda: media(keyboard))
 
     async def _send_text(self, chat_id: str, out: Outgoing) -> None:
-        sent = await self._call(lambda: self._bot.send_message(chat_id, out.text, reply_markup=out.markup))
+        sent = await self._call(lambda: api(self._bot, "sendMessage", chat_id=chat_id, text=out.text,
+                                            reply_markup=out.markup))
         if out.then_inline is not None:
             markup = out.then_inline
-            await self._call(lambda: self._bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=sent.message_id, reply_markup=markup))
+            await self._call(lambda: api(self._bot, "editMessageReplyMarkup", chat_id=chat_id,
+                                         message_id=sent["message_id"], reply_markup=markup))
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         return await self._retry.run(call, retryable)
