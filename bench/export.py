@@ -150,9 +150,11 @@ def run_job(job: str, db_path: Path, out: Path) -> dict[str, Any]:
 
         async def ours() -> None:
             async with Database(db_path) as db:
+                # with a progress callback, as `doithoai export` calls it: read and written in this process (the
+                # bot's own reports go to its worker process instead, whose memory this child could not measure)
                 await build_report(db, settings, DIALOGUE, now=datetime(2027, 6, 15, 3, tzinfo=UTC),
                                    folder=out.parent, formats=(job.removeprefix("ours-"),),
-                                   targets={job.removeprefix("ours-"): out})
+                                   targets={job.removeprefix("ours-"): out}, progress=lambda done, total: None)
 
         asyncio.run(ours())
     else:
