@@ -128,6 +128,8 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
             await services.start_web(webhooks, states)
         for channel in channels:
             await channel.start(engine)
+            routes = ", ".join(route.url_path for route in channel.webhook_routes())
+            log.info("channel %s started (%s)", channel.name, f"webhook {routes}" if routes else "polling")
         await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
         if not webhooks:  # households first: the desk's web stack loads once the channels serve
             await services.start_web([], states)
