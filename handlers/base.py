@@ -319,3 +319,12 @@ async def download_limited(http: Any, url: str, limit: int, too_large: Callable[
                 raise too_large()
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def json_object(response: Any) -> dict[str, Any] | None:
+    """An HTTP response's body as a JSON object, or None (not JSON, or JSON that is no object)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

@@ -24,7 +24,6 @@ from bot.core.config import Settings
 from bot.core.i18n import t
 
 OK, WARN, FAIL = "✅", "⚠️", "❌"
-TIMEOUT_S = 10.0
 DISK_WARN_MB, DISK_FAIL_MB = 1024, 200
 BACKUP_WARN_DAYS = 2
 
@@ -90,8 +89,10 @@ def check_telegram(settings: Settings) -> Iterator[Finding]:
     if not token:
         yield Finding(OK, "telegram_off", {})
         return
+    from handlers.probe import bot_api  # httpx loads only when the doctor asks a platform
+
     base = settings.telegram.base_url
-    result = _call(f"{base}{token}/getMe")
+    result = bot_api(base, token, "getMe")
     if result.get("error"):
         yield Finding(FAIL, "telegram_unreachable", {"detail": result["error"]})
         return
@@ -99,7 +100,7 @@ def check_telegram(settings: Settings) -> Iterator[Finding]:
         yield Finding(FAIL, "telegram_token_refused", {"detail": result.get("description", "")})
         return
     yield Finding(OK, "telegram_ok", {"username": result["result"].get("username", "?")})
-    yield from _webhook(settings, _call(f"{base}{token}/getWebhookInfo").get("result") or {})
+    yield from _webhook(settings, bot_api(base, token, "getWebhookInfo").get("result") or {})
 
 
 def _webhook(settings: Settings, info: dict[str, Any]) -> Iterator[Finding]:
@@ -122,7 +123,9 @@ def check_zalo(settings: Settings) -> Iterator[Finding]:
     token = settings.zalo.resolved_token()
     if not settings.zalo.configured or not token:
         return
-    result = _call(f"{settings.zalo.base_url}{token}/getMe")
+    from handlers.probe import bot_api
+
+    result = bot_api(settings.zalo.base_url, token, "getMe")
     if result.get("error"):
         yield Finding(FAIL, "zalo_unreachable", {"detail": result["error"]})
     elif not result.get("ok"):
@@ -174,20 +177,6 @@ def check_backups(settings: Settings) -> Iterator[Finding]:
     days = (time.time() - newest.stat().st_mtime) / 86400
     level = WARN if days > BACKUP_WARN_DAYS else OK
     yield Finding(level, "backup_old" if level == WARN else "backup_ok", {"path": newest, "days": f"{days:.1f}"})
-
-
-def _call(url: str) -> dict[str, Any]:
-    """A Bot API call's JSON body; ``{"error": ...}`` when the platform cannot be reached. The URL (which holds the
-    token) is never part of what is returned."""
-    import httpx
-
-    try:
-        response = httpx.get(url, timeout=TIMEOUT_S)
-        return response.json()
-    except httpx.HTTPError as exc:
-        return {"error": type(exc).__name__}
-    except ValueError:
-        return {"ok": False, "description": "not JSON"}
 
 
 CHECKS: list[Check] = [check_config, check_database, check_telegram, check_zalo, check_zalo_oa, check_disk,

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from handlers.base import download_limited
+from handlers.base import download_limited, json_object
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Zalo Bot API URLs contain the token.
@@ -62,7 +62,7 @@ class ZaloClient:
             raise ZaloError(INVALID_TOKEN, "invalid token (rejected earlier)")
         extra = {} if http_timeout is None else {"timeout": http_timeout}
         response = await self._http.post(self._prefix + method, json=params or {}, **extra)
-        body = _json(response)
+        body = json_object(response)
         if body is None:
             raise ZaloError(response.status_code, "unreadable answer")
         if body.get("ok") is True:
@@ -94,13 +94,6 @@ class ZaloClient:
         for listener in listeners:
             listener()
 
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _error(body: dict[str, Any], status: int) -> ZaloError:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from handlers.base import download_limited
+from handlers.base import download_limited, json_object
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -63,7 +63,7 @@ class OAClient:
             self.urls.oauth + REFRESH, headers={"secret_key": app_secret},
             data={"app_id": app_id, "grant_type": "refresh_token", "refresh_token": refresh_token},
         )
-        body = _json(response)
+        body = json_object(response)
         if body is None:
             raise OAError(response.status_code, "unreadable answer")
         if body.get("access_token") and body.get("refresh_token"):
@@ -78,13 +78,6 @@ class OAClient:
         await self._http.aclose()
 
 
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
 
 def _code(body: dict[str, Any], status: int) -> int:
     code = body.get("error")
@@ -94,7 +87,7 @@ def _code(body: dict[str, Any], status: int) -> int:
 
 
 def _checked(response: httpx.Response) -> dict[str, Any]:
-    body = _json(response)
+    body = json_object(response)
     if body is None:
         raise OAError(response.status_code, "unreadable answer")
     code = body.get("error", 0)
