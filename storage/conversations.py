@@ -24,18 +24,12 @@ async def load_session(conn: Connection, channel: str, external_id: str) -> Sess
     return _session(channel, rows[0]) if rows else None
 
 
-def load_session_sync(conn: sqlite3.Connection, channel: str, external_id: str) -> Session | None:
-    """Everything about the speaker in one query, run on the database thread (the hot path of every update)."""
-    row = conn.execute(_LOAD, (channel, external_id)).fetchone()
-    return _session(channel, row) if row else None
-
-
-def first_delivery(conn: sqlite3.Connection, channel: str, event_id: str, now: str) -> bool:
+async def first_delivery(conn: Connection, channel: str, event_id: str, now: str) -> bool:
     """Record an update as handled; False when it was handled before (a redelivery after a crash)."""
     if not event_id:
         return True
-    cur = conn.execute("INSERT OR IGNORE INTO processed_events (channel, event_id, at) VALUES (?, ?, ?)",
-                       (channel, event_id, now))
+    cur = await conn.execute("INSERT INTO processed_events (channel, event_id, at) VALUES (?, ?, ?)"
+                             " ON CONFLICT DO NOTHING", (channel, event_id, now))
     return cur.rowcount == 1
 
 

@@ -200,15 +200,11 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
-    async def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run synchronous work on the database thread in one hop, in order with every other call."""
-        return await self.conn.run(work)
-
     @asynccontextmanager
-    async def turn(self, load: Callable[[sqlite3.Connection], T],
-                   ) -> AsyncIterator[tuple[Connection, T, list[Statement]]]:
-        """The hot path of a chat turn: ``BEGIN IMMEDIATE`` and ``load`` in one hop; statements appended to the
-        yielded list are run with ``COMMIT`` in one more hop. Anything else goes through the connection as usual."""
+    async def turn(self, load: Callable[[Any], Awaitable[T]],
+                   ) -> AsyncIterator[tuple[Any, T, list[Statement]]]:
+        """The hot path of a chat turn: ``BEGIN IMMEDIATE`` then ``await load(conn)``; statements appended to the
+        yielded list run just before ``COMMIT``. On a file database this makes no hop at all (``_hot_turn``)."""
         if self._hot is not None:
             await asyncio.sleep(0)  # a turn makes no hop: let the loop run others between turns (fairness)
         async with self._lock:
@@ -216,28 +212,28 @@ class Database:
                 async with self._hot_turn(self._hot, load) as inside:
                     yield inside
                 return
-            try:
-                loaded = await self.run_sync(lambda c: _begin_then(c, load))
-            except sqlite3.OperationalError as exc:
-                if _busy(exc):
-                    raise DatabaseBusy(str(exc)) from exc
-                raise
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
             at_commit: list[Statement] = []
             try:
-                yield self.conn, loaded, at_commit
+                loaded = await load(conn)
+                yield conn, loaded, at_commit
+                for sql, params in at_commit:
+                    await conn.execute(sql, params)
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await conn.execute("ROLLBACK")
                 raise
-            await self.run_sync(lambda c: _commit_with(c, at_commit))
+            await conn.execute("COMMIT")
 
     @asynccontextmanager
-    async def _hot_turn(self, hot: LoopConnection, load: Callable[[sqlite3.Connection], T],
+    async def _hot_turn(self, hot: LoopConnection, load: Callable[[Any], Awaitable[T]],
                         ) -> AsyncIterator[tuple[Any, T, list[Statement]]]:
-        """The turn with no hop at all: its SQL (tens of µs) runs on the event loop's own connection. Another
-        process holding the write lock (an export, a backup) is waited for asynchronously, a few ms at a time."""
+        """The turn with no hop at all: its SQL (tens of µs) runs on the event loop's own connection, whose calls
+        never suspend, so ``load`` runs straight through. Another process holding the write lock (an export, a
+        backup) is waited for asynchronously, a few ms at a time."""
         for delay in (*HOT_BUSY_BACKOFF, None):
             try:
-                loaded = _begin_then(hot.raw, load)
+                hot.raw.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as exc:
                 if not _busy(exc):
@@ -247,6 +243,7 @@ class Database:
                 await asyncio.sleep(delay)
         at_commit: list[Statement] = []
         try:
+            loaded = await load(hot)
             yield hot, loaded, at_commit
         except BaseException:
             hot.raw.execute("ROLLBACK")
@@ -317,15 +314,6 @@ def _in_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
-
-
-def _begin_then(conn: sqlite3.Connection, load: Callable[[sqlite3.Connection], T]) -> T:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        return load(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _commit_with(conn: sqlite3.Connection, statements: list[Statement]) -> None:

@@ -16,8 +16,8 @@ from storage import Database, DatabaseBusy
 from storage.db import HOT_BUSY_BACKOFF
 
 
-def _count(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0])
+async def _count(conn: Any) -> int:
+    return int((await conn.execute_fetchall("SELECT COUNT(*) FROM schema_migrations"))[0][0])
 
 
 async def _longest_stall_while(task: asyncio.Task[object], until: float) -> float:

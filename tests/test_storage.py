@@ -69,13 +69,18 @@ async def test_deleting_a_person_cascades_to_identities_and_state(tmp_path: Path
                     assert (await cur.fetchone())[0] == 0
 
 
+async def _in_transaction(db: Database, work, *args):
+    async with db.transaction() as conn:
+        return await work(conn, *args)
+
+
 async def test_a_redelivered_update_is_handled_once_and_old_ids_are_forgotten(tmp_path: Path) -> None:
     from storage.conversations import first_delivery, forget_events_before
 
     async with Database(tmp_path / "e.sqlite3") as db:
-        first = await db.run_sync(lambda c: first_delivery(c, "telegram", "700", "2023-06-01T00:00:00+00:00"))
-        again = await db.run_sync(lambda c: first_delivery(c, "telegram", "700", "2023-06-01T00:00:05+00:00"))
-        other_channel = await db.run_sync(lambda c: first_delivery(c, "zalo", "700", "2023-06-01T00:00:05+00:00"))
+        first = await _in_transaction(db, first_delivery, "telegram", "700", "2023-06-01T00:00:00+00:00")
+        again = await _in_transaction(db, first_delivery, "telegram", "700", "2023-06-01T00:00:05+00:00")
+        other_channel = await _in_transaction(db, first_delivery, "zalo", "700", "2023-06-01T00:00:05+00:00")
         assert (first, again, other_channel) == (True, False, True)
         async with db.transaction() as conn:
             assert await forget_events_before(conn, "2023-06-08T00:00:00+00:00") == 2
@@ -122,12 +127,10 @@ async def test_errors_reach_the_caller_and_the_database_thread_goes_on(tmp_path:
     async with Database(tmp_path / "x.sqlite3") as db:
         with pytest.raises(sqlite3.OperationalError, match="no such table"):
             await db.conn.execute("SELECT * FROM nowhere")
-        with pytest.raises(ZeroDivisionError):
-            await db.run_sync(lambda c: 1 / 0)
-        abandoned = asyncio.ensure_future(db.run_sync(lambda c: c.execute("SELECT 1").fetchone()))
+        abandoned = asyncio.ensure_future(db.conn.execute_fetchall("SELECT 1"))
         await asyncio.sleep(0)  # queued on the database thread, then its caller goes away
         abandoned.cancel()
-        assert await db.run_sync(lambda c: c.execute("SELECT 2").fetchone()[0]) == 2
+        assert (await db.conn.execute_fetchall("SELECT 2"))[0][0] == 2
         conn = db.conn
     with pytest.raises(sqlite3.ProgrammingError):
         await conn.execute("SELECT 1")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import partial
@@ -25,17 +24,17 @@ from bot.core.text import clean, shorten
 from bot.core.turn import FileFetcher, Turn, TurnContext
 from bot.core.types import Incoming, InputKind, Message
 from storage import Connection, Database, DatabaseBusy, people
-from storage.conversations import first_delivery, load_session_sync, save_state_statement
+from storage.conversations import first_delivery, load_session, save_state_statement
 from storage.records import Session
 
 log = logging.getLogger(__name__)
 BUSY_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries of a turn on a busy database
 
 
-def _load(conn: sqlite3.Connection, msg: Incoming, now: str) -> tuple[bool, Session | None]:
-    if not first_delivery(conn, msg.channel, msg.event_id, now):
+async def _load(conn: Connection, msg: Incoming, now: str) -> tuple[bool, Session | None]:
+    if not await first_delivery(conn, msg.channel, msg.event_id, now):
         return False, None
-    return True, load_session_sync(conn, msg.channel, msg.user_id)
+    return True, await load_session(conn, msg.channel, msg.user_id)
 
 
 class Engine:
