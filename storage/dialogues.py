@@ -162,7 +162,7 @@ async def count_registered(conn: Connection, dialogue_id: str, hamlet_id: str) -
         "SELECT COUNT(*) FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'registered'",
         (dialogue_id, hamlet_id),
     ) as cur:
-        return int((await cur.fetchone())[0])
+        return int((await cur.fetchall())[0][0])
 
 
 async def find_registration(conn: Connection, dialogue_id: str, person_id: int) -> Registration | None:
@@ -216,10 +216,11 @@ async def insert_registration(
 ) -> Registration:
     cur = await conn.execute(
         "INSERT INTO registrations (dialogue_id, person_id, hamlet_id, status, code, roster_id, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (dialogue_id, person_id, hamlet_id, status, code, roster_id, now, now),
     )
-    return Registration(cur.lastrowid, dialogue_id, person_id, hamlet_id, status, code, None, roster_id, now, None)
+    new_id = int((await cur.fetchall())[0][0])
+    return Registration(new_id, dialogue_id, person_id, hamlet_id, status, code, None, roster_id, now, None)
 
 
 async def update_registration(conn: Connection, registration_id: int, now: str, **values: object) -> None:
@@ -242,7 +243,7 @@ async def roster_match(
     if phone:
         sql, value = "phone = ?", phone
     elif household_code:
-        sql, value = "household_code = ? COLLATE NOCASE", household_code
+        sql, value = "lower(household_code) = lower(?)", household_code  # ASCII case, as NOCASE
     else:
         return None
     async with conn.execute(
@@ -256,7 +257,7 @@ async def roster_match(
 
 async def roster_size(conn: Connection, dialogue_id: str) -> int:
     async with conn.execute("SELECT COUNT(*) FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,)) as cur:
-        return int((await cur.fetchone())[0])
+        return int((await cur.fetchall())[0][0])
 
 
 async def roster_entries(conn: Connection, dialogue_id: str) -> list[RosterEntry]:

@@ -71,8 +71,22 @@ async def insert(conn: Connection, row: NewRow) -> bool:
     return cur.rowcount == 1
 
 
+# PostgreSQL: the rows as arrays in one statement, so that its answer counts the new ones (asyncpg's executemany
+# counts nothing).
+_INSERT_ARRAYS = (
+    "INSERT INTO outbox (dedupe_key, channel, chat_id, person_id, kind, priority, payload, not_before, group_key,"
+    " created_at, fields) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::int[],"
+    " ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING"
+)
+
+
 async def insert_many(conn: Connection, rows: Sequence[NewRow]) -> int:
     """Many rows in one statement; returns how many were new."""
+    if conn.dialect == "postgresql":
+        if not rows:
+            return 0
+        cur = await conn.execute(_INSERT_ARRAYS, [list(column) for column in zip(*rows, strict=True)])
+        return cur.rowcount
     before = conn.total_changes
     await conn.executemany(_INSERT, rows)
     return conn.total_changes - before
