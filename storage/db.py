@@ -100,6 +100,19 @@ class DatabaseUnusable(Exception):
         self.path, self.reason, self.detail = path, reason, detail
 
 
+class AlwaysLeader:
+    """SQLite serves one process: it runs the schedules itself (PostgreSQL elects one: ``storage.pg``)."""
+
+    async def try_lead(self) -> bool:
+        return True
+
+    async def holds(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
 class DatabaseBusy(Exception):
     """Another process held SQLite's write lock longer than the busy timeout: nothing was done; try again."""
 
@@ -294,6 +307,11 @@ class Database:
             async with self.reading() as conn:
                 return await work(conn)
         return await asyncio.to_thread(_in_snapshot, self.path, work)
+
+    worker = None  # one process does everything on SQLite
+
+    def leadership(self) -> AlwaysLeader:
+        return AlwaysLeader()
 
     async def applied_migrations(self) -> list[int]:
         async with self.conn.execute("SELECT number FROM schema_migrations ORDER BY number") as cur:

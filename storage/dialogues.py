@@ -157,6 +157,16 @@ async def seat_counts(conn: Connection, dialogue_id: str) -> list[SeatCount]:
         return [SeatCount(*row) for row in await cur.fetchall()]
 
 
+async def hold_seats(conn: Connection, dialogue_id: str, hamlet_id: str) -> int | None:
+    """The hamlet's quota, its row locked until the transaction ends (PostgreSQL: several workers register side by
+    side, and seats are counted one registration at a time; SQLite's write lock does it already). None when the
+    hamlet is not in the dialogue."""
+    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
+    rows = await conn.execute_fetchall(
+        f"SELECT quota FROM dialogue_hamlets WHERE dialogue_id = ? AND hamlet_id = ?{lock}", (dialogue_id, hamlet_id))
+    return int(rows[0][0]) if rows else None
+
+
 async def count_registered(conn: Connection, dialogue_id: str, hamlet_id: str) -> int:
     async with conn.execute(
         "SELECT COUNT(*) FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'registered'",

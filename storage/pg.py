@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import secrets
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +32,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Statement = tuple[str, tuple[Any, ...]]
 MIGRATION_LOCK = 0x646F6974  # "doit": one process migrates at a time
+LEADER_LOCK = 0x646F69746C656164  # "doitlead": the one worker that runs the schedules
+# This process's name on the server (its connections' application_name): the outbox knows whose claims are alive.
+WORKER = f"doithoai:{socket.gethostname()[:24]}:{os.getpid()}:{secrets.token_hex(3)}"
 _CHANGED = re.compile(r"^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY|SELECT) (\d+)$")
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -178,7 +184,8 @@ class PgDatabase:
             return self
         try:
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.readers + 1,
-                                                   max_inactive_connection_lifetime=60)
+                                                   max_inactive_connection_lifetime=60,
+                                                   server_settings={"application_name": WORKER})
             self._writer = PgConnection(await self._pool.acquire())
             await self._migrate()
         except DatabaseUnusable:
@@ -261,6 +268,13 @@ class PgDatabase:
         it computes (a digest's grouping, an export's rows) never runs on the event loop."""
         return await asyncio.to_thread(read_snapshot, self.url, work)
 
+    @property
+    def worker(self) -> str:
+        return WORKER
+
+    def leadership(self) -> PgLeadership:
+        return PgLeadership(self.url)
+
     async def applied_migrations(self) -> list[int]:
         rows = await self.conn.raw.fetch("SELECT number FROM schema_migrations ORDER BY number")
         return [row[0] for row in rows]
@@ -287,6 +301,41 @@ class PgDatabase:
                     await raw.execute("INSERT INTO schema_migrations (number, name) VALUES ($1, $2)", number, name)
         finally:
             await raw.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+class PgLeadership:
+    """One leader among the workers: PostgreSQL's session advisory lock, held on a connection of its own. The
+    server lets go of it the moment that connection ends (the worker stopped, crashed or was killed), so another
+    worker's next ``try_lead`` takes over."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._raw: asyncpg.Connection | None = None
+
+    async def try_lead(self) -> bool:
+        try:
+            if self._raw is None or self._raw.is_closed():
+                self._raw = await asyncpg.connect(self.url, server_settings={"application_name": WORKER})
+            return bool(await self._raw.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("cannot reach the database to take the lead: %s", _first_line(exc))
+            return False
+
+    async def holds(self) -> bool:
+        """Still the leader: the lock's connection still answers (a lost connection lost the lock with it)."""
+        if self._raw is None or self._raw.is_closed():
+            return False
+        try:
+            return bool(await self._raw.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                " AND objid = ($1::bigint & 4294967295)::oid AND granted)", LEADER_LOCK))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    async def close(self) -> None:
+        if self._raw is not None and not self._raw.is_closed():
+            await self._raw.close()
+        self._raw = None
 
 
 async def applied_numbers(url: str) -> set[int]:
