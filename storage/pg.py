@@ -161,7 +161,8 @@ def _statement(sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[str, S
             return f"${names.index(match.group(1)) + 1}"
 
         return _NAMED.sub(number, sql), [params[name] for name in names]
-    return to_postgres(sql), tuple(params)
+    args = tuple(params)
+    return to_postgres(sql, tuple(map(type, args)) if "IS" in sql.upper() else ()), args
 
 
 class PgDatabase:
