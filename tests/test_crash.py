@@ -133,7 +133,7 @@ async def register_reminded_households(config: Path, fake: FakeTelegram) -> None
     """Households already registered for a dialogue that starts within the hour: the bot reminds them at start."""
     settings = load_settings(config)
     now = datetime.now(UTC)
-    async with database_at(settings.database.target) as db, db.transaction() as conn:
+    async with database_at(settings.database.target, files=settings.database.files) as db, db.transaction() as conn:
         dialogue = await dialogues.create(conn, settings, DialogueSpec(
             id="hop-bo-sung", title="Đối thoại bổ sung", starts_at=now + timedelta(minutes=50),
             place="Văn phòng ấp Tân Hậu", quotas={"tan-hau": REMINDED}, status="open"), now)
