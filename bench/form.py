@@ -106,10 +106,10 @@ def household_script(settings: Settings, index: int) -> list[Action]:
 class UpdateFactory:
     """Builds update dicts as Telegram would send them, tapping buttons the fake Bot API really delivered."""
 
-    def __init__(self, fake: FakeRequest, language: str) -> None:
+    def __init__(self, fake: FakeRequest, language: str, first_update_id: int = 1) -> None:
         self.fake = fake
         self.language = language
-        self._update_id = 1
+        self._update_id = first_update_id  # several workers' factories: each its own range, as Telegram's are one
         self._message_id = 1_000_000_000  # the users' messages, apart from the bot's
 
     @staticmethod
@@ -373,6 +373,7 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
         pickle, pickle_stored, pickle_calls = await run_peer("pickle", settings, households, Path(tmp), progress)
         sqlite, sqlite_stored, sqlite_calls = await run_peer("sqlite", settings, households, Path(tmp), progress)
     base, base_calls = await run_baseline(updates, progress)
+    postgres = await _on_postgres(args, households, form, progress) if getattr(args, "db", "") else {}
     ratio = form.updates_per_s / base.updates_per_s if base.updates_per_s else 0.0
     pickle_ratio = form.updates_per_s / pickle.updates_per_s if pickle.updates_per_s else 0.0
     sqlite_ratio = form.updates_per_s / sqlite.updates_per_s if sqlite.updates_per_s else 0.0
@@ -419,6 +420,24 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
         "nproc": _nproc(),
         "loadavg_1m_before": load_before,
         "cpu": cpu_model(),
+        **postgres,
+    }
+
+
+async def _on_postgres(args: argparse.Namespace, households: int, sqlite: Timing,
+                       progress: Callable[[str], None]) -> dict[str, Any]:
+    """The same households on PostgreSQL by 1..N workers; the top-level figures become the last count's, the SQLite
+    ones are kept beside them (``sqlite_*``)."""
+    from bench.form_workers import bench_form_workers
+
+    counts = [int(n) for n in str(args.workers).split(",") if n.strip()]
+    by_workers = await bench_form_workers(args.config, args.db, households, counts, sqlite, progress)
+    last = by_workers[str(counts[-1])]
+    return {
+        "db": "postgresql", "workers": counts[-1], "by_workers": by_workers,
+        "sqlite_updates_per_s": round(sqlite.updates_per_s, 1), "sqlite_p99_ms": round(sqlite.percentile_ms(0.99), 3),
+        "updates_per_s": last["updates_per_s"], "p50_ms": last["p50_ms"], "p99_ms": last["p99_ms"],
+        "cpu_us_per_update": last["cpu_us_per_update"], "submissions_stored": last["submissions_stored"],
     }
 
 
@@ -462,12 +481,21 @@ def report(result: dict[str, Any]) -> str:
         f"stored: {result['submissions_stored']:,} submissions from {result['persons_stored']:,} households"
         + ("" if result["work_done"] else f" — EXPECTED {result['households']:,}: the form did not complete"),
     ]
+    if result.get("db") == "postgresql":
+        lines += ["", f"on PostgreSQL (the first row above is the last worker count; SQLite alone: "
+                      f"{result['sqlite_updates_per_s']:,.0f} updates/s, p99 {result['sqlite_p99_ms']:.2f} ms):",
+                  f"{'workers':>8}{'updates/s':>12}{'p99 ms':>10}{'× SQLite':>10}{'stored':>9}"]
+        lines += [f"{n:>8}{r['updates_per_s']:>12,.0f}{r['p99_ms']:>10.2f}{r['ratio_to_sqlite']:>10.2f}"
+                  f"{r['submissions_stored']:>9,}" for n, r in result["by_workers"].items()]
     return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--households", type=_positive, default=1000, help="simulated households (default 1000)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="the config to use (default: the example)")
+    parser.add_argument("--db", default="", help="postgresql://... : also run the form on PostgreSQL (a scratch"
+                        " database is created there and dropped), by --workers processes")
+    parser.add_argument("--workers", default="1", help="with --db: worker processes, one count or a list (1,2,4)")
     parser.add_argument("--db-dir", default=None, help="where the temporary SQLite file goes (default: the temp dir)")
 
 

@@ -79,6 +79,9 @@ NOT_MODIFIED = ("Bad Request: message is not modified: specified new message con
                 " the same as a current content and reply markup of the message")
 
 
+WEBHOOK_TIMEOUT = 60.0  # seconds Telegram waits for a webhook's answer before it counts the delivery failed
+MAX_CONNECTIONS = 40    # setWebhook's default max_connections: deliveries open at once
+
 class ApiError(Exception):
     """Answered as a Bot API error: HTTP status ``status`` and the usual JSON body."""
 
@@ -297,6 +300,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
         self._push_tasks: set[asyncio.Task[None]] = set()
+        self._connections = asyncio.Semaphore(MAX_CONNECTIONS)
         self.port = 0
 
     # ---- life cycle -------------------------------------------------------------------------------------------
@@ -506,13 +510,14 @@ class FakeTelegram:
         token = secret if secret is not None else self.webhook.get("secret_token")
         headers = {SECRET_HEADER: token} if header and token is not None else {}
         if self._session is None:
-            self._session = ClientSession(timeout=ClientTimeout(total=10))
+            self._session = ClientSession(timeout=ClientTimeout(total=WEBHOOK_TIMEOUT))
         self._marks.setdefault(update["update_id"], len(self.calls))
         async with self._session.post(self.webhook["url"], json=update, headers=headers) as response:
             return response.status
 
     async def _push_and_record(self, update: dict[str, Any]) -> None:
-        self.pushes.append((update["update_id"], await self.push(update)))
+        async with self._connections:  # Telegram keeps at most max_connections deliveries open at once
+            self.pushes.append((update["update_id"], await self.push(update)))
 
     # ---- waiting --------------------------------------------------------------------------------------------
 

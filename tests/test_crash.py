@@ -13,7 +13,6 @@ import asyncio
 import os
 import random
 import signal
-import sqlite3
 import sys
 import time
 import tomllib
@@ -21,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 
 from bot.core.config import TOKEN_ENV, load_settings
@@ -29,6 +29,8 @@ from bot.dialogues import service as dialogues
 from bot.dialogues.service import DialogueSpec
 from storage import database_at, people
 from tests.fake_telegram import FakeTelegram, buttons
+
+BOTH_BACKENDS = True  # conftest: on SQLite and on PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 # The default keeps the whole suite within a few minutes on 2 cores; the soak in the README runs 1,000 households.
@@ -119,9 +121,9 @@ async def drive(fake: WatchedTelegram, index: int, deadline: float) -> None:
     raise AssertionError(f"household {index} did not finish; the bot showed it last: {tail}")
 
 
-def write_config(tmp_path: Path, fake: FakeTelegram) -> Path:
+def write_config(tmp_path: Path, fake: FakeTelegram, url: str = "") -> Path:
     data = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
-    data["database"]["path"] = str(tmp_path / "crash.sqlite3")
+    data["database"].update(path=str(tmp_path / "crash.sqlite3"), url=url)
     data["telegram"].update(base_url=fake.base_url, base_file_url=fake.base_file_url, poll_timeout=1)
     data.setdefault("digest", {})["enabled"] = False
     path = tmp_path / "config.toml"
@@ -129,15 +131,15 @@ def write_config(tmp_path: Path, fake: FakeTelegram) -> Path:
     return path
 
 
-async def register_reminded_households(config: Path, fake: FakeTelegram) -> None:
+async def register_reminded_households(config: Path, fake: FakeTelegram, count: int = REMINDED) -> None:
     """Households already registered for a dialogue that starts within the hour: the bot reminds them at start."""
     settings = load_settings(config)
     now = datetime.now(UTC)
     async with database_at(settings.database.target, files=settings.database.files) as db, db.transaction() as conn:
         dialogue = await dialogues.create(conn, settings, DialogueSpec(
             id="hop-bo-sung", title="Đối thoại bổ sung", starts_at=now + timedelta(minutes=50),
-            place="Văn phòng ấp Tân Hậu", quotas={"tan-hau": REMINDED}, status="open"), now)
-        for j in range(REMINDED):
+            place="Văn phòng ấp Tân Hậu", quotas={"tan-hau": count}, status="open"), now)
+        for j in range(count):
             user = fake.user(FIRST_REMINDED + j, "Hộ", f"nhắc {j}")
             person = await people.create_person_with_identity(
                 conn, channel="telegram", external_id=str(user.id), chat_id=str(user.id), display_name=None,
@@ -183,24 +185,32 @@ async def keep_killing(bot: Bot, households: asyncio.Future, rng: random.Random)
         await bot.start()
 
 
-def outbox_statuses(db_path: Path) -> dict[str, int]:
-    with sqlite3.connect(db_path) as db:
-        return dict(db.execute("SELECT status, COUNT(*) FROM outbox WHERE kind = 'reminder' GROUP BY status"))
+async def query(config: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows read through the storage layer, on whichever database the config names (a process of its own)."""
+    settings = load_settings(config)
+    async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
+        return [tuple(row) for row in await conn.execute_fetchall(sql, params)]
 
 
-async def settle(db_path: Path, timeout: float) -> dict[str, int]:  # noqa: ASYNC109
+async def outbox_statuses(config: Path) -> dict[str, int]:
+    return dict(await query(config, "SELECT status, COUNT(*) FROM outbox WHERE kind = 'reminder' GROUP BY status"))
+
+
+async def settle(config: Path, timeout: float) -> dict[str, int]:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        statuses = outbox_statuses(db_path)
+        statuses = await outbox_statuses(config)
         if not statuses.get("pending") and not statuses.get("sending"):
             return statuses
         await asyncio.sleep(0.2)
-    raise AssertionError(f"the outbox did not drain: {outbox_statuses(db_path)}")
+    raise AssertionError(f"the outbox did not drain: {await outbox_statuses(config)}")
 
 
-async def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+async def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest,
+) -> None:
     fake = await WatchedTelegram().start()
-    config = write_config(tmp_path, fake)
+    config = write_config(tmp_path, fake, request.getfixturevalue("pg_url") if backend == "postgresql" else "")
     await register_reminded_households(config, fake)
     bot = Bot(config, fake)
     rng = random.Random(20230620)
@@ -212,24 +222,23 @@ async def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_p
         killer = asyncio.create_task(keep_killing(bot, households, rng))
         await households
         await killer
-        statuses = await settle(tmp_path / "crash.sqlite3", 60)
+        statuses = await settle(config, 60)
     finally:
         await bot.stop()
         await fake.stop()
     elapsed = time.monotonic() - started
 
-    with sqlite3.connect(tmp_path / "crash.sqlite3") as db:
-        stored = [r[0] for r in db.execute("SELECT content FROM submissions")]
-        steps = dict(db.execute("SELECT step, COUNT(*) FROM conversations c JOIN identities i"
-                                " ON i.person_id = c.person_id WHERE CAST(i.external_id AS INTEGER) < ?"
-                                " GROUP BY step", (FIRST_REMINDED,)))
+    stored = [r[0] for r in await query(config, "SELECT content FROM submissions")]
+    steps = dict(await query(config, "SELECT step, COUNT(*) FROM conversations c JOIN identities i"
+                                     " ON i.person_id = c.person_id WHERE CAST(i.external_id AS INTEGER) < ?"
+                                     " GROUP BY step", (FIRST_REMINDED,)))
     assert sorted(stored) == sorted(question_of(i) for i in range(HOUSEHOLDS)), "each question exactly once"
     assert steps == {"submitted": HOUSEHOLDS}
     received = [sum(text.startswith("🔔") for text in fake.texts(FIRST_REMINDED + j)) for j in range(REMINDED)]
     duplicates = sum(max(n - 1, 0) for n in received)
     missing = received.count(0)
     uncertain = statuses.get("uncertain", 0)
-    print(f"\ncrash suite: {HOUSEHOLDS} households, {bot.kills} SIGKILLs, {elapsed:.1f} s; reminders: "
+    print(f"\ncrash suite ({backend}): {HOUSEHOLDS} households, {bot.kills} SIGKILLs, {elapsed:.1f} s; reminders: "
           f"{REMINDED - missing} delivered, {duplicates} twice, {missing} missing, {uncertain} uncertain")
     assert bot.kills >= 1
     assert duplicates == 0
