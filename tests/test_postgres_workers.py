@@ -39,13 +39,13 @@ async def _speaker_turn(db: PgDatabase, entered: asyncio.Event, release: asyncio
 
     async with db.turn(load) as (conn, _, _):
         entered.set()
-        if release is not None:
-            await release.wait()
-        else:
-            return time.monotonic()
+        if release is None:
+            return time.monotonic()  # when the second turn got in
+        await release.wait()
+        released = time.monotonic()
         await people.create_person_with_identity(conn, channel="telegram", external_id="77", chat_id="77",
                                                  display_name=None, language="vi", now=NOW.isoformat())
-    return time.monotonic()
+    return released
 
 
 async def test_two_workers_take_one_households_turns_one_after_the_other(two_workers) -> None:
@@ -57,8 +57,8 @@ async def test_two_workers_take_one_households_turns_one_after_the_other(two_wor
     await asyncio.sleep(0.3)
     assert not entered_second.is_set()  # the second update waits for the first turn of the same household
     release.set()
-    committed = await one
-    assert await other >= committed
+    released = await one
+    assert await other > released
     async with second.reading() as conn:  # and it saw the person the first turn created: no second person
         assert len(await conn.execute_fetchall("SELECT id FROM persons")) == 1
 
@@ -131,3 +131,17 @@ async def test_one_leader_and_another_takes_over_when_it_is_gone(two_workers) ->
     await lead.close()  # the leader's connection ends (a stopped or killed worker)
     assert await follow.try_lead() and await follow.holds()
     await follow.close()
+
+
+async def test_doctor_says_whether_postgresql_answers(settings: Settings, pg_url: str) -> None:
+    from bot.cli.doctor import check_database
+    from bot.core.config import DatabaseSection
+
+    def findings(url: str) -> list[tuple[str, str]]:
+        configured = settings.model_copy(update={"database": DatabaseSection(path=settings.database.path, url=url)})
+        return [(finding.level, finding.key) for finding in check_database(configured)]
+
+    fresh = await asyncio.to_thread(findings, pg_url)
+    assert ("✅", "db_ok") in fresh and any(key == "db_pending" for _, key in fresh)  # nothing migrated yet
+    missing = await asyncio.to_thread(findings, pg_url.replace("/t_", "/no_such_"))
+    assert [key for _, key in missing] == ["db_unreadable"]

@@ -63,6 +63,9 @@ def check_database(settings: Settings) -> Iterator[Finding]:
     from storage import pending_migrations
     from storage.db import loose_permissions
 
+    if settings.database.is_postgres:
+        yield from _check_postgres(settings.database.url)
+        return
     path = Path(settings.database.path)
     if not path.exists():
         yield Finding(WARN, "db_missing", {"path": path})
@@ -82,6 +85,21 @@ def check_database(settings: Settings) -> Iterator[Finding]:
         yield Finding(WARN, "db_pending", {"count": len(pending), "names": ", ".join(pending)})
     for loose in loose_permissions(path):
         yield Finding(FAIL, "db_loose", {"path": loose, "mode": "700" if Path(loose).is_dir() else "600"})
+
+
+def _check_postgres(url: str) -> Iterator[Finding]:
+    """PostgreSQL: it answers (with the password from the environment), and its pending migrations."""
+    from storage import pending_migrations
+    from storage.pg import redacted
+
+    try:
+        pending = pending_migrations(url)
+    except Exception as exc:  # any failure to connect (refused, no such database, password) is the finding
+        yield Finding(FAIL, "db_unreadable", {"path": redacted(url), "detail": str(exc).splitlines()[0]})
+        return
+    yield Finding(OK, "db_ok", {"path": redacted(url)})
+    if pending:
+        yield Finding(WARN, "db_pending", {"count": len(pending), "names": ", ".join(pending)})
 
 
 def check_telegram(settings: Settings) -> Iterator[Finding]:
