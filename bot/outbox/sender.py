@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 IDLE_RECHECK = 30.0  # seconds: an idle pump looks at the table again at least this often
 # Workers sharing one line space their sends a little wider than the rate: the moments they reserve are kept to
 # within the time a claim and a request take, which varies from worker to worker (never above the platform's rate).
-SHARED_MARGIN = 0.9
+SHARED_MARGIN = 0.85
 ERROR_PAUSE = 5.0    # seconds: after the database failed, before trying again
 
 
