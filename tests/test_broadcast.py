@@ -26,6 +26,8 @@ from storage import dialogues as dialogue_repo
 from storage.submissions import create_submission
 from tests.test_broadcast_support import add_household, add_organizer, notices, outbox_rows
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 DIALOGUE = "tan-thuan-tay-2027"
 TEXT = "Kính mời bà con dự buổi đối thoại chính sách giảm nghèo lúc 15:30 ngày 20/6/2027 tại Trung tâm VHHTCĐ xã."
 

@@ -29,6 +29,8 @@ from tests.fake_telegram import FakeTelegram, find_button
 from tests.test_broadcast_support import ORGANIZER_ID, add_households, add_organizer
 from tests.waiting import ReadClock, until
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 TEXT = "📢 Ấp Tân Hậu: buổi đối thoại chính sách giảm nghèo bắt đầu lúc 15:30 ngày 20/6/2027. Kính mời bà con."
 

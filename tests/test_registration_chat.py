@@ -18,6 +18,8 @@ from storage import Database
 from storage import dialogues as repo
 from tests.support import Household
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 DIALOGUE = "tan-thuan-tay-2027"
 

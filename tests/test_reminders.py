@@ -26,6 +26,8 @@ from storage.dialogues import Dialogue, Registration
 from storage.people import create_person_with_identity, set_consent, update_profile
 from storage.submissions import create_submission
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DIALOGUE_ID = "tan-thuan-tay-2023"
