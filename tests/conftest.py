@@ -31,7 +31,7 @@ from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, PathStep
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.zalo_oa_support"]  # the Zalo OA fixtures: fake_oa, oa_settings, oa_engine, oa_channel
+pytest_plugins = ["tests.zalo_oa_support", "tests.pg_server"]  # Zalo OA fixtures (fake_oa...); PostgreSQL (pg_url)
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
 
