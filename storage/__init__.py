@@ -1,5 +1,6 @@
-"""Storage: SQLite, the single source of truth. Imports nothing from bot/ or handlers/."""
+"""Storage: SQLite (the embedded default) or PostgreSQL (several workers), behind one face. Imports nothing from bot/
+or handlers/."""
 
-from storage.db import Connection, Database, DatabaseBusy, DatabaseUnusable, pending_migrations
+from storage.db import Connection, Database, DatabaseBusy, DatabaseUnusable, database_at, pending_migrations
 
-__all__ = ["Connection", "Database", "DatabaseBusy", "DatabaseUnusable", "pending_migrations"]
+__all__ = ["Connection", "Database", "DatabaseBusy", "DatabaseUnusable", "database_at", "pending_migrations"]

@@ -25,10 +25,10 @@ async def insert_entry(conn: Connection, *, at: str, actor_channel: str, actor_i
                        action: str, target: str | None, detail: str) -> int:
     cur = await conn.execute(
         "INSERT INTO audit_log (at, actor_channel, actor_id, role, action, target, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (at, actor_channel, actor_id, role, action, target, detail),
     )
-    return int(cur.lastrowid or 0)
+    return int((await cur.fetchall())[0][0])
 
 
 async def last_entries(conn: Connection, limit: int) -> list[AuditEntry]:

@@ -89,11 +89,10 @@ def _row(raw: Any) -> BroadcastRow:
 
 async def insert(conn: Connection, *, created_by: str, creator_person_id: int | None, now: str) -> int:
     cur = await conn.execute(
-        "INSERT INTO broadcasts (created_by, creator_person_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO broadcasts (created_by, creator_person_id, created_at) VALUES (?, ?, ?) RETURNING id",
         (created_by, creator_person_id, now),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    return int((await cur.fetchall())[0][0])
 
 
 async def get(conn: Connection, broadcast_id: int) -> BroadcastRow | None:

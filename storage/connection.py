@@ -166,6 +166,8 @@ class _Pending:
 class Connection:
     """The connection every repository takes: the subset of the sqlite3 API our code uses, awaited."""
 
+    dialect = "sqlite"
+
     def __init__(self, thread: _DatabaseThread) -> None:
         self._thread = thread
         self._closed = False
@@ -234,6 +236,8 @@ class LoopConnection:
     For a chat turn's hot path only (``Database.turn``): its SQL takes tens of microseconds, less than one hop to
     the database thread and back, and its busy timeout is a few milliseconds, so a lock held by another process
     never freezes the loop (``Database.turn`` waits for it asynchronously instead)."""
+
+    dialect = "sqlite"
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw = raw

@@ -61,14 +61,14 @@ async def dialogues_before(conn: Connection, before: str, now: str) -> list[str]
 async def keep_counts(conn: Connection, dialogue_id: str, now: str) -> None:
     """Store the dialogue's seats and arrivals per hamlet in ``dialogue_stats`` (counts stored before are kept)."""
     await conn.execute(
-        "INSERT OR REPLACE INTO dialogue_stats (dialogue_id, hamlet_id, registered, waitlisted, checked_in,"
+        "INSERT INTO dialogue_stats (dialogue_id, hamlet_id, registered, waitlisted, checked_in,"
         " purged_at) SELECT h.dialogue_id, h.hamlet_id,"
         " COUNT(r.id) FILTER (WHERE r.status = 'registered'), COUNT(r.id) FILTER (WHERE r.status = 'waitlisted'),"
         " COUNT(r.id) FILTER (WHERE r.checked_in_at IS NOT NULL), ?"
         " FROM dialogue_hamlets h LEFT JOIN registrations r"
         " ON r.dialogue_id = h.dialogue_id AND r.hamlet_id = h.hamlet_id"
         " WHERE h.dialogue_id = ? AND NOT EXISTS (SELECT 1 FROM dialogue_stats s WHERE s.dialogue_id = ?"
-        " AND s.hamlet_id = h.hamlet_id) GROUP BY h.hamlet_id",
+        " AND s.hamlet_id = h.hamlet_id) GROUP BY h.dialogue_id, h.hamlet_id ON CONFLICT DO NOTHING",
         (now, dialogue_id, dialogue_id),
     )
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storage.connection import Connection, LoopConnection
+from storage.dialect import SQLITE, ddl_for_postgres
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,6 +33,22 @@ TRIGGER_END = re.compile(r"\bEND\s*$", re.IGNORECASE)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 HOT_BUSY_TIMEOUT_MS = 2  # the turn's connection on the event loop waits this long for a lock, at most, in SQLite
 HOT_BUSY_BACKOFF = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)  # then asynchronously, ~0.4 s before DatabaseBusy
+
+
+def migration_statements(dialect: str) -> list[tuple[int, str, list[str]]]:
+    """(number, name, statements) of every migration for this database: PostgreSQL's are translated
+    (``storage.dialect.ddl_for_postgres``) unless ``migrations/postgresql/`` holds its own file of that name."""
+    if dialect == SQLITE:
+        return [(number, name, _split_sql(sql)) for number, name, sql in migrations()]
+    own = resources.files("storage.migrations").joinpath("postgresql")
+    found = []
+    for number, name, sql in migrations():
+        override = own.joinpath(name)
+        if override.is_file():
+            found.append((number, name, _split_sql(override.read_text(encoding="utf-8"), functions=True)))
+        else:
+            found.append((number, name, [ddl_for_postgres(statement) for statement in _split_sql(sql)]))
+    return found
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -53,9 +70,14 @@ SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PR
 
 
 def pending_migrations(path: str | Path) -> list[str]:
-    """The names of the shipped migrations a database file has not had yet (all of them for a new file), read
-    without changing the file."""
-    path = Path(path)
+    """The names of the shipped migrations a database has not had yet (all of them for a new one), read without
+    changing it. ``path`` may be a PostgreSQL URL (then not from inside a running event loop)."""
+    if is_postgres(str(path)):
+        from storage.pg import applied_numbers
+
+        applied = asyncio.run(applied_numbers(str(path)))
+        return [name for number, name, _ in migrations() if number not in applied]
+    path = Path(sqlite_path(path))
     if not path.exists() or path.stat().st_size == 0:
         return [name for _, name, _ in migrations()]
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
@@ -76,6 +98,19 @@ class DatabaseUnusable(Exception):
     def __init__(self, path: str, reason: str, detail: str = "") -> None:
         super().__init__(f"{path}: {reason} {detail}".strip())
         self.path, self.reason, self.detail = path, reason, detail
+
+
+class AlwaysLeader:
+    """SQLite serves one process: it runs the schedules itself (PostgreSQL elects one: ``storage.pg``)."""
+
+    async def try_lead(self) -> bool:
+        return True
+
+    async def holds(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
 
 
 class DatabaseBusy(Exception):
@@ -104,6 +139,8 @@ def loose_permissions(path: str | Path) -> list[str]:
 
 
 class Database:
+    dialect = SQLITE
+
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
@@ -271,6 +308,11 @@ class Database:
                 return await work(conn)
         return await asyncio.to_thread(_in_snapshot, self.path, work)
 
+    worker = None  # one process does everything on SQLite
+
+    def leadership(self) -> AlwaysLeader:
+        return AlwaysLeader()
+
     async def applied_migrations(self) -> list[int]:
         async with self.conn.execute("SELECT number FROM schema_migrations ORDER BY number") as cur:
             return [row[0] for row in await cur.fetchall()]
@@ -282,12 +324,12 @@ class Database:
             await conn.execute(SCHEMA_TABLE)
             async with conn.execute("SELECT number FROM schema_migrations") as cur:
                 applied = {row[0] for row in await cur.fetchall()}
-            for number, name, sql in migrations():
+            for number, name, statements in migration_statements(SQLITE):
                 if number in applied:
                     continue
                 log.info("applying migration %s", name)
                 try:
-                    for statement in _split_sql(sql):
+                    for statement in statements:
                         await conn.execute(statement)
                 except sqlite3.DatabaseError as exc:
                     raise DatabaseUnusable(self.path, "migration_failed", f"{name}: {exc}") from exc
@@ -296,8 +338,33 @@ class Database:
 
 def read_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
     """``work(conn, *args)`` on a private read-only connection in one read transaction, with an event loop of its
-    own (the connection never suspends, so ``work`` runs straight through). For a worker thread or process."""
+    own (the connection never suspends, so ``work`` runs straight through). For a worker thread or process.
+    ``path`` may be a PostgreSQL URL (``Database.path`` of either database)."""
+    if is_postgres(path):
+        from storage.pg import read_snapshot as read_postgres
+
+        return read_postgres(path, work, *args)
     return _in_snapshot(path, work, *args)
+
+
+def is_postgres(target: str) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(target: str | Path) -> str:
+    """The file of a SQLite target: a path, or ``sqlite:///relative`` / ``sqlite:////absolute``."""
+    text = str(target)
+    return text[len("sqlite:///"):] if text.startswith("sqlite:///") else text
+
+
+def database_at(target: str | Path) -> Any:
+    """The database a config names: ``Database`` for a SQLite file (a path or ``sqlite:///path``), ``PgDatabase``
+    for ``postgresql://...``; both have the same face."""
+    if is_postgres(str(target)):
+        from storage.pg import PgDatabase
+
+        return PgDatabase(str(target))
+    return Database(sqlite_path(target))
 
 
 def _in_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -326,14 +393,17 @@ def _commit_with(conn: sqlite3.Connection, statements: list[Statement]) -> None:
     conn.execute("COMMIT")
 
 
-def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (executescript would commit our transaction)."""
+def _split_sql(script: str, *, functions: bool = False) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction). With ``functions``, a
+    PostgreSQL function's body between ``$$`` marks stays whole."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
     statements: list[str] = []
     pending = ""
     for piece in "\n".join(lines).split(";"):
         pending = f"{pending};{piece}" if pending else piece
-        if TRIGGER.match(pending.strip()) and not TRIGGER_END.search(pending):
+        if TRIGGER.match(pending.strip()) and not TRIGGER_END.search(pending) and not functions:
+            continue
+        if functions and pending.count("$$") % 2:
             continue  # a trigger's body has statements of its own: it ends at its END
         if pending.strip():
             statements.append(pending.strip())

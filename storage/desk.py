@@ -133,7 +133,8 @@ async def index_new(conn: Connection, fold: Callable[[str], str]) -> int:
             batch = await cur.fetchall()
         if not batch:
             return added
-        await conn.executemany("INSERT OR REPLACE INTO submission_search (submission_id, folded) VALUES (?, ?)",
+        await conn.executemany("INSERT INTO submission_search (submission_id, folded) VALUES (?, ?)"
+                               " ON CONFLICT (submission_id) DO UPDATE SET folded = excluded.folded",
                                [(row[0], fold(row[1])) for row in batch])
         added += len(batch)
 

@@ -157,12 +157,22 @@ async def seat_counts(conn: Connection, dialogue_id: str) -> list[SeatCount]:
         return [SeatCount(*row) for row in await cur.fetchall()]
 
 
+async def hold_seats(conn: Connection, dialogue_id: str, hamlet_id: str) -> int | None:
+    """The hamlet's quota, its row locked until the transaction ends (PostgreSQL: several workers register side by
+    side, and seats are counted one registration at a time; SQLite's write lock does it already). None when the
+    hamlet is not in the dialogue."""
+    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
+    rows = await conn.execute_fetchall(
+        f"SELECT quota FROM dialogue_hamlets WHERE dialogue_id = ? AND hamlet_id = ?{lock}", (dialogue_id, hamlet_id))
+    return int(rows[0][0]) if rows else None
+
+
 async def count_registered(conn: Connection, dialogue_id: str, hamlet_id: str) -> int:
     async with conn.execute(
         "SELECT COUNT(*) FROM registrations WHERE dialogue_id = ? AND hamlet_id = ? AND status = 'registered'",
         (dialogue_id, hamlet_id),
     ) as cur:
-        return int((await cur.fetchone())[0])
+        return int((await cur.fetchall())[0][0])
 
 
 async def find_registration(conn: Connection, dialogue_id: str, person_id: int) -> Registration | None:
@@ -216,10 +226,11 @@ async def insert_registration(
 ) -> Registration:
     cur = await conn.execute(
         "INSERT INTO registrations (dialogue_id, person_id, hamlet_id, status, code, roster_id, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (dialogue_id, person_id, hamlet_id, status, code, roster_id, now, now),
     )
-    return Registration(cur.lastrowid, dialogue_id, person_id, hamlet_id, status, code, None, roster_id, now, None)
+    new_id = int((await cur.fetchall())[0][0])
+    return Registration(new_id, dialogue_id, person_id, hamlet_id, status, code, None, roster_id, now, None)
 
 
 async def update_registration(conn: Connection, registration_id: int, now: str, **values: object) -> None:
@@ -242,7 +253,7 @@ async def roster_match(
     if phone:
         sql, value = "phone = ?", phone
     elif household_code:
-        sql, value = "household_code = ? COLLATE NOCASE", household_code
+        sql, value = "lower(household_code) = lower(?)", household_code  # ASCII case, as NOCASE
     else:
         return None
     async with conn.execute(
@@ -256,7 +267,7 @@ async def roster_match(
 
 async def roster_size(conn: Connection, dialogue_id: str) -> int:
     async with conn.execute("SELECT COUNT(*) FROM roster_entries WHERE dialogue_id = ?", (dialogue_id,)) as cur:
-        return int((await cur.fetchone())[0])
+        return int((await cur.fetchall())[0][0])
 
 
 async def roster_entries(conn: Connection, dialogue_id: str) -> list[RosterEntry]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from storage.db import Connection
@@ -57,9 +58,18 @@ async def delete_registration(conn: Connection, registration_id: int) -> None:
     await conn.execute("DELETE FROM registrations WHERE id = ?", (registration_id,))
 
 
+_PG_REFERENCES = (
+    "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
+    " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+    " WHERE c.contype = 'f' AND c.confrelid = 'persons'::regclass ORDER BY 1"
+)
+
+
 async def person_references(conn: Connection) -> list[tuple[str, str]]:
     """(table, column) of every foreign key to persons(id), read from the schema: tables added by later migrations
     are merged too, without this module knowing them."""
+    if conn.dialect == "postgresql":
+        return [(row[0], row[1]) for row in await conn.execute_fetchall(_PG_REFERENCES)]
     async with conn.execute(
         "SELECT m.name, f.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f"
         " WHERE m.type = 'table' AND f.\"table\" = 'persons' ORDER BY m.name"
@@ -87,9 +97,31 @@ async def merge_persons(conn: Connection, source_id: int, target_id: int) -> Non
     )
     for table, column in await person_references(conn):
         # Identifiers come from the schema itself, never from input; values are parameters.
-        await conn.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
-                           (target_id, source_id))
+        if conn.dialect == "postgresql":
+            await _move_rows_postgres(conn, table, column, source_id, target_id)
+        else:
+            await conn.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
+                               (target_id, source_id))
     await conn.execute("DELETE FROM persons WHERE id = ?", (source_id,))
+
+
+async def _move_rows_postgres(conn: Connection, table: str, column: str, source_id: int, target_id: int) -> None:
+    """``UPDATE OR IGNORE`` as PostgreSQL can say it: all rows at once, or, when one would clash with the target's
+    own, row by row, each behind a savepoint, leaving the clashing ones with the source."""
+    await conn.execute("SAVEPOINT move_rows")
+    try:
+        await conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (target_id, source_id))
+    except sqlite3.IntegrityError:
+        await conn.execute("ROLLBACK TO SAVEPOINT move_rows")
+        keys = await conn.execute_fetchall(f'SELECT ctid::text FROM "{table}" WHERE "{column}" = ?', (source_id,))
+        for (key,) in keys:
+            await conn.execute("SAVEPOINT move_row")
+            try:
+                await conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE ctid = ?::tid', (target_id, key))
+            except sqlite3.IntegrityError:
+                await conn.execute("ROLLBACK TO SAVEPOINT move_row")
+            await conn.execute("RELEASE SAVEPOINT move_row")
+    await conn.execute("RELEASE SAVEPOINT move_rows")
 
 
 async def failed_attempts(conn: Connection, who: str, since: str) -> int:

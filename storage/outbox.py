@@ -71,8 +71,22 @@ async def insert(conn: Connection, row: NewRow) -> bool:
     return cur.rowcount == 1
 
 
+# PostgreSQL: the rows as arrays in one statement, so that its answer counts the new ones (asyncpg's executemany
+# counts nothing).
+_INSERT_ARRAYS = (
+    "INSERT INTO outbox (dedupe_key, channel, chat_id, person_id, kind, priority, payload, not_before, group_key,"
+    " created_at, fields) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::int[],"
+    " ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING"
+)
+
+
 async def insert_many(conn: Connection, rows: Sequence[NewRow]) -> int:
     """Many rows in one statement; returns how many were new."""
+    if conn.dialect == "postgresql":
+        if not rows:
+            return 0
+        cur = await conn.execute(_INSERT_ARRAYS, [list(column) for column in zip(*rows, strict=True)])
+        return cur.rowcount
     before = conn.total_changes
     await conn.executemany(_INSERT, rows)
     return conn.total_changes - before
@@ -80,14 +94,15 @@ async def insert_many(conn: Connection, rows: Sequence[NewRow]) -> int:
 
 async def claim_due(
     conn: Connection, *, now: str, limit: int, channel: str, read: Callable[[str], T | None],
-    busy: Collection[str] = (),
+    busy: Collection[str] = (), worker: str | None = None,
 ) -> Claim[T]:
     """Mark up to ``limit`` due rows of a channel as being sent, most urgent first, at most one per chat.
 
     ``read`` turns a payload into what the sender sends, or None when it cannot be read: such a row is marked
     failed at once (counted as ``broken``) and takes no place. ``busy`` are chat ids that must not get a message
     now (one is in flight, or the chat was written to less than its interval ago): their rows stay pending and
-    never hold up other chats. Must run in a write transaction.
+    never hold up other chats. ``worker`` names the claiming process (several share a PostgreSQL database).
+    Must run in a write transaction.
     """
     claim: Claim[T] = Claim()
     excluded = set(busy)
@@ -99,7 +114,7 @@ async def claim_due(
             await _take(conn, raw, claim, excluded, limit, read)
         if len(found) < wanted:  # this priority has nothing more that may go now
             priority = await _next_priority(conn, channel, priority)
-    await _mark_sending(conn, [row.id for row, _ in claim.rows], now)
+    await _mark_sending(conn, [row.id for row, _ in claim.rows], now, worker)
     return claim
 
 
@@ -135,17 +150,20 @@ async def _next_priority(conn: Connection, channel: str, after: int | None) -> i
 async def _due_rows(
     conn: Connection, channel: str, priority: int, now: str, limit: int, excluded: Collection[str],
 ) -> list[Any]:
+    postgres = conn.dialect == "postgresql"
     sql = (
         "SELECT o.id, o.channel, o.chat_id, o.person_id, o.kind, o.priority, o.payload, o.attempts, o.group_key,"
         " o.dedupe_key, o.fields,"
         " EXISTS (SELECT 1 FROM identities i WHERE i.channel = o.channel AND i.chat_id = o.chat_id"
         " AND i.blocked_at IS NOT NULL) AS blocked"
-        " FROM outbox o INDEXED BY outbox_claim"
+        f" FROM outbox o {'' if postgres else 'INDEXED BY outbox_claim'}"
         " WHERE o.channel = ? AND o.status = 'pending' AND o.priority = ? AND o.not_before <= ?"
     )
     if excluded:
         sql += f" AND o.chat_id NOT IN ({_marks(excluded)})"
     sql += " ORDER BY o.not_before, o.id LIMIT ?"
+    if postgres:  # several workers claim side by side: a row another one is claiming is skipped, never shared
+        sql += " FOR UPDATE OF o SKIP LOCKED"
     async with conn.execute(sql, (channel, priority, now, *excluded, limit)) as cur:
         return list(await cur.fetchall())
 
@@ -158,12 +176,12 @@ def _row(raw: Any) -> OutboxRow:
     )
 
 
-async def _mark_sending(conn: Connection, ids: list[int], now: str) -> None:
+async def _mark_sending(conn: Connection, ids: list[int], now: str, worker: str | None) -> None:
     if ids:
         await conn.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ?"
             f" WHERE id IN ({_marks(ids)}) AND status = 'pending'",
-            (now, *ids),
+            (now, worker, *ids),
         )
 
 
@@ -219,12 +237,35 @@ async def in_flight_window(conn: Connection) -> tuple[str, str] | None:
     return (first or "?", last or "?") if count else None
 
 
+_GONE = (
+    "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending' WHERE status = 'sending'"
+)
+# PostgreSQL: a worker's connections carry its name (storage.pg.WORKER): its rows are left alone while it lives.
+_GONE_WORKERS = (
+    f"{_GONE} AND (claimed_by IS NULL OR claimed_by NOT IN"
+    " (SELECT application_name FROM pg_stat_activity WHERE datname = current_database()))"
+)
+
+
 async def recover_in_flight(conn: Connection) -> int:
-    """At start-up: rows a dead process left in 'sending' may or may not have arrived. Never resend them."""
-    cur = await conn.execute(
-        "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending' WHERE status = 'sending'"
-    )
+    """Rows a dead process left in 'sending' may or may not have arrived: never resend them. At start-up, and (with
+    several workers) on the leader every minute: only the rows of workers that are gone."""
+    cur = await conn.execute(_GONE_WORKERS if conn.dialect == "postgresql" else _GONE)
     return cur.rowcount
+
+
+_PACE = (
+    "UPDATE send_pace SET next_at = GREATEST(next_at, extract(epoch FROM clock_timestamp())) + ?"
+    " WHERE channel = ? RETURNING next_at - ? - extract(epoch FROM clock_timestamp())"
+)
+
+
+async def take_send_slot(conn: Connection, channel: str, interval: float) -> float:
+    """The next free moment on the channel's shared line (one send per ``interval`` seconds across every worker,
+    by the database server's clock): seconds to wait before sending (0 when it is free now). PostgreSQL only."""
+    await conn.execute("INSERT INTO send_pace (channel) VALUES (?) ON CONFLICT DO NOTHING", (channel,))
+    rows = await conn.execute_fetchall(_PACE, (interval, channel, interval))
+    return max(0.0, float(rows[0][0]))
 
 
 async def next_due(conn: Connection, channel: str) -> datetime | None:

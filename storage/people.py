@@ -36,9 +36,9 @@ async def create_person_with_identity(
     display_name: str | None, language: str, now: str,
 ) -> Person:
     cur = await conn.execute(
-        "INSERT INTO persons (created_at, language) VALUES (?, ?)", (now, language)
+        "INSERT INTO persons (created_at, language) VALUES (?, ?) RETURNING id", (now, language)
     )
-    person_id = cur.lastrowid
+    person_id = int((await cur.fetchall())[0][0])
     await conn.execute(
         "INSERT INTO identities (channel, external_id, person_id, chat_id, display_name, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -49,8 +49,9 @@ async def create_person_with_identity(
 
 async def create_person(conn: Connection, *, language: str, now: str) -> int:
     """A household without any chat (entered from a paper form); returns its id."""
-    cur = await conn.execute("INSERT INTO persons (created_at, language) VALUES (?, ?)", (now, language))
-    return int(cur.lastrowid or 0)
+    cur = await conn.execute("INSERT INTO persons (created_at, language) VALUES (?, ?) RETURNING id",
+                             (now, language))
+    return int((await cur.fetchall())[0][0])
 
 
 async def get_person(conn: Connection, person_id: int) -> Person | None:

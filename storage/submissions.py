@@ -28,11 +28,11 @@ async def create_submission(
 ) -> Submission:
     cur = await conn.execute(
         "INSERT INTO submissions (person_id, hamlet_id, category, kind, field_id, topic_id, content,"
-        " media_kind, media_file_id, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " media_kind, media_file_id, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (person_id, hamlet_id, category, kind, field_id, topic_id, content, media_kind, media_file_id,
          channel, now),
     )
-    new_id = cur.lastrowid
+    new_id = int((await cur.fetchall())[0][0])
     code = submission_code(new_id)
     await conn.execute("UPDATE submissions SET code = ? WHERE id = ?", (code, new_id))
     return Submission(new_id, code, person_id, hamlet_id, category, kind, field_id, topic_id, content,
@@ -48,7 +48,7 @@ async def list_for_person(conn: Connection, person_id: int, limit: int = 20) -> 
 
 async def count_for_person(conn: Connection, person_id: int) -> int:
     async with conn.execute("SELECT COUNT(*) FROM submissions WHERE person_id = ?", (person_id,)) as cur:
-        return int((await cur.fetchone())[0])
+        return int((await cur.fetchall())[0][0])
 
 
 async def all_submissions(conn: Connection) -> list[Submission]:

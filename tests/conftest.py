@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -25,13 +26,14 @@ from bot.core.engine import Engine
 from bot.core.i18n import t
 from handlers.base import engine_options
 from handlers.telegram.channel import TelegramChannel
-from storage import Database
+from storage import Database, database_at
 from storage.conversations import load_session
 from storage.records import Session
 from tests.fake_telegram import Chat, FakeTelegram, PathStep
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.zalo_oa_support", "tests.pg_server"]  # Zalo OA fixtures (fake_oa...); PostgreSQL (pg_url)
+# the Zalo OA fixtures (fake_oa, oa_settings, oa_engine, oa_channel); a throwaway PostgreSQL (pg_url)
+pytest_plugins = ["tests.zalo_oa_support", "tests.pg_server"]
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
 
@@ -51,11 +53,29 @@ def temp_folder_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets ``BOTH_BACKENDS = True`` runs each of its tests on SQLite and on PostgreSQL (a throwaway
+    server: tests/pg_server.py), through the ``settings`` and ``database`` fixtures."""
+    both = getattr(metafunc.module, "BOTH_BACKENDS", False) or os.environ.get("DOITHOAI_TEST_ALL_BACKENDS") == "1"
+    if both and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """config.example.toml (the seed 000 commune) with its database in tmp_path."""
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
+    """config.example.toml (the seed 000 commune) with its database in tmp_path, or, for a module on both backends,
+    on a fresh PostgreSQL database (its files folder still tmp_path)."""
     example = load_settings(EXAMPLE_CONFIG)
-    return example.model_copy(update={"database": DatabaseSection(path=str(tmp_path / "doithoai.sqlite3"))})
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else ""
+    return example.model_copy(update={"database": DatabaseSection(path=str(tmp_path / "doithoai.sqlite3"), url=url)})
 
 
 @pytest.fixture
@@ -65,7 +85,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = await Database(settings.database.path).open()
+    db = await database_at(settings.database.target).open()
     yield db
     await db.close()
 

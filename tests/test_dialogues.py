@@ -15,6 +15,8 @@ from bot.dialogues.service import CheckIn, DialogueError, DialogueSpec
 from storage import Database, people
 from storage import dialogues as repo
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 NOW = datetime(2023, 6, 1, 1, 0, tzinfo=UTC)
 START = datetime(2023, 6, 20, 8, 30, tzinfo=UTC)  # 15:30 in Asia/Ho_Chi_Minh

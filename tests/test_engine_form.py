@@ -17,6 +17,8 @@ from bot.core.types import InputKind
 from storage import Database
 from tests.support import Household
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 
 async def rows(engine: Engine, sql: str, *params: object) -> list[tuple]:
     async with engine.db.reading() as conn, conn.execute(sql, params) as cur:

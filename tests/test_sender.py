@@ -26,6 +26,8 @@ from storage.db import Database
 from storage.people import create_person_with_identity
 from tests.waiting import until
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2023, 6, 15, 2, 0, tzinfo=UTC)
 FAST = ChannelLimits(rate=1000, per_chat_interval=0.0)

@@ -10,6 +10,8 @@ import pytest
 from storage import Database
 from storage.db import migrations
 
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
+
 
 async def test_migrations_bring_a_new_file_to_the_latest_version(tmp_path: Path) -> None:
     async with Database(tmp_path / "m.sqlite3") as db:

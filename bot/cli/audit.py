@@ -10,7 +10,7 @@ import click
 from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.i18n import t
 from bot.staff.audit import format_entry
-from storage import Database
+from storage import database_at
 from storage.audit import AuditEntry, last_entries
 
 
@@ -24,7 +24,7 @@ def audit(config_path: Path, limit: int) -> None:
     lang = settings.bot.language
 
     async def read() -> list[AuditEntry]:
-        async with Database(settings.database.path) as db, db.reading() as conn:
+        async with database_at(settings.database.target) as db, db.reading() as conn:
             return await last_entries(conn, limit)
 
     entries = asyncio.run(read())

@@ -19,7 +19,7 @@ from bot.core.vntime import parse_offset, parse_vn_datetime
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import DialogueError, DialogueSpec
 from bot.staff import audit
-from storage import Connection, Database
+from storage import Connection, Database, database_at
 from storage import dialogues as repo
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def _write(settings: Settings, change: Callable[[Connection], Awaitable[T]], dia
            what: str = "") -> T:
     """Apply one change to the dialogues in one transaction, audited (actor ``cli:<os user>``)."""
     async def go() -> T:
-        async with Database(settings.database.path) as db:
+        async with database_at(settings.database.target) as db:
             await _seed(db, settings)
             async with db.transaction() as conn:
                 result = await change(conn)

@@ -16,6 +16,7 @@ from bot.core.i18n import t
 from bot.reports.report_data import Progress
 from bot.reports.report_files import use_private_temp
 from bot.staff import audit
+from storage import database_at
 
 FILE_FORMATS = ("docx", "xlsx", "csv")  # the order of bot.reports.build.FORMATS
 FORMAT_CHOICES = (*FILE_FORMATS, "all")
@@ -45,7 +46,6 @@ def export(dialogue_id: str, fmt: str | None, out: Path | None, agency: str | No
     from bot.core.clock import system_clock
     from bot.dialogues.service import DialogueError
     from bot.reports.build import ReportFiles, build_report
-    from storage import Database
 
     settings = load_or_exit(config_path)
     lang = settings.bot.language
@@ -58,7 +58,7 @@ def export(dialogue_id: str, fmt: str | None, out: Path | None, agency: str | No
     folder, targets = _destination(settings, out, formats)
 
     async def go() -> ReportFiles:
-        async with Database(settings.database.path) as db:
+        async with database_at(settings.database.target) as db:
             await seed_dialogues(db, settings)
             with progress_bar(t("report.cli_progress", lang)) as progress:
                 files = await build_report(db, settings, dialogue_id, now=system_clock(), folder=folder,

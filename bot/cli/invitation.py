@@ -11,6 +11,7 @@ import click
 from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.i18n import t
 from bot.staff import audit
+from storage import database_at
 
 
 @click.command("invitation")
@@ -31,7 +32,6 @@ def invitation(dialogue_id: str, hamlet_id: str | None, out: Path | None, pdf: b
     from bot.reports.invitation import file_name, make_invitations
     from bot.reports.pdf import to_pdf
     from bot.reports.report_files import exports_dir
-    from storage import Database
 
     settings = load_or_exit(config_path)
     lang = settings.bot.language
@@ -41,7 +41,7 @@ def invitation(dialogue_id: str, hamlet_id: str | None, out: Path | None, pdf: b
     path = _target(out or exports_dir(settings), file_name(dialogue_id, hamlet_id))
 
     async def go() -> int:
-        async with Database(settings.database.path) as db:
+        async with database_at(settings.database.target) as db:
             await seed_dialogues(db, settings)
             pages = await make_invitations(db, settings, dialogue_id, path, hamlet_id=hamlet_id,
                                            bot_username=username, now=system_clock())

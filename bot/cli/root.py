@@ -13,6 +13,7 @@ import click
 from bot.cli.common import CONFIG_OPTION, load_or_exit
 from bot.core.config import Settings
 from bot.core.i18n import t
+from storage import database_at
 
 if TYPE_CHECKING:
     from handlers.base import Channel
@@ -54,13 +55,12 @@ def console(config_path: Path, user_id: str) -> None:
     from bot.cli.runtime import seed_dialogues
     from bot.cli.wiring import build_engine
     from handlers.console import chat, stdin_lines
-    from storage import Database
 
     settings = load_or_exit(config_path)
     interactive = sys.stdin.isatty()
 
     async def session() -> None:
-        async with Database(settings.database.path) as db:
+        async with database_at(settings.database.target) as db:
             await seed_dialogues(db, settings)
             engine = build_engine(settings, db, button_channels=(), contact_channels=())
             if interactive:
@@ -97,10 +97,9 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
     from bot.cli.runtime import Services
     from bot.cli.upgrade import backup_before_upgrade
     from handlers.base import ChannelUnavailable, engine_options
-    from storage import Database
 
     await backup_before_upgrade(settings, pending or [])
-    services = Services(settings, Database(settings.database.path), button_channels=BUTTON_CHANNELS)
+    services = Services(settings, database_at(settings.database.target), button_channels=BUTTON_CHANNELS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -196,13 +195,12 @@ def import_roster_command(file: Path, dialogue_id: str, config_path: Path) -> No
     from bot.dialogues.roster import ImportReport, RosterError, import_roster, progress_bar
     from bot.dialogues.service import DialogueError
     from bot.staff.audit import record_cli
-    from storage import Database
 
     settings = load_or_exit(config_path)
     lang = settings.bot.language
 
     async def load() -> ImportReport:
-        async with Database(settings.database.path) as db:
+        async with database_at(settings.database.target) as db:
             with progress_bar(t("roster.progress", lang)) as progress:
                 report = await import_roster(db, settings, dialogue_id, file, now=system_clock(), progress=progress,
                                              lang=lang)

@@ -7,6 +7,8 @@ here and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from handlers.web.server import WebServer
 
 log = logging.getLogger(__name__)
+LEAD_CHECK = timedelta(seconds=float(os.environ.get("DOITHOAI_LEAD_CHECK_SECONDS", "10")))  # takeover time
 EVENT_MEMORY = timedelta(days=7)
 
 
@@ -68,6 +71,9 @@ class Services:
         self.broadcasts = BroadcastJobs(db, settings, self.events, clock=clock)
         self.sender: Sender | None = None
         self.web: WebServer | None = None
+        self.leadership = db.leadership()
+        self.leading = False
+        self._watch: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         await self.db.open()
@@ -102,17 +108,57 @@ class Services:
         """The outbox sender on the started channels' transports (paced by their limits), then the schedules."""
         self.sender = Sender(self.db, transports, clock=self.clock, events=self.events, limits=limits)
         await self.sender.start()
+        await self.beat()
+        self.scheduler.add_job(self.beat, "interval", seconds=BEAT_EVERY.total_seconds(), id="heartbeat",
+                               replace_existing=True)
+        if not self.scheduler.running:
+            self.scheduler.start()
+        if await self.leadership.try_lead():
+            await self._lead()
+        if self.db.worker is not None:  # several workers may share this database: one leads, the others wait
+            self._watch = asyncio.create_task(self._keep_watch(), name="leadership")
+        log.info("ready: channels %s", ", ".join(transports) or "none")
+
+    async def _lead(self) -> None:
+        """This worker runs the schedules: reminders, digests, broadcasts, deadline reports, housekeeping (one
+        worker among several on PostgreSQL; always the only one on SQLite)."""
+        self.leading = True
+        if self.db.worker is not None:
+            log.info("this worker (%s) leads: it runs the schedules", self.db.worker)
         await self.reminders.start()
         await self.digests.start()
         await self.broadcasts.start()
         await self.housekeeping()
         await self.deadline_reports()
-        await self.beat()
         jobs = self.scheduler
-        jobs.add_job(self.beat, "interval", seconds=BEAT_EVERY.total_seconds(), id="heartbeat", replace_existing=True)
         jobs.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", replace_existing=True)
         jobs.add_job(self.deadline_reports, "interval", minutes=5, id="deadline-reports", replace_existing=True)
-        log.info("ready: channels %s", ", ".join(transports) or "none")
+        if self.db.worker is not None and self.sender is not None:  # a killed worker's rows in flight: reported
+            jobs.add_job(self.sender.recover, "interval", minutes=1, id="recover-in-flight", replace_existing=True)
+
+    async def _follow(self) -> None:
+        """The lead was lost (the database connection that held it broke): stop the schedules; the watch takes
+        the lead again when it can."""
+        self.leading = False
+        log.warning("this worker (%s) lost the lead: its schedules stop until it leads again", self.db.worker)
+        self.digests.shutdown()
+        self.reminders.shutdown()
+        await self.broadcasts.stop()
+        for job_id in ("housekeeping", "deadline-reports", "recover-in-flight"):
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.remove_job(job_id)
+
+    async def _keep_watch(self) -> None:
+        """Every few seconds: a leader checks it still leads; a follower tries to lead (the leader died)."""
+        while True:
+            await asyncio.sleep(LEAD_CHECK.total_seconds())
+            try:
+                if self.leading and not await self.leadership.holds():
+                    await self._follow()
+                if not self.leading and await self.leadership.try_lead():
+                    await self._lead()
+            except Exception:
+                log.exception("the leadership watch failed; it looks again in %s", LEAD_CHECK)
 
     async def deadline_reports(self) -> int:
         """The committee report to organizers once a dialogue's submission deadline has passed (once each)."""
@@ -150,8 +196,13 @@ class Services:
                 await heartbeat.stop(conn, NAME, os.getpid())
         except Exception:
             log.warning("could not clear the heartbeat; it ages out in %s", STALE_AFTER)
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         self.digests.shutdown()
         self.reminders.shutdown()
+        await self.leadership.close()  # another worker may lead from now on
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.broadcasts.stop()

@@ -19,13 +19,16 @@ from bot.cli.common import CONFIG_OPTION, database_unusable, load_or_exit
 from bot.core.clock import system_clock
 from bot.core.config import Settings
 from bot.core.i18n import t
-from storage import Database, DatabaseUnusable, pending_migrations
+from storage import DatabaseUnusable, database_at, pending_migrations
 
 log = logging.getLogger(__name__)
 
 
 def to_protect(settings: Settings) -> list[str]:
-    """The pending migrations of an existing, non-empty database (empty: nothing to copy first)."""
+    """The pending migrations of an existing, non-empty SQLite database (empty: nothing to copy first). PostgreSQL
+    changes its schema in one transaction too; its copy before an upgrade is pg_dump's (docs/van-hanh.md)."""
+    if settings.database.is_postgres:
+        return []
     path = Path(settings.database.path)
     if not path.exists() or path.stat().st_size == 0:
         return []
@@ -51,7 +54,7 @@ def migrate(config_path: Path, check: bool) -> None:
     """Bring the database to this version's schema (a copy is kept in the backup folder first)."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    pending = pending_migrations(settings.database.path)
+    pending = pending_migrations(settings.database.target)
     if check or not pending:
         if pending:
             click.echo(t("cli.migrate_pending", lang, count=len(pending), names=", ".join(pending)))
@@ -63,7 +66,7 @@ def migrate(config_path: Path, check: bool) -> None:
 
     async def go() -> Path | None:
         copy = await backup_before_upgrade(settings, protect)
-        async with Database(settings.database.path):
+        async with database_at(settings.database.target):
             pass
         return copy
 

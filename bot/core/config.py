@@ -15,6 +15,7 @@ from datetime import datetime
 from datetime import time as time_of_day
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -89,7 +90,32 @@ class BotSection(_Strict):
 
 
 class DatabaseSection(_Strict):
+    """Where the data lives. ``path``: the SQLite file (the default; its folder also holds exports and files).
+    ``url``: ``sqlite:///path``, or ``postgresql://user@host/db`` for several workers sharing one database (the
+    password from ``PGPASSWORD`` or the environment file, never in this file)."""
+
     path: str = "doithoai.sqlite3"
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _known_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise Problem("config.database_url", value=value)
+        if value.startswith(("postgresql://", "postgres://")) and urlsplit(value).password:
+            raise Problem("config.database_password")
+        return value
+
+    @property
+    def target(self) -> str:
+        """What ``storage.database_at`` opens: the URL when one is set, else the file."""
+        if self.url.startswith("sqlite:///"):
+            return self.path
+        return self.url or self.path
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgresql://", "postgres://"))
 
 
 class BackupSection(_Strict):
@@ -648,10 +674,13 @@ def load_settings(path: str | Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), Problem("config.not_toml", detail=exc), file=True) from None
     settings = parse_settings(data)
-    db_path = Path(settings.database.path)
+    database = settings.database
+    if database.url.startswith("sqlite:///"):  # the URL names the file: it is the path
+        database = database.model_copy(update={"path": database.url[len("sqlite:///"):]})
+    db_path = Path(database.path)
     if not db_path.is_absolute():
-        resolved = (p.parent / db_path).resolve()
-        settings = settings.model_copy(update={"database": DatabaseSection(path=str(resolved))})
+        database = database.model_copy(update={"path": str((p.parent / db_path).resolve())})
+    settings = settings.model_copy(update={"database": database})
     folder = Path(settings.backup.folder) if settings.backup.folder else Path(settings.database.path).parent / "backups"
     if not folder.is_absolute():
         folder = (p.parent / folder).resolve()

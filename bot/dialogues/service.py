@@ -238,7 +238,7 @@ async def register(conn: Connection, dialogue: Dialogue, person_id: int, hamlet_
     """A seat if the hamlet has one left, else a place on its waitlist. Registering twice changes nothing."""
     if dialogue.status != "open":
         raise DialogueError("dialogues.not_open", title=dialogue.title)
-    quota = (await repo.quotas(conn, dialogue.id)).get(hamlet_id)
+    quota = await repo.hold_seats(conn, dialogue.id, hamlet_id)  # other workers' registrations wait for this one
     if quota is None:
         raise DialogueError("dialogues.hamlet_not_in_dialogue")
     existing = await repo.find_registration(conn, dialogue.id, person_id)
@@ -269,7 +269,7 @@ async def cancel(conn: Connection, settings: Settings, registration: Registratio
 
 async def _fill_free_seats(conn: Connection, settings: Settings, dialogue_id: str, hamlet_id: str,
                            now: datetime) -> list[Registration]:
-    quota = (await repo.quotas(conn, dialogue_id)).get(hamlet_id, 0)
+    quota = await repo.hold_seats(conn, dialogue_id, hamlet_id) or 0
     dialogue = await require(conn, dialogue_id)
     promoted = []
     while await repo.count_registered(conn, dialogue_id, hamlet_id) < quota:
@@ -300,7 +300,7 @@ async def promote(conn: Connection, settings: Settings, registration: Registrati
         raise DialogueError("dialogues.not_waitlisted")
     dialogue = await _changeable(conn, registration.dialogue_id)
     hamlet = registration.hamlet_id
-    quota = (await repo.quotas(conn, dialogue.id)).get(hamlet, 0)
+    quota = await repo.hold_seats(conn, dialogue.id, hamlet) or 0
     if await repo.count_registered(conn, dialogue.id, hamlet) >= quota:
         await repo.set_quota(conn, dialogue.id, hamlet, quota + 1)
     await repo.update_registration(conn, registration.id, iso(now), status="registered")

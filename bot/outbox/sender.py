@@ -87,6 +87,10 @@ class Sender:
         self._stopping = False
         self._running = False
         self._counts: Counter[str] = Counter()
+        # Several workers share a PostgreSQL database: one rate for all of them, and what another worker queued is
+        # looked for every second (it wakes only its own sender).
+        self._shared_pace = db.worker is not None
+        self._recheck = 1.0 if self._shared_pace else IDLE_RECHECK
         self._reported: dict[str, int] = {}
         if events is not None:
             events.subscribe(OUTBOX_QUEUED, self.wake)
@@ -213,9 +217,15 @@ class Sender:
         return await self._plan(channel)
 
     async def _gate(self, channel: _Channel) -> None:
-        """Wait for a rate slot, and past any flood-control pause (then queue for a slot again: no burst)."""
+        """Wait for a rate slot, and past any flood-control pause (then queue for a slot again: no burst). With
+        several workers on one database, the slot is taken on the channel's shared line (one rate for all)."""
         while True:
             await channel.limiter.acquire()
+            if self._shared_pace:
+                async with self._db.transaction() as conn:
+                    wait = await outbox.take_send_slot(conn, channel.name, 1 / channel.limits.rate)
+                if wait > 0:
+                    await asyncio.sleep(wait)
             pause = channel.paused_until - self._loop_time()
             if pause <= 0:
                 return
@@ -228,7 +238,7 @@ class Sender:
         try:
             async with self._db.transaction() as conn:
                 claim = await outbox.claim_due(conn, now=iso(self._clock()), limit=1, channel=channel.name,
-                                               read=read_message, busy=busy)
+                                               read=read_message, busy=busy, worker=self._db.worker)
             for row, message in claim.rows:
                 self._spawn(channel, row, message)
         finally:
@@ -244,7 +254,7 @@ class Sender:
         until_due = None if due is None else (due - self._clock()).total_seconds()
         release = self._next_release(channel, self._loop_time())
         idle = not channel.tasks and (until_due is None or until_due > 0)
-        waits = [IDLE_RECHECK, *(w for w in (release, until_due) if w is not None and w > 0)]
+        waits = [self._recheck, *(w for w in (release, until_due) if w is not None and w > 0)]
         if until_due is not None and until_due <= 0 and release is None and not channel.tasks:
             waits.append(0.05)  # due, yet not claimable a moment ago (it became due in between): look again
         return idle, min(waits)
