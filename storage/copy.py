@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from storage.dialect import POSTGRESQL, SQLITE
+
 BATCH = 1000  # rows read and written together
 NOT_COPIED = frozenset({"schema_migrations"})
 Progress = Callable[[str, int, int], None]  # (table, rows copied so far, rows in the table)
@@ -38,6 +40,15 @@ class CopyRefused(Exception):
         self.reason, self.detail = reason, detail
 
 
+class CopyFailed(Exception):
+    """A table could not be written (a row the target's constraints refuse): the target's transaction was rolled
+    back, so it is as empty as before. ``detail`` is the database's first line (no values of the rows in it)."""
+
+    def __init__(self, table: str, detail: str) -> None:
+        super().__init__(f"{table}: {detail}")
+        self.table, self.detail = table, detail
+
+
 @dataclass(frozen=True, slots=True)
 class Counted:
     table: str
@@ -58,7 +69,7 @@ async def _rows(conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[A
 
 async def table_names(conn: Any, dialect: str) -> list[str]:
     """Every table of ours (SQLite's own and PostgreSQL's catalogues left out), by name."""
-    if dialect == "sqlite":
+    if dialect == SQLITE:
         sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"
     else:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
@@ -69,7 +80,7 @@ async def table_names(conn: Any, dialect: str) -> list[str]:
 async def references(conn: Any, dialect: str, tables: Sequence[str]) -> dict[str, set[str]]:
     """For each table, the other tables its foreign keys point at."""
     found: dict[str, set[str]] = {table: set() for table in tables}
-    if dialect == "sqlite":
+    if dialect == SQLITE:
         for table in tables:
             rows = await _rows(conn, 'SELECT "table" FROM pragma_foreign_key_list(?)', (table,))
             found[table].update(row[0] for row in rows)
@@ -108,7 +119,7 @@ async def tables_in_order(conn: Any, dialect: str) -> list[str]:
 
 async def columns(conn: Any, dialect: str, table: str) -> dict[str, str]:
     """A table's columns in order, with their declared type (lower case)."""
-    if dialect == "sqlite":
+    if dialect == SQLITE:
         rows = await _rows(conn, "SELECT name, lower(type) FROM pragma_table_info(?) ORDER BY cid", (table,))
     else:
         rows = await _rows(conn, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema"
@@ -152,6 +163,8 @@ async def plan(source: Store, target: Store) -> Plan:
             raise CopyRefused("schema_differs", _migrations_differ(source_migrations, target_migrations))
         target_columns = {table: await columns(conn, target.dialect, table) for table in tables}
         full = [table for table in tables if await row_count(conn, table)]
+    for table in tables:
+        _implicit_rowid(source.dialect, source_columns[table], target.dialect, target_columns[table])
     if full:
         raise CopyRefused("target_not_empty", ", ".join(full))
     lacking = [f"{table}.{name}" for table in tables for name in source_columns[table]
@@ -164,6 +177,15 @@ async def plan(source: Store, target: Store) -> Plan:
     return Plan(tables, copied, converters, rows)
 
 
+def _implicit_rowid(source_dialect: str, source: dict[str, str], target_dialect: str, target: dict[str, str]) -> None:
+    """A table read in insertion order has SQLite's hidden ``rowid`` and, on PostgreSQL, a column of that name
+    (``storage.dialect.ROWID_TABLES``): the order is kept by copying one into the other."""
+    if "rowid" in target and "rowid" not in source and source_dialect == SQLITE:
+        source["rowid"] = "integer"
+    if "rowid" in source and "rowid" not in target and target_dialect == SQLITE:
+        target["rowid"] = "integer"
+
+
 def _migrations_differ(source: list[int], target: list[int]) -> str:
     only_source = sorted(set(source) - set(target))
     only_target = sorted(set(target) - set(source))
@@ -172,7 +194,7 @@ def _migrations_differ(source: list[int], target: list[int]) -> str:
 
 def _converter(dialect: str, kind: str) -> Callable[[Any], Any] | None:
     """SQLite keeps a truth value as 0/1: a PostgreSQL boolean column wants True/False."""
-    if dialect == "postgresql" and kind == "boolean":
+    if dialect == POSTGRESQL and kind == "boolean":
         return lambda value: None if value is None else bool(value)
     return None
 
@@ -183,8 +205,11 @@ async def copy_rows(source: Store, target: Store, plan: Plan, *, batch: int = BA
     identity sequences past the copied ids."""
     async with source.reading() as reader, target.transaction() as writer:
         for table in plan.tables:
-            await _copy_table(reader, writer, target.dialect, table, plan, batch, progress)
-        if target.dialect == "postgresql":
+            try:
+                await _copy_table(reader, writer, target.dialect, table, plan, batch, progress)
+            except Exception as exc:  # any database's error: the transaction is rolled back on the way out
+                raise CopyFailed(table, (str(exc) or type(exc).__name__).splitlines()[0]) from exc
+        if target.dialect == POSTGRESQL:
             await reset_sequences(writer, plan.tables)
 
 
@@ -192,7 +217,7 @@ async def _copy_table(reader: Any, writer: Any, dialect: str, table: str, plan: 
                       progress: Progress | None) -> None:
     names = plan.columns[table]
     quoted = ", ".join(f'"{name}"' for name in names)
-    overriding = " OVERRIDING SYSTEM VALUE" if dialect == "postgresql" else ""  # ids kept, identity or not
+    overriding = " OVERRIDING SYSTEM VALUE" if dialect == POSTGRESQL else ""  # ids kept, identity or not
     insert = f'INSERT INTO "{table}" ({quoted}){overriding} VALUES ({", ".join("?" * len(names))})'
     converters = plan.converters[table]
     total, done = plan.rows[table], 0

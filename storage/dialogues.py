@@ -151,7 +151,7 @@ async def seat_counts(conn: Connection, dialogue_id: str) -> list[SeatCount]:
         " COUNT(r.id) FILTER (WHERE r.checked_in_at IS NOT NULL)"
         " FROM dialogue_hamlets h LEFT JOIN registrations r"
         " ON r.dialogue_id = h.dialogue_id AND r.hamlet_id = h.hamlet_id"
-        " WHERE h.dialogue_id = ? GROUP BY h.hamlet_id, h.quota ORDER BY h.rowid",
+        " WHERE h.dialogue_id = ? GROUP BY h.hamlet_id, h.quota, h.rowid ORDER BY h.rowid",
         (dialogue_id,),
     ) as cur:
         return [SeatCount(*row) for row in await cur.fetchall()]
