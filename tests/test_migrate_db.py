@@ -23,6 +23,7 @@ from storage import dialogues as dialogue_repo
 from storage import outbox as outbox_repo
 from storage.copy import columns, parents_first, tables_in_order
 from storage.dialect import ROWID_TABLES
+from tests.conftest import EXAMPLE_CONFIG
 from tests.support import Household
 from tests.test_broadcast_support import ORGANIZER_ID, add_households
 
@@ -215,3 +216,17 @@ async def test_a_row_the_target_refuses_leaves_it_empty_and_says_which_table(fil
     async with database_at(pg_url) as copy:
         left = await every_row(copy, tables)
     assert {table: rows for table, rows in left.items() if rows} == {}
+
+
+@pytest.mark.parametrize(("act", "args", "tool"), [("backup", ["--nightly"], "pg_dump -Fc"),
+                                                   ("restore", ["old.dump", "--yes"], "pg_restore --clean")])
+def test_backup_and_restore_on_postgresql_say_how_with_pg_dump(tmp_path: Path, act: str, args: list[str],
+                                                                tool: str) -> None:
+    config = tmp_path / "config.toml"
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "doithoai.sqlite3"', 'path = "doithoai.sqlite3"\n'
+                                   'url = "postgresql://doithoai@db.example/doithoai"', 1), encoding="utf-8")
+    result = CliRunner().invoke(main, [act, "--config", str(config), *args])
+    assert result.exit_code == 2
+    assert f'{tool}' in result.output and '"postgresql://doithoai@db.example/doithoai"' in result.output
+    assert not (tmp_path / "backups").exists() and not (tmp_path / "doithoai.sqlite3").exists()
