@@ -143,6 +143,7 @@ class PgServer:
     started_in: float = 0.0          # seconds from initdb to the first accepted connection
     create_with: str = ""            # CREATE DATABASE's options on this server
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _template: str | None = None     # a database at this version's schema, no rows: copied for pg_migrated_url
 
     @classmethod
     def start(cls) -> PgServer:
@@ -228,15 +229,38 @@ class PgServer:
                 pass  # removing the folder is all that is left to do
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def new_database(self) -> str:
-        """A fresh, empty database; its URL."""
+    def new_database(self, template: str | None = None) -> str:
+        """A fresh database, empty or a copy of ``template`` (a database name); its URL."""
         name = f"t_{os.getpid()}_{next(self._names)}"
-        run_async(lambda: admin(self.admin_url, f'CREATE DATABASE "{name}" {self.create_with}'))
+        source = f'TEMPLATE "{template}"' if template else ""
+        run_async(lambda: admin(self.admin_url, f'CREATE DATABASE "{name}" {source} {self.create_with}'))
         return with_database(self.admin_url, name)
+
+    def new_migrated_database(self) -> str:
+        """A fresh database already at this version's schema (no rows): a copy of one migrated once per session,
+        ~0.1 s against ~0.3 s for an empty one migrated by its first opening."""
+        if self._template is None:
+            url = self.new_database()
+            run_async(lambda: _migrated(url))
+            self._template = urlsplit(url).path.lstrip("/")
+        return self.new_database(self._template)
 
     def drop_database(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
         run_async(lambda: admin(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def drop_template(self) -> None:
+        if self._template is not None:
+            self.drop_database(with_database(self.admin_url, self._template))
+            self._template = None
+
+
+async def _migrated(url: str) -> None:
+    """Open (so migrate) and close, leaving no connection behind (a template must have none)."""
+    from storage import database_at
+
+    async with database_at(url):
+        pass
 
 
 def need_postgres() -> None:
@@ -255,7 +279,11 @@ def pg_server() -> Iterator[PgServer]:
     need_postgres()
     external = os.environ.get(URL_ENV)
     if external:
-        yield PgServer.external(external)
+        server = PgServer.external(external)
+        try:
+            yield server
+        finally:
+            server.drop_template()
         return
     server = PgServer.start()
     try:
@@ -269,6 +297,17 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
     """A fresh, empty database of its own for this test (``postgresql://postgres@/t_<pid>_<n>?host=<socket>``),
     dropped after it."""
     url = pg_server.new_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)
+
+
+@pytest.fixture
+def pg_migrated_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh database of its own, already at this version's schema with no rows (what ``database_at`` would make
+    of ``pg_url`` on opening, three times faster), dropped after the test."""
+    url = pg_server.new_migrated_database()
     try:
         yield url
     finally:

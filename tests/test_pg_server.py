@@ -3,6 +3,7 @@ on a cluster whose folder only its server's user can read; without PostgreSQL th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import stat
@@ -105,3 +106,17 @@ def test_a_database_url_keeps_the_socket_folder() -> None:
     assert with_database("postgresql://postgres@/postgres?host=/tmp/x/socket", "t_1_2") == \
         "postgresql://postgres@/t_1_2?host=/tmp/x/socket"
     assert with_database("postgresql://u:p@db.example:5433/postgres", "t_9") == "postgresql://u:p@db.example:5433/t_9"
+
+
+async def test_a_migrated_database_has_every_table_no_row_and_nothing_left_to_migrate(pg_migrated_url: str,
+                                                                                       pg_url: str) -> None:
+    from storage import database_at, pending_migrations
+    from storage.copy import row_count, table_names
+
+    assert await tables(pg_url) == []
+    assert await asyncio.to_thread(pending_migrations, pg_migrated_url) == []
+    async with database_at(pg_migrated_url) as db, db.reading() as conn:
+        names = await table_names(conn, "postgresql")
+        assert {"persons", "identities", "submissions", "outbox"} <= set(names)
+        rows = {name: await row_count(conn, name) for name in names if name != "schema_migrations"}
+    assert set(rows.values()) == {0}
