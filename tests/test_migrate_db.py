@@ -5,6 +5,8 @@ through the repositories there exactly as on SQLite; the bot then goes on on Pos
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from bot.core.engine import Engine
 from bot.core.i18n import t
 from bot.dialogues import service as dialogues
 from bot.staff import roles
-from storage import Database, broadcasts, conversations, database_at, people, submissions
+from storage import Database, broadcasts, conversations, database_at, pending_migrations, people, submissions
 from storage import dialogues as dialogue_repo
 from storage import outbox as outbox_repo
 from storage.copy import columns, parents_first, tables_in_order
@@ -169,13 +171,14 @@ async def test_a_target_holding_data_is_refused_and_left_alone(filled: str, data
 
 async def test_a_source_not_yet_upgraded_is_refused_before_anything_is_opened(tmp_path: Path, pg_url: str) -> None:
     old = tmp_path / "old.sqlite3"
-    import sqlite3
-
-    sqlite3.connect(old).execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT)").connection \
-        .commit()
+    with closing(sqlite3.connect(old)) as raw, raw:
+        raw.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT)")
     result = await migrate(f"sqlite:///{old}", pg_url, "--lang", "en")
     assert result.exit_code == 2
     assert "Run doithoai migrate first" in result.output
+    with closing(sqlite3.connect(old)) as raw:
+        assert raw.execute("SELECT name FROM sqlite_master").fetchall() == [("schema_migrations",)]
+    assert await asyncio.to_thread(pending_migrations, pg_url) != []   # the target was not even opened
     missing = await migrate(f"sqlite:///{tmp_path / 'nope.sqlite3'}", pg_url)
     assert missing.exit_code == 2 and "Không tìm thấy cơ sở dữ liệu nguồn" in missing.output
 
@@ -203,9 +206,7 @@ async def test_a_row_the_target_refuses_leaves_it_empty_and_says_which_table(fil
                                                                               pg_url: str) -> None:
     """An old file written before SQLite checked foreign keys may hold a row pointing at nobody: PostgreSQL
     refuses it, the whole copy is undone, and the operator is told where."""
-    import sqlite3
-
-    with sqlite3.connect(database.path) as raw:  # foreign keys are off on a plain connection: as in such a file
+    with closing(sqlite3.connect(database.path)) as raw, raw:  # foreign keys off on a plain connection, as then
         raw.execute("INSERT INTO identities (channel, external_id, person_id, chat_id, created_at)"
                     " VALUES ('zalo', 'z-404', 404, 'z-404', '2023-06-15T02:00:00+00:00')")
     result = await migrate(filled, pg_url)
