@@ -34,7 +34,7 @@ async def insert_entry(conn: Connection, *, at: str, actor_channel: str, actor_i
 async def last_entries(conn: Connection, limit: int) -> list[AuditEntry]:
     """The newest ``limit`` entries, oldest first (as a log is read)."""
     async with conn.execute(
-        f"SELECT {_COLS} FROM (SELECT {_COLS} FROM audit_log ORDER BY id DESC LIMIT ?) ORDER BY id", (limit,)
+        f"SELECT {_COLS} FROM (SELECT {_COLS} FROM audit_log ORDER BY id DESC LIMIT ?) AS newest ORDER BY id", (limit,)
     ) as cur:
         return [AuditEntry(*row) for row in await cur.fetchall()]
 

@@ -24,6 +24,19 @@ async def load_session(conn: Connection, channel: str, external_id: str) -> Sess
     return _session(channel, rows[0]) if rows else None
 
 
+async def load_session_for_turn(conn: Connection, channel: str, external_id: str) -> Session | None:
+    """The speaker's state for a turn, which then holds it until it commits. On PostgreSQL, where several workers
+    may each get one of a household's updates, the turns of one household run one after the other: a lock on the
+    speaker (a transaction advisory lock, which also covers a household's very first message, when it has no row
+    yet) and its identity row ``FOR UPDATE``. SQLite's write lock, taken by the turn's ``BEGIN IMMEDIATE``, does it
+    already."""
+    if conn.dialect != "postgresql":
+        return await load_session(conn, channel, external_id)
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"{channel}:{external_id}",))
+    rows = await conn.execute_fetchall(f"{_LOAD} FOR UPDATE OF i", (channel, external_id))
+    return _session(channel, rows[0]) if rows else None
+
+
 async def first_delivery(conn: Connection, channel: str, event_id: str, now: str) -> bool:
     """Record an update as handled; False when it was handled before (a redelivery after a crash)."""
     if not event_id:

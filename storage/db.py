@@ -143,6 +143,7 @@ class Database:
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
+        self.files = Path(self.path).resolve().parent  # kept media and such, next to the file
         self.busy_timeout_ms = busy_timeout_ms
         self._connection: Connection | None = None
         self._hot: LoopConnection | None = None  # the chat turn's connection, on the event loop's thread
@@ -357,13 +358,14 @@ def sqlite_path(target: str | Path) -> str:
     return text[len("sqlite:///"):] if text.startswith("sqlite:///") else text
 
 
-def database_at(target: str | Path) -> Any:
+def database_at(target: str | Path, *, files: str | Path | None = None) -> Any:
     """The database a config names: ``Database`` for a SQLite file (a path or ``sqlite:///path``), ``PgDatabase``
-    for ``postgresql://...``; both have the same face."""
+    for ``postgresql://...``; both have the same face. ``files``: the folder for the files kept beside the data
+    (kept media); a SQLite database keeps them next to its file."""
     if is_postgres(str(target)):
         from storage.pg import PgDatabase
 
-        return PgDatabase(str(target))
+        return PgDatabase(str(target), files=files)
     return Database(sqlite_path(target))
 
 

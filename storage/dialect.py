@@ -18,20 +18,26 @@ _ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW|EXPLAIN)\b", re.IGNORECASE)
 ROWID_TABLES = ("identities", "dialogue_hamlets")
 
 
+_NULL_TEST = re.compile(r"\s+IS\s+(NOT\s+)?NULL\b", re.IGNORECASE)
+_CASTS = {str: "::text", int: "::bigint", float: "::float8", bool: "::boolean", type(None): "::text"}
+
+
 @lru_cache(maxsize=4096)
-def to_postgres(sql: str) -> str:
+def to_postgres(sql: str, types: tuple[type, ...] = ()) -> str:
     """SQLite's statement in PostgreSQL's words: ``?`` → ``$1, $2…`` (not inside quotes), and ``INSERT OR IGNORE``
-    → ``INSERT … ON CONFLICT DO NOTHING``."""
+    → ``INSERT … ON CONFLICT DO NOTHING``. A parameter tested alone (``? IS NULL``) gets the type of the value it
+    is given (``types``), which PostgreSQL could not tell from the statement."""
     out: list[str] = []
     number, quote = 0, ""
-    for char in sql:
+    for at, char in enumerate(sql):
         if quote:
             quote = "" if char == quote else quote
         elif char in ("'", '"'):
             quote = char
         elif char == "?":
             number += 1
-            out.append(f"${number}")
+            cast = _CASTS.get(types[number - 1], "") if number <= len(types) and _NULL_TEST.match(sql, at + 1) else ""
+            out.append(f"${number}{cast}")
             continue
         out.append(char)
     text = "".join(out)

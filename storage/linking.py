@@ -117,7 +117,7 @@ async def _move_rows_postgres(conn: Connection, table: str, column: str, source_
         for (key,) in keys:
             await conn.execute("SAVEPOINT move_row")
             try:
-                await conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE ctid = ?::tid', (target_id, key))
+                await conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE ctid = ?::text::tid', (target_id, key))
             except sqlite3.IntegrityError:
                 await conn.execute("ROLLBACK TO SAVEPOINT move_row")
             await conn.execute("RELEASE SAVEPOINT move_row")

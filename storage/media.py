@@ -21,7 +21,7 @@ PREFIX = "kept:"
 
 def folder_of(db: Database) -> Path:
     """``<database folder>/media``, created owner-only."""
-    folder = Path(db.path).resolve().parent / "media"
+    folder = Path(db.files) / "media"
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     folder.chmod(FOLDER_MODE)
     return folder

@@ -200,7 +200,7 @@ async def mark_waiting(conn: Connection, row_id: int, not_before: str, error: st
     Route 'wait' (outside the interaction window) also goes as soon as the household writes (``note_inbound``)."""
     await conn.execute(
         "UPDATE outbox SET status = 'pending', route = ?, not_before = ?, last_error = ?,"
-        " attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ? AND status = 'sending'",
         (route, not_before, error, row_id),
     )
 
@@ -345,8 +345,9 @@ async def note_sent(conn: Connection, channel: str, chat_id: str, count: int = 1
 async def close_window(conn: Connection, channel: str, chat_id: str, spent: int) -> None:
     """The platform said the window is used up (a send refused for it): count it as spent."""
     await conn.execute(
-        "UPDATE outbox_windows SET sent_since = MAX(sent_since, ?) WHERE channel = ? AND chat_id = ?",
-        (spent, channel, chat_id),
+        "UPDATE outbox_windows SET sent_since = CASE WHEN sent_since > ? THEN sent_since ELSE ? END"
+        " WHERE channel = ? AND chat_id = ?",
+        (spent, spent, channel, chat_id),
     )
 
 

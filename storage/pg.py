@@ -21,6 +21,7 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -161,7 +162,8 @@ def _statement(sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[str, S
             return f"${names.index(match.group(1)) + 1}"
 
         return _NAMED.sub(number, sql), [params[name] for name in names]
-    return to_postgres(sql), tuple(params)
+    args = tuple(params)
+    return to_postgres(sql, tuple(map(type, args)) if "IS" in sql.upper() else ()), args
 
 
 class PgDatabase:
@@ -170,8 +172,10 @@ class PgDatabase:
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: str, *, readers: int = 4) -> None:
+    def __init__(self, url: str, *, readers: int = 4, worker: str = WORKER, files: str | Path | None = None) -> None:
         self.url = self.path = url
+        self.files = Path(files) if files is not None else Path.cwd()  # kept media: this machine's folder
+        self.worker = worker  # this process's name on the server (two in one process only in tests)
         self.readers = readers
         self._pool: asyncpg.Pool | None = None
         self._writer: PgConnection | None = None
@@ -185,7 +189,7 @@ class PgDatabase:
         try:
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.readers + 1,
                                                    max_inactive_connection_lifetime=60,
-                                                   server_settings={"application_name": WORKER})
+                                                   server_settings={"application_name": self.worker})
             self._writer = PgConnection(await self._pool.acquire())
             await self._migrate()
         except DatabaseUnusable:
@@ -268,12 +272,8 @@ class PgDatabase:
         it computes (a digest's grouping, an export's rows) never runs on the event loop."""
         return await asyncio.to_thread(read_snapshot, self.url, work)
 
-    @property
-    def worker(self) -> str:
-        return WORKER
-
     def leadership(self) -> PgLeadership:
-        return PgLeadership(self.url)
+        return PgLeadership(self.url, self.worker)
 
     async def applied_migrations(self) -> list[int]:
         rows = await self.conn.raw.fetch("SELECT number FROM schema_migrations ORDER BY number")
@@ -308,14 +308,15 @@ class PgLeadership:
     server lets go of it the moment that connection ends (the worker stopped, crashed or was killed), so another
     worker's next ``try_lead`` takes over."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, worker: str = WORKER) -> None:
         self.url = url
+        self.worker = worker
         self._raw: asyncpg.Connection | None = None
 
     async def try_lead(self) -> bool:
         try:
             if self._raw is None or self._raw.is_closed():
-                self._raw = await asyncpg.connect(self.url, server_settings={"application_name": WORKER})
+                self._raw = await asyncpg.connect(self.url, server_settings={"application_name": self.worker})
             return bool(await self._raw.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("cannot reach the database to take the lead: %s", _first_line(exc))

@@ -85,7 +85,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = await database_at(settings.database.target).open()
+    db = await database_at(settings.database.target, files=settings.database.files).open()
     yield db
     await db.close()
 

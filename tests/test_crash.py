@@ -27,7 +27,7 @@ from bot.core.config import TOKEN_ENV, load_settings
 from bot.core.i18n import t
 from bot.dialogues import service as dialogues
 from bot.dialogues.service import DialogueSpec
-from storage import Database, people
+from storage import database_at, people
 from tests.fake_telegram import FakeTelegram, buttons
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ async def register_reminded_households(config: Path, fake: FakeTelegram) -> None
     """Households already registered for a dialogue that starts within the hour: the bot reminds them at start."""
     settings = load_settings(config)
     now = datetime.now(UTC)
-    async with Database(settings.database.path) as db, db.transaction() as conn:
+    async with database_at(settings.database.target, files=settings.database.files) as db, db.transaction() as conn:
         dialogue = await dialogues.create(conn, settings, DialogueSpec(
             id="hop-bo-sung", title="Đối thoại bổ sung", starts_at=now + timedelta(minutes=50),
             place="Văn phòng ấp Tân Hậu", quotas={"tan-hau": REMINDED}, status="open"), now)

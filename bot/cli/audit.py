@@ -24,7 +24,7 @@ def audit(config_path: Path, limit: int) -> None:
     lang = settings.bot.language
 
     async def read() -> list[AuditEntry]:
-        async with database_at(settings.database.target) as db, db.reading() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
             return await last_entries(conn, limit)
 
     entries = asyncio.run(read())

@@ -69,7 +69,7 @@ def broadcasts_command(config_path: Path, broadcast_id: int | None) -> None:
     lang = settings.bot.language
 
     async def go() -> str:
-        async with database_at(settings.database.target) as db, db.reading() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
             if broadcast_id is not None:
                 return (await broadcast.report(conn, await broadcast.require(conn, broadcast_id))).text(settings, lang)
             rows = await repo.recent(conn, 20)
@@ -98,7 +98,7 @@ def radio_command(config_path: Path, dialogue_id: str | None, broadcast_id: int 
         sys.exit(2)
 
     async def go() -> str:
-        async with database_at(settings.database.target) as db, db.reading() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
             if broadcast_id is not None:
                 return radio.broadcast_script(settings, (await broadcast.require(conn, broadcast_id)).text)
             return await radio.dialogue_script(conn, settings, dialogue_id or "")
@@ -151,7 +151,7 @@ def _when(settings: Settings, text: str | None) -> datetime | None:
 
 async def _preview(settings: Settings, draft: _Draft) -> str:
     lang = settings.bot.language
-    async with database_at(settings.database.target) as db, db.reading() as conn:
+    async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
         counts = broadcast.count(await broadcast.households(conn, settings, draft.audience, draft.digest()))
     when = vn_datetime(draft.when, settings.tz) if draft.when else t("broadcast.now", lang)
     lines = [t("broadcast.preview", lang, text=draft.text, count=counts.recipients, when=when,
@@ -169,7 +169,7 @@ async def _preview(settings: Settings, draft: _Draft) -> str:
 
 async def _send(settings: Settings, draft: _Draft, wait: bool) -> str:
     lang, now = settings.bot.language, system_clock()
-    async with database_at(settings.database.target) as db:
+    async with database_at(settings.database.target, files=settings.database.files) as db:
         async with db.transaction() as conn:
             broadcast_id = await broadcast.new_draft(conn, created_by="cli", creator_person_id=None, now=now)
             await broadcast.edit(conn, broadcast_id, **draft.values())

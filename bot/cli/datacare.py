@@ -48,7 +48,7 @@ def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -
 
     async def go() -> int:
         size = await datacare.backup(settings.database.path, target)
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "backup", target.name, size=size)
         return size
 
@@ -69,7 +69,7 @@ def _nightly(settings: Settings) -> None:
     async def go() -> tuple[Path, list[Path]]:
         made = await nightly(settings.database.path, settings.backup.folder, system_clock(), settings.tz,
                              settings.backup.keep_days)
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "backup", made[0].name, nightly=True, pruned=len(made[1]))
         return made
 
@@ -96,7 +96,7 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
     kept = datacare.restore(backup_file, settings.database.path, system_clock(), settings.tz)
 
     async def note() -> None:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "restore", backup_file.name, kept=kept.name if kept else "")
 
     asyncio.run(note())
@@ -119,7 +119,7 @@ def purge(config_path: Path, before_text: str, dry_run: bool, yes: bool) -> None
         raise click.BadParameter(t("cli.bad_date", lang, text=before_text), param_hint="--before")
 
     async def go(rehearse: bool) -> datacare.PurgeReport:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             report = await datacare.purge_before(db, before.astimezone(UTC), system_clock(), dry_run=rehearse)
             if not rehearse:
                 await audit.record_cli(db, "purge", before_text, dialogues=report.dialogues,
@@ -167,12 +167,12 @@ def export_person(config_path: Path, channel: str, external_id: str | None, phon
     lang = settings.bot.language
 
     async def go() -> dict | None:
-        async with database_at(settings.database.target) as db, db.reading() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
             person_id = await datacare.find_person(conn, channel=channel, external_id=external_id,
                                                    phone=normalize_phone(phone or "") if phone else None)
             data = await datacare.person_data(conn, person_id) if person_id else None
         if data is not None:
-            async with database_at(settings.database.target) as db:
+            async with database_at(settings.database.target, files=settings.database.files) as db:
                 await audit.record_cli(db, "export_person", f"person:{person_id}")
         return data
 

@@ -30,7 +30,7 @@ def _write(settings: Settings, change: Callable[[Connection], Awaitable[T]], dia
            what: str = "") -> T:
     """Apply one change to the dialogues in one transaction, audited (actor ``cli:<os user>``)."""
     async def go() -> T:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await _seed(db, settings)
             async with db.transaction() as conn:
                 result = await change(conn)

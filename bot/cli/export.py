@@ -58,7 +58,7 @@ def export(dialogue_id: str, fmt: str | None, out: Path | None, agency: str | No
     folder, targets = _destination(settings, out, formats)
 
     async def go() -> ReportFiles:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await seed_dialogues(db, settings)
             with progress_bar(t("report.cli_progress", lang)) as progress:
                 files = await build_report(db, settings, dialogue_id, now=system_clock(), folder=folder,

@@ -41,7 +41,7 @@ def invitation(dialogue_id: str, hamlet_id: str | None, out: Path | None, pdf: b
     path = _target(out or exports_dir(settings), file_name(dialogue_id, hamlet_id))
 
     async def go() -> int:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await seed_dialogues(db, settings)
             pages = await make_invitations(db, settings, dialogue_id, path, hamlet_id=hamlet_id,
                                            bot_username=username, now=system_clock())

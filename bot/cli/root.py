@@ -60,7 +60,7 @@ def console(config_path: Path, user_id: str) -> None:
     interactive = sys.stdin.isatty()
 
     async def session() -> None:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             await seed_dialogues(db, settings)
             engine = build_engine(settings, db, button_channels=(), contact_channels=())
             if interactive:
@@ -99,7 +99,8 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
     from handlers.base import ChannelUnavailable, engine_options
 
     await backup_before_upgrade(settings, pending or [])
-    services = Services(settings, database_at(settings.database.target), button_channels=BUTTON_CHANNELS)
+    db = database_at(settings.database.target, files=settings.database.files)
+    services = Services(settings, db, button_channels=BUTTON_CHANNELS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -202,7 +203,7 @@ def import_roster_command(file: Path, dialogue_id: str, config_path: Path) -> No
     lang = settings.bot.language
 
     async def load() -> ImportReport:
-        async with database_at(settings.database.target) as db:
+        async with database_at(settings.database.target, files=settings.database.files) as db:
             with progress_bar(t("roster.progress", lang)) as progress:
                 report = await import_roster(db, settings, dialogue_id, file, now=system_clock(), progress=progress,
                                              lang=lang)

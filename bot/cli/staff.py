@@ -61,7 +61,7 @@ def grant(config_path: Path, channel: str, external_id: str, role: str, full_nam
         sys.exit(2)
 
     async def go() -> None:
-        async with database_at(settings.database.target) as db, db.transaction() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.transaction() as conn:
             await roles.grant(conn, channel, external_id, role, full_name, iso(system_clock()), scope)
             await audit.record(conn, audit.cli_actor(), "grant", f"{channel}:{external_id}", role=role,
                                scope=scope.to_json())
@@ -81,7 +81,7 @@ def revoke(config_path: Path, channel: str, external_id: str) -> None:
     external_id = checked_id(channel, external_id, settings.bot.language)
 
     async def go() -> bool:
-        async with database_at(settings.database.target) as db, db.transaction() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.transaction() as conn:
             revoked = await roles.revoke(conn, channel, external_id)
             if revoked:
                 await audit.record(conn, audit.cli_actor(), "revoke", f"{channel}:{external_id}")
@@ -98,7 +98,7 @@ def list_(config_path: Path) -> None:
     settings = load_or_exit(config_path)
 
     async def go() -> list[tuple[str, str, str, str | None]]:
-        async with database_at(settings.database.target) as db, db.reading() as conn:
+        async with database_at(settings.database.target, files=settings.database.files) as db, db.reading() as conn:
             return await staff_repo.list_by_role(conn)
 
     lang = settings.bot.language

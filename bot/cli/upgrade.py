@@ -66,7 +66,7 @@ def migrate(config_path: Path, check: bool) -> None:
 
     async def go() -> Path | None:
         copy = await backup_before_upgrade(settings, protect)
-        async with database_at(settings.database.target):
+        async with database_at(settings.database.target, files=settings.database.files):
             pass
         return copy
 

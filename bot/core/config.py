@@ -114,6 +114,11 @@ class DatabaseSection(_Strict):
         return self.url or self.path
 
     @property
+    def files(self) -> Path:
+        """The folder of the files kept beside the data (media, exports, announcements' files)."""
+        return Path(self.path).parent
+
+    @property
     def is_postgres(self) -> bool:
         return self.url.startswith(("postgresql://", "postgres://"))
 

@@ -24,7 +24,7 @@ from bot.core.text import clean, shorten
 from bot.core.turn import FileFetcher, Turn, TurnContext
 from bot.core.types import Incoming, InputKind, Message
 from storage import Connection, Database, DatabaseBusy, people
-from storage.conversations import first_delivery, load_session, save_state_statement
+from storage.conversations import first_delivery, load_session_for_turn, save_state_statement
 from storage.records import Session
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,10 @@ BUSY_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries of a turn
 
 
 async def _load(conn: Connection, msg: Incoming, now: str) -> tuple[bool, Session | None]:
+    session = await load_session_for_turn(conn, msg.channel, msg.user_id)  # first: it waits for the speaker's turn
     if not await first_delivery(conn, msg.channel, msg.event_id, now):
         return False, None
-    return True, await load_session(conn, msg.channel, msg.user_id)
+    return True, session
 
 
 class Engine:

@@ -58,5 +58,7 @@ class TelegramWebhook:
         if update is None:
             log.warning("Telegram webhook: a body that is not an update was refused (not an object)")
             return 400, b""
-        await self.app.update_queue.put(update)  # handled after; Telegram gets its answer at once
+        # Handled before Telegram (or the load balancer in front of several workers) gets its 200: a worker killed
+        # mid-turn answers nothing, the update is delivered again, and the processed-events key keeps it once.
+        await self.app.process_update(update)
         return 200, b""
