@@ -33,7 +33,7 @@ from tests.fake_telegram import Chat, FakeTelegram, PathStep
 
 ROOT = Path(__file__).resolve().parent.parent
 # the Zalo OA fixtures (fake_oa, oa_settings, oa_engine, oa_channel); a throwaway PostgreSQL (pg_url)
-pytest_plugins = ["tests.zalo_oa_support", "tests.pg_local"]
+pytest_plugins = ["tests.zalo_oa_support", "tests.pg_server"]
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 
 

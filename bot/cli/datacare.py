@@ -34,6 +34,7 @@ def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -
     """Copy the database to TARGET while the bot keeps running (SQLite online backup; owner-only file)."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
+    pg_dump_instead(settings, "backup")
     if nightly:
         _nightly(settings)
         return
@@ -53,6 +54,13 @@ def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -
 
     size = asyncio.run(go())
     click.echo(t("cli.backup_done", lang, path=target, size=f"{size / 1024:,.0f}"))
+
+
+def pg_dump_instead(settings: Settings, act: str) -> None:
+    """On PostgreSQL, backups are pg_dump's and restores pg_restore's: say how (docs/van-hanh.md), exit 2."""
+    if settings.database.is_postgres:
+        click.echo(t(f"cli.{act}_postgres", settings.bot.language, url=settings.database.url), err=True)
+        sys.exit(2)
 
 
 def _nightly(settings: Settings) -> None:
@@ -78,6 +86,7 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
     """Replace the database with BACKUP_FILE. Stop the bot first; the current file is kept aside."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
+    pg_dump_instead(settings, "restore")
     problems = datacare.check_backup(backup_file, lang)
     if problems:
         click.echo(t("cli.restore_bad", lang, problems="; ".join(problems)), err=True)

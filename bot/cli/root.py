@@ -168,6 +168,7 @@ def _register_groups() -> None:
     from bot.cli.doctor import doctor
     from bot.cli.export import export
     from bot.cli.invitation import invitation
+    from bot.cli.migrate_db import migrate_db
     from bot.cli.staff import staff
     from bot.cli.upgrade import migrate
 
@@ -179,6 +180,7 @@ def _register_groups() -> None:
     main.add_command(export)
     main.add_command(invitation)
     main.add_command(migrate)
+    main.add_command(migrate_db)
     main.add_command(doctor)
     register_broadcast(main)
 
