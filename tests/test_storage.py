@@ -98,7 +98,7 @@ async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, t
 
 
 async def test_the_connection_reads_results_of_any_size_in_order(tmp_path: Path) -> None:
-    from storage.connection import PREFETCH
+    PREFETCH = 64  # noqa: N806  # aiosqlite's chunk: results shorter, as long and longer than it
 
     async with Database(tmp_path / "r.sqlite3") as db, db.transaction() as conn:
         await conn.execute("CREATE TABLE n (v INTEGER)")
@@ -119,6 +119,22 @@ async def test_the_connection_reads_results_of_any_size_in_order(tmp_path: Path)
         async with conn.execute("SELECT v FROM n ORDER BY v") as cur:  # left half-read: closed on the way out
             assert (await cur.fetchone())[0] == 0
         assert len(await conn.execute_fetchall("SELECT v FROM n")) == 3 * PREFETCH + 5
+
+
+async def test_the_storage_driver_is_aiosqlite_and_rows_read_by_name(tmp_path: Path) -> None:
+    import sqlite3
+
+    import aiosqlite
+
+    from storage.connection import Connection
+
+    async with Database(tmp_path / "d.sqlite3") as db:
+        assert isinstance(db.conn, Connection)
+        async with db.conn.execute("SELECT 1 AS one") as cur:
+            assert isinstance(cur, aiosqlite.Cursor)
+            row = await cur.fetchone()
+        assert isinstance(row, sqlite3.Row) and row["one"] == 1
+        assert [tuple(r) for r in await db.conn.execute_fetchall("SELECT :a, :b", {"a": 1, "b": 2})] == [(1, 2)]
 
 
 async def test_errors_reach_the_caller_and_the_database_thread_goes_on(tmp_path: Path) -> None:
