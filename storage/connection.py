@@ -90,7 +90,8 @@ class LoopConnection:
         raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
         raw.row_factory = sqlite3.Row
         pragmas = () if read_only else ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                                         "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON")
+                                         "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
+                                         "PRAGMA wal_autocheckpoint=0")
         for pragma in (*pragmas, f"PRAGMA busy_timeout={int(busy_timeout_ms)}"):
             raw.execute(pragma)
         return cls(raw)

@@ -363,23 +363,37 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
 
     if db.path == ":memory:":  # no second connection to an in-memory database: read it here
         found = await db.snapshot(lambda conn: _read(conn, settings, member, key))
-        prepared = None if found is None else (found, await asyncio.to_thread(_prepare, found, settings,
-                                                                              member.language, now))
+        prepared = None if found is None else (_Read.of(found), await asyncio.to_thread(_prepare, found, settings,
+                                                                                       member.language, now))
     else:  # read, grouped, drawn and written in the worker process, from a snapshot
         prepared = await in_process(_read_and_prepare, db.path, settings, member, key, now)
     if prepared is None:
         return False
-    found, messages = prepared
+    read, messages = prepared
     async with db.transaction() as conn:
         done = await jobs.is_done(conn, key)
-        if done or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
+        if done or (await read_mark(conn, member.channel, member.external_id))[0] != read.after:
             return False  # another run did it meanwhile
         if messages:
             await queue_messages(conn, member.recipient, messages, key, now, f"digest:{local_day(now, settings)}")
-        await digests.set_mark(conn, member.channel, member.external_id, found.upto, iso(now))
+        await digests.set_mark(conn, member.channel, member.external_id, read.upto, iso(now))
         await jobs.mark_done(conn, key, iso(now))
-    log.info("digest %s: %d new entr(y/ies)", key, len(found.entries))
+    log.info("digest %s: %d new entr(y/ies)", key, read.count)
     return bool(messages)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What the transaction needs of a digest's read: its watermarks and size, not its entries (10,000 of them
+    would be unpickled on the event loop's process, holding the GIL for tens of milliseconds)."""
+
+    after: int
+    upto: int
+    count: int
+
+    @classmethod
+    def of(cls, found: NewEntries) -> _Read:
+        return cls(found.after, found.upto, len(found.entries))
 
 
 async def _read(conn: Connection, settings: Settings, member: StaffMember, key: str) -> NewEntries | None:
@@ -388,12 +402,12 @@ async def _read(conn: Connection, settings: Settings, member: StaffMember, key: 
 
 
 def _read_and_prepare(path: str, settings: Settings, member: StaffMember, key: str,
-                      now: datetime) -> tuple[NewEntries, list[tuple[str, Message]]] | None:
+                      now: datetime) -> tuple[_Read, list[tuple[str, Message]]] | None:
     """In the worker process: the snapshot read, then the text, the chart and the workbook (None: done already)."""
     found = read_snapshot(path, _read, settings, member, key)
     if found is None:
         return None
-    return found, _prepare(found, settings, member.language, now) if found.entries else []
+    return _Read.of(found), _prepare(found, settings, member.language, now) if found.entries else []
 
 
 def _prepare(found: NewEntries, settings: Settings, lang: str, now: datetime) -> list[tuple[str, Message]]:
