@@ -21,6 +21,10 @@ from typing import Any
 import aiosqlite
 
 Params = Iterable[Any] | dict[str, Any]
+# A commit that finds the WAL over ``wal_autocheckpoint`` pages copies it back into the database (a checkpoint:
+# hundreds of ms while another process writes a lot). The loop's connection never does (0): the others do it off
+# the loop, at SQLite's 1,000 pages (aiosqlite's thread, e.g. the running bot's heartbeat every 20 s; the workers).
+LOOP_CHECKPOINT_PAGES = 0
 Cursor = aiosqlite.Cursor
 
 
@@ -91,7 +95,7 @@ class LoopConnection:
         raw.row_factory = sqlite3.Row
         pragmas = () if read_only else ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                                          "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
-                                         "PRAGMA wal_autocheckpoint=0")
+                                         f"PRAGMA wal_autocheckpoint={LOOP_CHECKPOINT_PAGES}")
         for pragma in (*pragmas, f"PRAGMA busy_timeout={int(busy_timeout_ms)}"):
             raw.execute(pragma)
         return cls(raw)
