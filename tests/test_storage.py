@@ -98,7 +98,7 @@ async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, t
 
 
 async def test_the_connection_reads_results_of_any_size_in_order(tmp_path: Path) -> None:
-    PREFETCH = 64  # noqa: N806  # aiosqlite's chunk: results shorter, as long and longer than it
+    PREFETCH = 64  # aiosqlite's chunk: results shorter, as long and longer than it
 
     async with Database(tmp_path / "r.sqlite3") as db, db.transaction() as conn:
         await conn.execute("CREATE TABLE n (v INTEGER)")
@@ -168,3 +168,21 @@ async def test_a_payload_that_cannot_be_read_fails_its_row_and_takes_no_place(tm
         async with db.reading() as conn:
             assert await outbox.get_row_status(conn, "bad") == ("failed", 0, "unreadable payload")
             assert await outbox.get_row_status(conn, "good") == ("sending", 1, None)
+
+
+async def test_the_turns_connection_leaves_wal_checkpoints_to_the_others(tmp_path: Path) -> None:
+    async with Database(tmp_path / "w.sqlite3") as db:
+        async with db.turn(lambda conn: conn.execute_fetchall("PRAGMA wal_autocheckpoint")) as (_, loop_pages, _):
+            pass
+        driver_pages = await db.conn.execute_fetchall("PRAGMA wal_autocheckpoint")
+    assert (loop_pages[0][0], driver_pages[0][0]) == (0, 1000)  # a checkpoint never stalls the event loop
+
+
+async def test_turns_can_go_through_aiosqlite_for_the_benchmark(tmp_path: Path) -> None:
+    from storage.connection import Connection
+
+    async with Database(tmp_path / "a.sqlite3", hot_turn=False) as db:
+        async with db.turn(lambda conn: conn.execute_fetchall("SELECT 1")) as (conn, loaded, at_commit):
+            assert isinstance(conn, Connection) and loaded[0][0] == 1
+            at_commit.append(("INSERT INTO persons (created_at) VALUES (?)", ("x",)))
+        assert (await db.conn.execute_fetchall("SELECT COUNT(*) FROM persons"))[0][0] == 1
