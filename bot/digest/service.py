@@ -253,11 +253,6 @@ def per_topic(entries: Sequence[Entry], settings: Settings) -> dict[str, int]:
 # ---- the files ----------------------------------------------------------------------------------------------------
 
 
-async def make_files(entries: Sequence[Entry], settings: Settings, lang: str, now: datetime) -> DigestFiles:
-    """The chart and the Excel list of these entries, made in a worker thread (the bot keeps answering)."""
-    return await asyncio.to_thread(_make_files, list(entries), settings, lang, now)
-
-
 def _make_files(entries: list[Entry], settings: Settings, lang: str, now: datetime) -> DigestFiles:
     """Made once per content: recipients who get the same entries share the files."""
     ids = ",".join(str(e.id) for e in entries)
@@ -415,6 +410,45 @@ def _prepare(found: NewEntries, settings: Settings, lang: str, now: datetime) ->
     files = _make_files(list(found.entries), settings, lang, now)
     return [("text", Message(daily_text(found, settings, lang, now))),
             *file_messages(files, len(found.entries), lang)]
+
+
+@dataclass(frozen=True, slots=True)
+class OnDemand:
+    """``/digest`` made ready: the text and files of what is new (``count`` 0: nothing; ``files`` None with
+    entries: they could not be made)."""
+
+    since: datetime | None
+    count: int
+    text: str
+    files: DigestFiles | None
+
+
+async def on_demand(db: Database, settings: Settings, channel: str, user_id: str, lang: str,
+                    now: datetime) -> OnDemand:
+    """What is new for one officer since their last daily digest, with its text and files: read from a snapshot,
+    grouped and drawn in the worker process (a thread would hold the GIL for seconds, and the turns would wait for
+    it); only the text and the files' paths come back."""
+    if db.path == ":memory:":  # no second connection to an in-memory database: read it here, draw in a thread
+        found = await db.snapshot(lambda conn: new_entries(conn, settings, channel, user_id))
+        return await asyncio.to_thread(_on_demand_ready, found, settings, lang, now)
+    return await in_process(_on_demand_in_worker, db.path, settings, channel, user_id, lang, now)
+
+
+def _on_demand_in_worker(path: str, settings: Settings, channel: str, user_id: str, lang: str,
+                         now: datetime) -> OnDemand:
+    return _on_demand_ready(read_snapshot(path, new_entries, settings, channel, user_id), settings, lang, now)
+
+
+def _on_demand_ready(found: NewEntries, settings: Settings, lang: str, now: datetime) -> OnDemand:
+    if not found.entries:
+        return OnDemand(found.since, 0, "", None)
+    text = on_demand_text(found, settings, lang)
+    try:
+        files: DigestFiles | None = _make_files(list(found.entries), settings, lang, now)
+    except Exception:
+        log.exception("the files of an on-demand digest could not be made")
+        files = None
+    return OnDemand(found.since, len(found.entries), text, files)
 
 
 async def send_digests(db: Database, settings: Settings, now: datetime, events: Events) -> int:
