@@ -9,8 +9,9 @@ varied household questions new since the 20 staff members' last digest):
    workbooks), the committee report of the 50,000 entries (XLSX) and an import of a 200,000-row roster run.
 
 JSON keys: ``p50_ms_idle``, ``p99_ms_idle``, ``p50_ms_during``, ``p99_ms_during``, ``max_ms_during``, the
-background jobs' seconds, and ``work_done`` (every form stored, the digests queued, the report written, the roster
-imported). Goal: p99 ≤ 50 ms during the background work.
+background jobs' seconds, ``cpu_ms_per_turn_idle`` / ``cpu_ms_per_turn_during`` (the bot process's CPU per turn),
+``loadavg_1m_before`` / ``loadavg_1m_during_max``, and ``work_done`` (every form stored, the digests queued, the
+report written, the roster imported). Goal: p99 ≤ 50 ms during the background work.
 """
 
 from __future__ import annotations
