@@ -14,6 +14,7 @@ freezes the loop.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
@@ -21,6 +22,16 @@ from typing import Any
 import aiosqlite
 
 Params = Iterable[Any] | dict[str, Any]
+
+
+def _no_statements(record: logging.LogRecord) -> bool:
+    """aiosqlite logs every call it runs, SQL and parameters (names, phones, tokens), at DEBUG: never let one out."""
+    return record.levelno >= logging.WARNING
+
+
+_driver_log = logging.getLogger("aiosqlite")
+_driver_log.setLevel(logging.WARNING)  # not even built: a record per statement costs time too
+_driver_log.addFilter(_no_statements)  # and none gets out should someone turn DEBUG on for everything
 # A commit that finds the WAL over ``wal_autocheckpoint`` pages copies it back into the database (a checkpoint:
 # hundreds of ms while another process writes a lot). The loop's connection never does (0): the others do it off
 # the loop, at SQLite's 1,000 pages (aiosqlite's thread, e.g. the running bot's heartbeat every 20 s; the workers).

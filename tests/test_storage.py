@@ -186,3 +186,13 @@ async def test_turns_can_go_through_aiosqlite_for_the_benchmark(tmp_path: Path) 
             assert isinstance(conn, Connection) and loaded[0][0] == 1
             at_commit.append(("INSERT INTO persons (created_at) VALUES (?)", ("x",)))
         assert (await db.conn.execute_fetchall("SELECT COUNT(*) FROM persons"))[0][0] == 1
+
+
+async def test_no_statement_or_parameter_reaches_a_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="aiosqlite")  # even with the driver's own logger turned up
+    async with Database(tmp_path / "l.sqlite3") as db, db.transaction() as conn:
+        await conn.execute("INSERT INTO persons (created_at) VALUES (?)", ("0912345678 Nguyễn Văn Bình",))
+    assert not [r for r in caplog.records if "0912345678" in r.getMessage() or "INSERT" in r.getMessage()]
