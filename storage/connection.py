@@ -14,6 +14,8 @@ freezes the loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Generator, Iterable
@@ -33,25 +35,53 @@ _driver_log = logging.getLogger("aiosqlite")
 _driver_log.setLevel(logging.WARNING)  # not even built: a record per statement costs time too
 _driver_log.addFilter(_no_statements)  # and none gets out should someone turn DEBUG on for everything
 # A commit that finds the WAL over ``wal_autocheckpoint`` pages copies it back into the database (a checkpoint:
-# hundreds of ms while another process writes a lot). The loop's connection never does (0): the others do it off
-# the loop, at SQLite's 1,000 pages (aiosqlite's thread, e.g. the running bot's heartbeat every 20 s; the workers).
+# hundreds of ms while a roster import writes), on the loop or inside the turns' lock. No connection of ours does
+# that (0): ``Connection`` runs a PASSIVE checkpoint every ``CHECKPOINT_EVERY_S`` in a thread, on a connection of
+# its own, which never waits for nor blocks a reader or a writer.
 LOOP_CHECKPOINT_PAGES = 0
+CHECKPOINT_EVERY_S = 2.0
 Cursor = aiosqlite.Cursor
 
 
 class Connection:
     """The connection every repository takes: aiosqlite's, in autocommit mode (``Database`` says ``BEGIN``)."""
 
-    def __init__(self, driver: aiosqlite.Connection) -> None:
+    def __init__(self, driver: aiosqlite.Connection, path: str) -> None:
         self._driver = driver
         self._closed = False
+        self._path = path
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._checkpoint: asyncio.Future[tuple[int, int]] | None = None
 
     @classmethod
     async def open(cls, path: str) -> Connection:
         # check_same_thread=False: ``total_changes`` is read on the event loop's thread, between calls
         driver = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
         driver.row_factory = sqlite3.Row
-        return cls(driver)
+        conn = cls(driver, path)
+        if path != ":memory:":
+            await driver.execute(f"PRAGMA wal_autocheckpoint={LOOP_CHECKPOINT_PAGES}")
+            conn._checkpoints = asyncio.get_running_loop().create_task(conn._checkpoint_often())
+        return conn
+
+    async def checkpoint(self) -> tuple[int, int]:
+        """One PASSIVE checkpoint in a thread, on a connection of its own: (WAL frames, frames copied back)."""
+        if self._checkpoint is None or self._checkpoint.done():
+            self._checkpoint = asyncio.ensure_future(asyncio.to_thread(self._checkpoint_here))
+        return await asyncio.shield(self._checkpoint)  # a cancelled caller leaves the thread's work to finish
+
+    async def _checkpoint_often(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            with contextlib.suppress(sqlite3.Error):  # one that cannot run now runs next time
+                await self.checkpoint()
+
+    def _checkpoint_here(self) -> tuple[int, int]:
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        _, frames, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames, copied
 
     def execute(self, sql: str, params: Params = ()) -> aiosqlite.context.Result[Cursor]:
         """Await it for the cursor, or use it as ``async with`` to close the cursor after."""
@@ -77,6 +107,15 @@ class Connection:
         if self._closed:
             return
         self._closed = True
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError, sqlite3.Error):
+                await self._checkpoints
+        if self._checkpoint is not None:
+            with contextlib.suppress(asyncio.CancelledError, sqlite3.Error):
+                await self._checkpoint  # the thread's connection is closed only once it is done
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         await self._driver.close()
 
     def _check_open(self) -> None:

@@ -170,12 +170,17 @@ async def test_a_payload_that_cannot_be_read_fails_its_row_and_takes_no_place(tm
             assert await outbox.get_row_status(conn, "good") == ("sending", 1, None)
 
 
-async def test_the_turns_connection_leaves_wal_checkpoints_to_the_others(tmp_path: Path) -> None:
+async def test_no_commit_checkpoints_the_wal_a_thread_of_its_own_does(tmp_path: Path) -> None:
     async with Database(tmp_path / "w.sqlite3") as db:
         async with db.turn(lambda conn: conn.execute_fetchall("PRAGMA wal_autocheckpoint")) as (_, loop_pages, _):
             pass
         driver_pages = await db.conn.execute_fetchall("PRAGMA wal_autocheckpoint")
-    assert (loop_pages[0][0], driver_pages[0][0]) == (0, 1000)  # a checkpoint never stalls the event loop
+        async with db.transaction() as conn:
+            await conn.executemany("INSERT INTO persons (created_at) VALUES (?)", [("x" * 500,)] * 2000)
+        frames, copied = await db.conn.checkpoint()
+    # neither the loop nor the turns' lock ever copies the WAL back: the checkpoint thread copies all of it
+    assert (loop_pages[0][0], driver_pages[0][0]) == (0, 0)
+    assert frames > 100 and copied == frames
 
 
 async def test_turns_can_go_through_aiosqlite_for_the_benchmark(tmp_path: Path) -> None:
