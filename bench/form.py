@@ -367,9 +367,11 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="doithoai-bench-", dir=args.db_dir) as tmp:
         db_path = Path(tmp) / "bench.sqlite3"
         settings = bench_settings(Path(args.config), db_path)
-        async with Database(db_path) as db:
+        driver = getattr(args, "turn_driver", "both")
+        async with Database(db_path, hot_turn=driver != "aiosqlite") as db:
             form, updates, calls = await run_form(settings, db, households, progress)
         rows = count_rows(db_path)
+        other = await run_other_driver(settings, households, Path(tmp), progress) if driver == "both" else None
         pickle, pickle_stored, pickle_calls = await run_peer("pickle", settings, households, Path(tmp), progress)
         sqlite, sqlite_stored, sqlite_calls = await run_peer("sqlite", settings, households, Path(tmp), progress)
     base, base_calls = await run_baseline(updates, progress)
@@ -379,6 +381,8 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
     sqlite_ratio = form.updates_per_s / sqlite.updates_per_s if sqlite.updates_per_s else 0.0
     return {
         "households": households,
+        "turn_driver": "aiosqlite" if driver == "aiosqlite" else "loop",
+        **_other_driver_figures(form, other),
         "updates": form.updates,
         "updates_per_s": round(form.updates_per_s, 1),
         "p50_ms": round(form.percentile_ms(0.50), 3),
@@ -409,7 +413,8 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
         "baseline_cpu_us_per_update": round(base.cpu_us_per_update, 1),
         "submissions_stored": rows["submissions"],
         "persons_stored": rows["persons"],
-        "work_done": rows["submissions"] == households == pickle_stored == sqlite_stored,
+        "work_done": rows["submissions"] == households == pickle_stored == sqlite_stored
+        and (other is None or other[1] == households),
         "bot_api_calls": dict(sorted(calls.items())),
         "baseline_bot_api_calls": base_calls,
         "goals": {key: _goal_met(key, value) for key, value in (
@@ -441,6 +446,31 @@ async def _on_postgres(args: argparse.Namespace, households: int, sqlite: Timing
     }
 
 
+async def run_other_driver(settings: Settings, households: int, folder: Path,
+                           progress: Callable[[str], None]) -> tuple[Timing, int]:
+    """The same form with every turn through aiosqlite (its thread, one hop per statement), in a fresh file: the
+    figure that justifies running the turn's SQL on the event loop's own ``sqlite3`` connection."""
+    db_path = folder / "bench-aiosqlite.sqlite3"
+    async with Database(db_path, hot_turn=False) as db:
+        timing, _, _ = await run_form(settings, db, households, lambda line: progress(f"aiosqlite turn, {line}"))
+    return timing, count_rows(db_path)["submissions"]
+
+
+def _other_driver_figures(form: Timing, other: tuple[Timing, int] | None) -> dict[str, Any]:
+    if other is None:
+        return {}
+    timing, stored = other
+    return {
+        "aiosqlite_turn_updates_per_s": round(timing.updates_per_s, 1),
+        "aiosqlite_turn_p50_ms": round(timing.percentile_ms(0.50), 3),
+        "aiosqlite_turn_p99_ms": round(timing.percentile_ms(0.99), 3),
+        "aiosqlite_turn_cpu_us_per_update": round(timing.cpu_us_per_update, 1),
+        "aiosqlite_turn_submissions_stored": stored,
+        "loop_over_aiosqlite_ratio": round(form.updates_per_s / timing.updates_per_s, 3) if timing.updates_per_s
+        else 0.0,
+    }
+
+
 def _goal_met(key: str, value: float) -> bool:
     return value <= GOALS[key] if key.endswith("_ms") else value >= GOALS[key]
 
@@ -462,6 +492,7 @@ def report(result: dict[str, Any]) -> str:
         f"{'':12}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'CPU µs/update':>16}",
         f"{'doithoai':12}{result['updates_per_s']:>12,.0f}{result['p50_ms']:>10.2f}{result['p99_ms']:>10.2f}"
         f"{result['cpu_us_per_update']:>16,.0f}",
+        *_aiosqlite_line(result),
         f"{'PTB+pickle':12}{result['peer_pickle_updates_per_s']:>12,.0f}{'':>10}{result['peer_pickle_p99_ms']:>10.2f}"
         f"{result['peer_pickle_cpu_us_per_update']:>16,.0f}",
         f"{'PTB+sqlite':12}{result['peer_sqlite_updates_per_s']:>12,.0f}{'':>10}{result['peer_sqlite_p99_ms']:>10.2f}"
@@ -490,6 +521,16 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _aiosqlite_line(result: dict[str, Any]) -> list[str]:
+    """The row of the same form with its turns through aiosqlite (when the run measured it)."""
+    if "aiosqlite_turn_updates_per_s" not in result:
+        return []
+    return [f"{'  via aiosql':12}{result['aiosqlite_turn_updates_per_s']:>12,.0f}"
+            f"{result['aiosqlite_turn_p50_ms']:>10.2f}{result['aiosqlite_turn_p99_ms']:>10.2f}"
+            f"{result['aiosqlite_turn_cpu_us_per_update']:>16,.0f}"
+            f"   (turn through aiosqlite; sqlite3 on the loop is {result['loop_over_aiosqlite_ratio']:.2f}× it)"]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--households", type=_positive, default=1000, help="simulated households (default 1000)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="the config to use (default: the example)")
@@ -497,6 +538,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         " database is created there and dropped), by --workers processes")
     parser.add_argument("--workers", default="1", help="with --db: worker processes, one count or a list (1,2,4)")
     parser.add_argument("--db-dir", default=None, help="where the temporary SQLite file goes (default: the temp dir)")
+    parser.add_argument("--turn-driver", choices=("both", "loop", "aiosqlite"), default="both",
+                        help="the chat turn's SQL on the event loop's sqlite3 connection (loop, ours), through"
+                             " aiosqlite's thread, or both in this run (default: both; the headline is loop)")
 
 
 def _positive(value: str) -> int:

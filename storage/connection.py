@@ -1,227 +1,128 @@
-"""An async face on one ``sqlite3`` connection that only its own thread ever touches.
+"""The storage's connections: aiosqlite for the storage at large, ``sqlite3`` on the loop for a chat turn.
 
-Why our own thread and not a driver: the hot path of a chat turn runs ``BEGIN IMMEDIATE`` and its load in ONE hop
-to the database thread, and the saved state with ``COMMIT`` in one more (``Connection.run``). Drivers offer no
-public way to do that, and blocking calls must stay off the event loop.
+``Connection`` is aiosqlite's (the owner's driver, issue 17): one ``sqlite3`` connection that only aiosqlite's
+own thread touches, every call awaited, answered in the order it was made. It keeps the face every repository
+uses: ``await conn.execute(sql, params)`` or ``async with conn.execute(...) as cur``, ``executemany``,
+``execute_fetchall``, ``total_changes``, ``close``; rows are ``sqlite3.Row``.
 
-How a call travels: the work goes on a queue; the database thread runs the jobs one after another, in the order
-they were queued, and hands each answer back to the caller's event loop with ``call_soon_threadsafe``. A statement
-and its first ``PREFETCH`` rows come back in that one hop (and a finished cursor is closed in it too), so a
-``SELECT`` read with ``fetchone`` or ``fetchall`` costs one hop, not three. Larger results are read on demand.
+``LoopConnection`` has the same face on a ``sqlite3`` connection used right on the event loop's thread, for the
+chat turn's hot path only (``Database.turn``): a turn's SQL takes tens of microseconds, less than one hop to a
+driver's thread and back (``python -m bench form --turn-driver aiosqlite`` measures the difference). Its busy
+timeout is a few milliseconds and ``Database.turn`` waits asynchronously beyond that, so a busy database never
+freezes the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
+import contextlib
+import logging
 import sqlite3
-import threading
-from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
 
-T = TypeVar("T")
+import aiosqlite
+
 Params = Iterable[Any] | dict[str, Any]
-PREFETCH = 64  # rows read together with their statement
-_STOP = object()
 
 
-class _DatabaseThread(threading.Thread):
-    """Runs jobs on the one connection, in order; the connection is opened and closed here too."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(name=f"sqlite:{path}", daemon=True)
-        self.path = path
-        self.raw: sqlite3.Connection | None = None
-        self.total_changes = 0  # as of the last job, read from the event loop without a hop
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-
-    def call(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((work, future, loop))
-        return future
-
-    def stop(self) -> None:
-        self._jobs.put(_STOP)
-
-    def run(self) -> None:
-        while (job := self._jobs.get()) is not _STOP:
-            work, future, loop = job
-            try:
-                answer, value = _resolve, work(self.raw)  # type: ignore[arg-type]  # None only around (dis)connect
-            except BaseException as exc:  # handed to the caller, who re-raises it
-                answer, value = _fail, exc
-            if self.raw is not None:  # counted before answering: the caller reads what its own call left
-                self.total_changes = self.raw.total_changes
-            try:
-                loop.call_soon_threadsafe(answer, future, value)
-            except RuntimeError:  # the caller's event loop is closed: nobody is waiting any more
-                pass
-
-    def connect(self, _: object) -> None:
-        raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        raw.row_factory = sqlite3.Row
-        self.raw = raw
-
-    def disconnect(self, raw: sqlite3.Connection) -> None:
-        self.raw = None
-        raw.close()
+def _no_statements(record: logging.LogRecord) -> bool:
+    """aiosqlite logs every call it runs, SQL and parameters (names, phones, tokens), at DEBUG: never let one out."""
+    return record.levelno >= logging.WARNING
 
 
-def _resolve(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.done():  # a cancelled caller no longer wants it
-        future.set_result(result)
-
-
-def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-class Cursor:
-    """The outcome of one statement: its counters, its prefetched rows, and the rest on demand."""
-
-    def __init__(self, thread: _DatabaseThread, raw: sqlite3.Cursor, rows: list[Any], more: bool) -> None:
-        self._thread = thread
-        self._raw = raw
-        self._rows = rows
-        self._next = 0
-        self._more = more  # rows may be left in the raw cursor (it is still open)
-        self.rowcount: int = raw.rowcount
-        self.lastrowid: int | None = raw.lastrowid
-        self.description = raw.description
-
-    async def fetchone(self) -> Any:
-        if self._next == len(self._rows):
-            self._rows, self._next = await self._read(PREFETCH), 0
-        if self._next == len(self._rows):
-            return None
-        self._next += 1
-        return self._rows[self._next - 1]
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        wanted = size if size is not None else self._raw.arraysize
-        rows = self._buffered(wanted)
-        if len(rows) < wanted:
-            rows += await self._read(wanted - len(rows))
-        return rows
-
-    async def fetchall(self) -> list[Any]:
-        return self._buffered(len(self._rows)) + await self._read(None)
-
-    async def close(self) -> None:
-        if self._more:
-            self._more = False
-            await self._thread.call(lambda _: self._raw.close())
-
-    async def __aenter__(self) -> Cursor:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def _buffered(self, wanted: int) -> list[Any]:
-        rows = self._rows[self._next:self._next + wanted]
-        self._next += len(rows)
-        return rows
-
-    async def _read(self, count: int | None) -> list[Any]:
-        """Up to ``count`` more rows (all when None) from the raw cursor, closed once it has no more."""
-        if not self._more:
-            return []
-        rows, self._more = await self._thread.call(lambda _: _rows(self._raw, count))
-        return rows
-
-
-def _rows(raw: sqlite3.Cursor, count: int | None) -> tuple[list[Any], bool]:
-    """(rows, whether more may follow) on the database thread."""
-    rows = raw.fetchall() if count is None else raw.fetchmany(count)
-    more = count is not None and len(rows) == count
-    if not more:
-        raw.close()
-    return rows, more
-
-
-class _Pending:
-    """What ``execute`` returns: await it for the cursor, or use it as ``async with`` to close the cursor after."""
-
-    __slots__ = ("_cursor", "_start")
-
-    def __init__(self, start: Callable[[], asyncio.Future[Cursor]]) -> None:
-        self._start = start
-        self._cursor: Cursor | None = None
-
-    def __await__(self) -> Generator[Any, None, Cursor]:
-        return self._start().__await__()
-
-    async def __aenter__(self) -> Cursor:
-        self._cursor = await self._start()
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._cursor is not None:
-            await self._cursor.close()
+_driver_log = logging.getLogger("aiosqlite")
+_driver_log.setLevel(logging.WARNING)  # not even built: a record per statement costs time too
+_driver_log.addFilter(_no_statements)  # and none gets out should someone turn DEBUG on for everything
+# A commit that finds the WAL over ``wal_autocheckpoint`` pages copies it back into the database (a checkpoint:
+# hundreds of ms while a roster import writes), on the loop or inside the turns' lock. No connection of ours does
+# that (0): ``Connection`` runs a PASSIVE checkpoint every ``CHECKPOINT_EVERY_S`` in a thread, on a connection of
+# its own, which never waits for nor blocks a reader or a writer.
+LOOP_CHECKPOINT_PAGES = 0
+CHECKPOINT_EVERY_S = 2.0
+Cursor = aiosqlite.Cursor
 
 
 class Connection:
-    """The connection every repository takes: the subset of the sqlite3 API our code uses, awaited."""
+    """The connection every repository takes: aiosqlite's, in autocommit mode (``Database`` says ``BEGIN``)."""
 
     dialect = "sqlite"
 
-    def __init__(self, thread: _DatabaseThread) -> None:
-        self._thread = thread
+    def __init__(self, driver: aiosqlite.Connection, path: str) -> None:
+        self._driver = driver
         self._closed = False
+        self._path = path
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._checkpoint: asyncio.Future[tuple[int, int]] | None = None
 
     @classmethod
     async def open(cls, path: str) -> Connection:
-        thread = _DatabaseThread(path)
-        thread.start()
-        try:
-            await thread.call(thread.connect)
-        except BaseException:
-            thread.stop()
-            raise
-        return cls(thread)
+        # check_same_thread=False: ``total_changes`` is read on the event loop's thread, between calls
+        driver = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        driver.row_factory = sqlite3.Row
+        conn = cls(driver, path)
+        if path != ":memory:":
+            await driver.execute(f"PRAGMA wal_autocheckpoint={LOOP_CHECKPOINT_PAGES}")
+            conn._checkpoints = asyncio.get_running_loop().create_task(conn._checkpoint_often())
+        return conn
 
-    def execute(self, sql: str, params: Params = ()) -> _Pending:
-        return _Pending(lambda: self._call(lambda raw: _started(self._thread, raw.execute(sql, params))))
+    async def checkpoint(self) -> tuple[int, int]:
+        """One PASSIVE checkpoint in a thread, on a connection of its own: (WAL frames, frames copied back)."""
+        if self._checkpoint is None or self._checkpoint.done():
+            self._checkpoint = asyncio.ensure_future(asyncio.to_thread(self._checkpoint_here))
+        return await asyncio.shield(self._checkpoint)  # a cancelled caller leaves the thread's work to finish
 
-    def executemany(self, sql: str, rows: Iterable[Params]) -> _Pending:
-        return _Pending(lambda: self._call(lambda raw: _started(self._thread, raw.executemany(sql, rows))))
+    async def _checkpoint_often(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            with contextlib.suppress(sqlite3.Error):  # one that cannot run now runs next time
+                await self.checkpoint()
+
+    def _checkpoint_here(self) -> tuple[int, int]:
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        _, frames, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames, copied
+
+    def execute(self, sql: str, params: Params = ()) -> aiosqlite.context.Result[Cursor]:
+        """Await it for the cursor, or use it as ``async with`` to close the cursor after."""
+        self._check_open()
+        return self._driver.execute(sql, params)  # type: ignore[arg-type]  # named parameters too
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> aiosqlite.context.Result[Cursor]:
+        self._check_open()
+        return self._driver.executemany(sql, rows)  # type: ignore[arg-type]
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Any]:
-        return await self._call(lambda raw: _all_rows(raw.execute(sql, params)))
-
-    def run(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
-        """Run ``work`` with the raw connection on the database thread, in one hop, in order with every call."""
-        return self._call(work)
+        """Every row of one statement, in one call to the driver's thread."""
+        self._check_open()
+        return list(await self._driver.execute_fetchall(sql, params))  # type: ignore[arg-type]
 
     @property
     def total_changes(self) -> int:
         """Rows changed since the connection opened, as of the last call."""
-        return self._thread.total_changes
+        self._check_open()
+        return self._driver.total_changes
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        try:
-            await self._thread.call(self._thread.disconnect)
-        finally:
-            self._thread.stop()
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError, sqlite3.Error):
+                await self._checkpoints
+        if self._checkpoint is not None:
+            with contextlib.suppress(asyncio.CancelledError, sqlite3.Error):
+                await self._checkpoint  # the thread's connection is closed only once it is done
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        await self._driver.close()
 
-    def _call(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+    def _check_open(self) -> None:
         if self._closed:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-        return self._thread.call(work)
-
-
-def _started(thread: _DatabaseThread, raw: sqlite3.Cursor) -> Cursor:
-    """A cursor with its first rows read, closed at once when that was all (on the database thread)."""
-    if raw.description is None:  # not a query: no rows to read
-        raw.close()
-        return Cursor(thread, raw, [], False)
-    return Cursor(thread, raw, *_rows(raw, PREFETCH))
 
 
 def _all_rows(raw: sqlite3.Cursor) -> list[Any]:
@@ -247,7 +148,8 @@ class LoopConnection:
         raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
         raw.row_factory = sqlite3.Row
         pragmas = () if read_only else ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                                         "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON")
+                                         "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
+                                         f"PRAGMA wal_autocheckpoint={LOOP_CHECKPOINT_PAGES}")
         for pragma in (*pragmas, f"PRAGMA busy_timeout={int(busy_timeout_ms)}"):
             raw.execute(pragma)
         return cls(raw)
@@ -260,9 +162,6 @@ class LoopConnection:
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         return _all_rows(self.raw.execute(sql, params))
-
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return work(self.raw)
 
     @property
     def total_changes(self) -> int:

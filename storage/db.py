@@ -141,10 +141,11 @@ def loose_permissions(path: str | Path) -> list[str]:
 class Database:
     dialect = SQLITE
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000, hot_turn: bool = True) -> None:
         self.path = str(path)
         self.files = Path(self.path).resolve().parent  # kept media and such, next to the file
         self.busy_timeout_ms = busy_timeout_ms
+        self.hot_turn = hot_turn  # False: turns go through aiosqlite too (``python -m bench form --turn-driver``)
         self._connection: Connection | None = None
         self._hot: LoopConnection | None = None  # the chat turn's connection, on the event loop's thread
         self._lock = asyncio.Lock()
@@ -243,11 +244,12 @@ class Database:
                    ) -> AsyncIterator[tuple[Any, T, list[Statement]]]:
         """The hot path of a chat turn: ``BEGIN IMMEDIATE`` then ``await load(conn)``; statements appended to the
         yielded list run just before ``COMMIT``. On a file database this makes no hop at all (``_hot_turn``)."""
-        if self._hot is not None:
+        hot = self._hot if self.hot_turn else None
+        if hot is not None:
             await asyncio.sleep(0)  # a turn makes no hop: let the loop run others between turns (fairness)
         async with self._lock:
-            if self._hot is not None:
-                async with self._hot_turn(self._hot, load) as inside:
+            if hot is not None:
+                async with self._hot_turn(hot, load) as inside:
                     yield inside
                 return
             conn = self.conn

@@ -100,7 +100,7 @@ async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, t
 
 
 async def test_the_connection_reads_results_of_any_size_in_order(tmp_path: Path) -> None:
-    from storage.connection import PREFETCH
+    PREFETCH = 64  # aiosqlite's chunk: results shorter, as long and longer than it
 
     async with Database(tmp_path / "r.sqlite3") as db, db.transaction() as conn:
         await conn.execute("CREATE TABLE n (v INTEGER)")
@@ -121,6 +121,22 @@ async def test_the_connection_reads_results_of_any_size_in_order(tmp_path: Path)
         async with conn.execute("SELECT v FROM n ORDER BY v") as cur:  # left half-read: closed on the way out
             assert (await cur.fetchone())[0] == 0
         assert len(await conn.execute_fetchall("SELECT v FROM n")) == 3 * PREFETCH + 5
+
+
+async def test_the_storage_driver_is_aiosqlite_and_rows_read_by_name(tmp_path: Path) -> None:
+    import sqlite3
+
+    import aiosqlite
+
+    from storage.connection import Connection
+
+    async with Database(tmp_path / "d.sqlite3") as db:
+        assert isinstance(db.conn, Connection)
+        async with db.conn.execute("SELECT 1 AS one") as cur:
+            assert isinstance(cur, aiosqlite.Cursor)
+            row = await cur.fetchone()
+        assert isinstance(row, sqlite3.Row) and row["one"] == 1
+        assert [tuple(r) for r in await db.conn.execute_fetchall("SELECT :a, :b", {"a": 1, "b": 2})] == [(1, 2)]
 
 
 async def test_errors_reach_the_caller_and_the_database_thread_goes_on(tmp_path: Path) -> None:
@@ -154,3 +170,36 @@ async def test_a_payload_that_cannot_be_read_fails_its_row_and_takes_no_place(tm
         async with db.reading() as conn:
             assert await outbox.get_row_status(conn, "bad") == ("failed", 0, "unreadable payload")
             assert await outbox.get_row_status(conn, "good") == ("sending", 1, None)
+
+
+async def test_no_commit_checkpoints_the_wal_a_thread_of_its_own_does(tmp_path: Path) -> None:
+    async with Database(tmp_path / "w.sqlite3") as db:
+        async with db.turn(lambda conn: conn.execute_fetchall("PRAGMA wal_autocheckpoint")) as (_, loop_pages, _):
+            pass
+        driver_pages = await db.conn.execute_fetchall("PRAGMA wal_autocheckpoint")
+        async with db.transaction() as conn:
+            await conn.executemany("INSERT INTO persons (created_at) VALUES (?)", [("x" * 500,)] * 2000)
+        frames, copied = await db.conn.checkpoint()
+    # neither the loop nor the turns' lock ever copies the WAL back: the checkpoint thread copies all of it
+    assert (loop_pages[0][0], driver_pages[0][0]) == (0, 0)
+    assert frames > 100 and copied == frames
+
+
+async def test_turns_can_go_through_aiosqlite_for_the_benchmark(tmp_path: Path) -> None:
+    from storage.connection import Connection
+
+    async with Database(tmp_path / "a.sqlite3", hot_turn=False) as db:
+        async with db.turn(lambda conn: conn.execute_fetchall("SELECT 1")) as (conn, loaded, at_commit):
+            assert isinstance(conn, Connection) and loaded[0][0] == 1
+            at_commit.append(("INSERT INTO persons (created_at) VALUES (?)", ("x",)))
+        assert (await db.conn.execute_fetchall("SELECT COUNT(*) FROM persons"))[0][0] == 1
+
+
+async def test_no_statement_or_parameter_reaches_a_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="aiosqlite")  # even with the driver's own logger turned up
+    async with Database(tmp_path / "l.sqlite3") as db, db.transaction() as conn:
+        await conn.execute("INSERT INTO persons (created_at) VALUES (?)", ("0912345678 Nguyễn Văn Bình",))
+    assert not [r for r in caplog.records if "0912345678" in r.getMessage() or "INSERT" in r.getMessage()]

@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
+WORKER_NICENESS = 10  # background work yields the CPU to the bot's event loop when both want it (2 cores)
 
 
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=os.nice, initargs=(WORKER_NICENESS,))
         atexit.register(shutdown)
     return _pool
 

@@ -7,8 +7,10 @@ row number the spreadsheet shows and a reason; the rest are imported. Importing 
 Phones are normalised because a household is matched to the roster by its phone.
 
 Why short transactions: the running bot shares the database, and a household's turn must never wait long behind an
-import. Reading and checking happen off the event loop and outside any transaction; the existing roster is read and
-the rows are written in batches, each its own short transaction (a few milliseconds). An import killed half-way
+import. In the bot the whole import runs in the worker process (``bot/core/workers.py``): reading and checking,
+the existing roster read in one snapshot, and the rows written on the worker's own connection in batches of a few
+hundred, each its own short transaction (a few milliseconds), with a pause after each so the turns, which wait for
+SQLite's lock asynchronously, get it in between; only the report comes back. An import killed half-way
 leaves some rows in; importing the file again completes it (upserts change nothing twice). The number of rows and
 the unpacked size of an .xlsx are capped (``[roster]``) so a hostile file is refused before it costs anything.
 """
@@ -19,6 +21,7 @@ import asyncio
 import csv
 import io
 import re
+import time
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from xml.etree.ElementTree import ParseError
 
 from bot.core.clock import iso
@@ -36,13 +39,18 @@ from bot.core.i18n import t
 from bot.core.phone import display_phone, normalize_phone
 from bot.core.text import fold, one_line
 from bot.core.workers import in_process
-from bot.dialogues.service import require
+from bot.dialogues.service import DialogueError, require
 from storage import Connection, Database
 from storage import dialogues as repo
+from storage.connection import LoopConnection
+from storage.db import read_snapshot
 from storage.dialogues import RosterEntry
 
 MAX_BYTES = 20 * 1024 * 1024
 BATCH = 2000  # rows read or written per transaction: each holds the database a few milliseconds
+WORKER_BATCH = 250  # rows per transaction in the worker process: each holds SQLite's write lock ~2-5 ms
+WORKER_PAUSE_S = 0.004  # at least this long between two of them, for the turns
+WORKER_BUSY_TIMEOUT_MS = 5000  # the worker may block waiting for the lock: it is not the event loop
 HEADER_SEARCH_ROWS = 20  # a title row ("DANH SÁCH HỘ DỰ KIẾN THOÁT NGHÈO...") may come before the header
 FIELDS = ("name", "code", "hamlet", "category", "phone")
 REQUIRED = ("name", "code", "hamlet")
@@ -63,6 +71,7 @@ CATEGORIES = {
 HAMLET_PREFIXES = sorted(("ap", "khom", "thon", "xom", "ban", "buon", "to", "to dan pho", "khu pho", "khu"),
                          key=len, reverse=True)
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 _FLOAT_ZERO = re.compile(r"(?<=\d)\.0$")  # 912345678.0: a number column exported as float
 
 
@@ -490,7 +499,10 @@ async def import_roster(
     raw = _load(path, data, name)
     limits = (settings.roster.max_rows, settings.roster.max_unzipped_mb)
     hamlets = HamletIndex(settings.hamlets(), taking_part)
-    if progress is None:  # the bot: the file read and checked in the worker process (neither loop nor GIL held)
+    if progress is None and db.path != ":memory:":  # the bot: all of it in the worker process, on its connection
+        return _unless_refused(await in_process(_import_in_worker, db.path, dialogue_id, raw, name, limits, hamlets,
+                                                lang, iso(now)))
+    if progress is None:  # an in-memory database has no second connection: read and check in the worker process
         existing = await _existing(db, dialogue_id)
         count, plan = _unless_refused(await in_process(_read_and_plan, raw, name, limits, hamlets, existing, lang))
     else:  # the command line shows its progress as it reads
@@ -519,11 +531,64 @@ def _read_and_plan(raw: bytes, name: str, limits: tuple[int, int], hamlets: Haml
     return len(records), _plan(records, hamlets, existing, lang)
 
 
-def _unless_refused(outcome: tuple[int, _Plan] | Refused) -> tuple[int, _Plan]:
-    if outcome[0] == "missing":
+def _import_in_worker(path: str, dialogue_id: str, raw: bytes, name: str, limits: tuple[int, int],
+                      hamlets: HamletIndex, lang: str, at: str) -> ImportReport | Refused:
+    """In the worker process, the whole import: read and check the file, read the roster (one snapshot), plan, and
+    write on the worker's own connection in short paced transactions. Only the report comes back: neither the
+    200,000 rows nor the roster cross the process boundary, the event loop never unpickles them, and no write holds
+    the bot's turn lock (a turn waits for SQLite's lock a few milliseconds at most, see ``_write_paced``)."""
+    try:
+        records = read_records(raw, name, None, max_rows=limits[0], max_unzipped_mb=limits[1])
+    except MissingColumns as exc:
+        return "missing", (exc.missing, exc.found, exc.line), {}
+    except RosterError as exc:
+        return "error", (exc.key,), dict(exc.values)
+    plan = _plan(records, hamlets, read_snapshot(path, _whole_roster, dialogue_id), lang)
+    try:
+        asyncio.run(_write_paced(path, dialogue_id, plan.writes, at))
+    except DialogueError as exc:  # deleted meanwhile
+        return "dialogue", (exc.key,), dict(exc.values)
+    return ImportReport(len(records), plan.added, len(plan.writes) - plan.added, plan.unchanged, plan.errors)
+
+
+async def _whole_roster(conn: Connection, dialogue_id: str) -> dict[str, RosterEntry]:
+    """The dialogue's roster by household code, case folded (in the worker's snapshot)."""
+    found: dict[str, RosterEntry] = {}
+    after = 0
+    while page := await repo.roster_page(conn, dialogue_id, after, BATCH):
+        found.update((e.household_code.casefold(), e) for e in page)
+        after = page[-1].id
+    return found
+
+
+async def _write_paced(path: str, dialogue_id: str, rows: list[RosterValues], at: str) -> None:
+    """Upsert ``WORKER_BATCH`` rows per transaction, the dialogue checked in each (it may be deleted), then leave
+    SQLite's write lock free at least as long as the batch held it, so the bot's turns (which wait for it a few
+    milliseconds at a time) get it between two batches."""
+    conn = LoopConnection.open(path, WORKER_BUSY_TIMEOUT_MS)
+    try:
+        for start in range(0, len(rows), WORKER_BATCH):
+            began = time.perf_counter()
+            conn.raw.execute("BEGIN IMMEDIATE")
+            try:
+                await require(conn, dialogue_id)  # type: ignore[arg-type]  # the same face as Connection
+                await repo.upsert_roster(conn, dialogue_id, rows[start:start + WORKER_BATCH], at)  # type: ignore[arg-type]
+            except BaseException:
+                conn.raw.execute("ROLLBACK")
+                raise
+            conn.raw.execute("COMMIT")
+            await asyncio.sleep(max(WORKER_PAUSE_S, time.perf_counter() - began))  # the worker's own loop
+    finally:
+        conn.close()
+
+
+def _unless_refused(outcome: T | Refused) -> T:
+    if isinstance(outcome, tuple) and outcome[0] == "missing":
         raise MissingColumns(*outcome[1])  # type: ignore[misc]
-    if outcome[0] == "error":
+    if isinstance(outcome, tuple) and outcome[0] == "error":
         raise RosterError(*outcome[1], **outcome[2])  # type: ignore[misc]
+    if isinstance(outcome, tuple) and outcome[0] == "dialogue":
+        raise DialogueError(*outcome[1], **outcome[2])  # type: ignore[misc]
     return outcome  # type: ignore[return-value]
 
 

@@ -19,39 +19,32 @@ from bot.core.types import Message
 from bot.core.vntime import vn_datetime
 from bot.digest import service as digest
 from bot.outbox.enqueue import Recipient
-from storage import Connection
 
 log = logging.getLogger(__name__)
 
 
 async def cmd_digest(turn: Turn, args: str) -> None:
-    """The role was checked in the turn; the reading, the grouping and the text are made after it commits, in a
-    worker thread on a snapshot (10,000 questions take seconds to group: never on the event loop, never under the
-    turns' lock)."""
+    """The role was checked in the turn; the reading, the grouping, the text and the files are made after it
+    commits, in the worker process on a snapshot (10,000 questions take seconds to group: never on the event loop,
+    never under the turns' lock, never in a thread of the bot's process holding the GIL)."""
     msg, db, settings, lang, now = turn.msg, turn.context.db, turn.settings, turn.lang, turn.now
     recipient = Recipient(turn.session.person.id, msg.channel, msg.chat_id, lang)
 
-    async def read_and_write(conn: Connection) -> tuple[digest.NewEntries, str]:
-        found = await digest.new_entries(conn, settings, msg.channel, msg.user_id)
-        return found, digest.on_demand_text(found, settings, lang) if found.entries else ""
-
     async def answer() -> list[Message]:
-        found, text = await db.snapshot(read_and_write)
-        if not found.entries:
-            if found.since is None:
+        ready = await digest.on_demand(db, settings, msg.channel, msg.user_id, lang, now)
+        if not ready.count:
+            if ready.since is None:
                 return [Message(t("digest.nothing_yet", lang))]
-            return [Message(t("digest.nothing_new", lang, since=vn_datetime(found.since, settings.tz)))]
-        return [Message(text), *await queue_files(found)]
+            return [Message(t("digest.nothing_new", lang, since=vn_datetime(ready.since, settings.tz)))]
+        return [Message(ready.text), *await queue_files(ready)]
 
-    async def queue_files(found: digest.NewEntries) -> list[Message]:
-        try:
-            files = await digest.make_files(found.entries, settings, lang, now)
-        except Exception:
-            log.exception("the files of /digest for %s:%s could not be made", msg.channel, msg.user_id)
+    async def queue_files(ready: digest.OnDemand) -> list[Message]:
+        if ready.files is None:
+            log.warning("the files of /digest for %s:%s could not be made", msg.channel, msg.user_id)
             return [Message(t("digest.files_failed", lang))]
         async with db.transaction() as conn:
-            queued = await digest.queue_messages(conn, recipient, digest.file_messages(files, len(found.entries), lang),
-                                                 f"digest-now:{msg.channel}:{msg.user_id}:{files.stem}", now)
+            queued = await digest.queue_messages(conn, recipient, digest.file_messages(ready.files, ready.count, lang),
+                                                 f"digest-now:{msg.channel}:{msg.user_id}:{ready.files.stem}", now)
         return [] if queued else [Message(t("digest.files_already", lang))]
 
     turn.after_commit.append(answer)

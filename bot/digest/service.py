@@ -253,11 +253,6 @@ def per_topic(entries: Sequence[Entry], settings: Settings) -> dict[str, int]:
 # ---- the files ----------------------------------------------------------------------------------------------------
 
 
-async def make_files(entries: Sequence[Entry], settings: Settings, lang: str, now: datetime) -> DigestFiles:
-    """The chart and the Excel list of these entries, made in a worker thread (the bot keeps answering)."""
-    return await asyncio.to_thread(_make_files, list(entries), settings, lang, now)
-
-
 def _make_files(entries: list[Entry], settings: Settings, lang: str, now: datetime) -> DigestFiles:
     """Made once per content: recipients who get the same entries share the files."""
     ids = ",".join(str(e.id) for e in entries)
@@ -363,23 +358,37 @@ async def send_digest(db: Database, settings: Settings, member: StaffMember, now
 
     if db.path == ":memory:":  # no second connection to an in-memory database: read it here
         found = await db.snapshot(lambda conn: _read(conn, settings, member, key))
-        prepared = None if found is None else (found, await asyncio.to_thread(_prepare, found, settings,
-                                                                              member.language, now))
+        prepared = None if found is None else (_Read.of(found), await asyncio.to_thread(_prepare, found, settings,
+                                                                                       member.language, now))
     else:  # read, grouped, drawn and written in the worker process, from a snapshot
         prepared = await in_process(_read_and_prepare, db.path, settings, member, key, now)
     if prepared is None:
         return False
-    found, messages = prepared
+    read, messages = prepared
     async with db.transaction() as conn:
         done = await jobs.is_done(conn, key)
-        if done or (await read_mark(conn, member.channel, member.external_id))[0] != found.after:
+        if done or (await read_mark(conn, member.channel, member.external_id))[0] != read.after:
             return False  # another run did it meanwhile
         if messages:
             await queue_messages(conn, member.recipient, messages, key, now, f"digest:{local_day(now, settings)}")
-        await digests.set_mark(conn, member.channel, member.external_id, found.upto, iso(now))
+        await digests.set_mark(conn, member.channel, member.external_id, read.upto, iso(now))
         await jobs.mark_done(conn, key, iso(now))
-    log.info("digest %s: %d new entr(y/ies)", key, len(found.entries))
+    log.info("digest %s: %d new entr(y/ies)", key, read.count)
     return bool(messages)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What the transaction needs of a digest's read: its watermarks and size, not its entries (10,000 of them
+    would be unpickled on the event loop's process, holding the GIL for tens of milliseconds)."""
+
+    after: int
+    upto: int
+    count: int
+
+    @classmethod
+    def of(cls, found: NewEntries) -> _Read:
+        return cls(found.after, found.upto, len(found.entries))
 
 
 async def _read(conn: Connection, settings: Settings, member: StaffMember, key: str) -> NewEntries | None:
@@ -388,12 +397,12 @@ async def _read(conn: Connection, settings: Settings, member: StaffMember, key: 
 
 
 def _read_and_prepare(path: str, settings: Settings, member: StaffMember, key: str,
-                      now: datetime) -> tuple[NewEntries, list[tuple[str, Message]]] | None:
+                      now: datetime) -> tuple[_Read, list[tuple[str, Message]]] | None:
     """In the worker process: the snapshot read, then the text, the chart and the workbook (None: done already)."""
     found = read_snapshot(path, _read, settings, member, key)
     if found is None:
         return None
-    return found, _prepare(found, settings, member.language, now) if found.entries else []
+    return _Read.of(found), _prepare(found, settings, member.language, now) if found.entries else []
 
 
 def _prepare(found: NewEntries, settings: Settings, lang: str, now: datetime) -> list[tuple[str, Message]]:
@@ -401,6 +410,45 @@ def _prepare(found: NewEntries, settings: Settings, lang: str, now: datetime) ->
     files = _make_files(list(found.entries), settings, lang, now)
     return [("text", Message(daily_text(found, settings, lang, now))),
             *file_messages(files, len(found.entries), lang)]
+
+
+@dataclass(frozen=True, slots=True)
+class OnDemand:
+    """``/digest`` made ready: the text and files of what is new (``count`` 0: nothing; ``files`` None with
+    entries: they could not be made)."""
+
+    since: datetime | None
+    count: int
+    text: str
+    files: DigestFiles | None
+
+
+async def on_demand(db: Database, settings: Settings, channel: str, user_id: str, lang: str,
+                    now: datetime) -> OnDemand:
+    """What is new for one officer since their last daily digest, with its text and files: read from a snapshot,
+    grouped and drawn in the worker process (a thread would hold the GIL for seconds, and the turns would wait for
+    it); only the text and the files' paths come back."""
+    if db.path == ":memory:":  # no second connection to an in-memory database: read it here, draw in a thread
+        found = await db.snapshot(lambda conn: new_entries(conn, settings, channel, user_id))
+        return await asyncio.to_thread(_on_demand_ready, found, settings, lang, now)
+    return await in_process(_on_demand_in_worker, db.path, settings, channel, user_id, lang, now)
+
+
+def _on_demand_in_worker(path: str, settings: Settings, channel: str, user_id: str, lang: str,
+                         now: datetime) -> OnDemand:
+    return _on_demand_ready(read_snapshot(path, new_entries, settings, channel, user_id), settings, lang, now)
+
+
+def _on_demand_ready(found: NewEntries, settings: Settings, lang: str, now: datetime) -> OnDemand:
+    if not found.entries:
+        return OnDemand(found.since, 0, "", None)
+    text = on_demand_text(found, settings, lang)
+    try:
+        files: DigestFiles | None = _make_files(list(found.entries), settings, lang, now)
+    except Exception:
+        log.exception("the files of an on-demand digest could not be made")
+        files = None
+    return OnDemand(found.since, len(found.entries), text, files)
 
 
 async def send_digests(db: Database, settings: Settings, now: datetime, events: Events) -> int:
