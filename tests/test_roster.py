@@ -19,7 +19,7 @@ import pytest
 import tomli_w
 from openpyxl import Workbook
 
-from bot.core.config import DatabaseSection, Settings, load_settings
+from bot.core.config import Settings, load_settings
 from bot.dialogues.roster import (
     MAX_BYTES,
     HamletIndex,
@@ -30,8 +30,10 @@ from bot.dialogues.roster import (
     match_household,
 )
 from bot.dialogues.service import DialogueError, DialogueSpec, create
-from storage import Database
+from storage import Database, database_at
 from storage.dialogues import roster_size
+
+BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -49,9 +51,9 @@ Rows = Sequence[Sequence[object]]
 
 
 @pytest.fixture
-def roster_settings(tmp_path: Path) -> Settings:
-    example = load_settings(EXAMPLE)
-    return example.model_copy(update={"database": DatabaseSection(path=str(tmp_path / "roster.sqlite3"))})
+def roster_settings(settings: Settings) -> Settings:
+    """The example config on this run's database (SQLite, or PostgreSQL: BOTH_BACKENDS)."""
+    return settings
 
 
 async def add_dialogue(db: Database, settings: Settings, dialogue_id: str = DIALOGUE,
@@ -65,7 +67,7 @@ async def add_dialogue(db: Database, settings: Settings, dialogue_id: str = DIAL
 
 @pytest.fixture
 async def db(roster_settings: Settings) -> AsyncIterator[Database]:
-    database = await Database(roster_settings.database.path).open()
+    database = await database_at(roster_settings.database.target, files=roster_settings.database.files).open()
     await add_dialogue(database, roster_settings)
     yield database
     await database.close()

@@ -43,7 +43,7 @@ from bot.dialogues.service import DialogueError, require
 from storage import Connection, Database
 from storage import dialogues as repo
 from storage.connection import LoopConnection
-from storage.db import read_snapshot
+from storage.db import database_at, is_postgres, read_snapshot
 from storage.dialogues import RosterEntry
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -564,7 +564,15 @@ async def _whole_roster(conn: Connection, dialogue_id: str) -> dict[str, RosterE
 async def _write_paced(path: str, dialogue_id: str, rows: list[RosterValues], at: str) -> None:
     """Upsert ``WORKER_BATCH`` rows per transaction, the dialogue checked in each (it may be deleted), then leave
     SQLite's write lock free at least as long as the batch held it, so the bot's turns (which wait for it a few
-    milliseconds at a time) get it between two batches."""
+    milliseconds at a time) get it between two batches. On PostgreSQL the batches are transactions of their own
+    beside the workers' turns (no lock to leave free)."""
+    if is_postgres(path):
+        async with database_at(path) as db:
+            for start in range(0, len(rows), WORKER_BATCH):
+                async with db.transaction() as pg:
+                    await require(pg, dialogue_id)
+                    await repo.upsert_roster(pg, dialogue_id, rows[start:start + WORKER_BATCH], at)
+        return
     conn = LoopConnection.open(path, WORKER_BUSY_TIMEOUT_MS)
     try:
         for start in range(0, len(rows), WORKER_BATCH):
