@@ -1,103 +1,40 @@
-"""One SQLite connection per process on its own thread, every transaction serialised by an asyncio lock.
+"""SQLite: one aiosqlite connection per process (``storage/connection.py``), every transaction serialised by an
+asyncio lock, and the chat turn's own sqlite3 connection on the event loop (``turn``).
 
 Why one connection and a lock: SQLite allows one writer at a time anyway, and a shared connection without a lock
 would let one task read another task's uncommitted writes. ``BEGIN IMMEDIATE`` takes the write lock up front so
 that two processes (the bot and a CLI export) never deadlock; ``busy_timeout`` makes the other one wait.
 WAL with ``synchronous=NORMAL`` keeps every committed transaction across a SIGKILL of the process.
-The connection lives on a thread of its own (``storage/connection.py``) so that no call blocks the event loop, and
-so that a chat turn's ``BEGIN IMMEDIATE`` + load, then its saved state + ``COMMIT``, are one hop each (``turn``).
+A chat turn's SQL takes tens of microseconds: it runs on the loop's own connection with a 2 ms busy timeout and an
+asynchronous back-off, no hop to a thread (``python -m bench form`` measures it against aiosqlite in the same run).
+PostgreSQL has the same face in ``storage/pg.py``; ``storage/backends.py`` picks one from the config.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from storage.connection import Connection, LoopConnection
-from storage.dialect import SQLITE, ddl_for_postgres
+from storage.dialect import SQLITE
+from storage.errors import DatabaseBusy, DatabaseUnusable
+from storage.schema import SCHEMA_TABLE, migration_statements
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Statement = tuple[str, tuple[Any, ...]]
-TRIGGER = re.compile(r"^CREATE\s+TRIGGER\b", re.IGNORECASE)
-TRIGGER_END = re.compile(r"\bEND\s*$", re.IGNORECASE)
-MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 HOT_BUSY_TIMEOUT_MS = 2  # the turn's connection on the event loop waits this long for a lock, at most, in SQLite
 HOT_BUSY_BACKOFF = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)  # then asynchronously, ~0.4 s before DatabaseBusy
 
 
-def migration_statements(dialect: str) -> list[tuple[int, str, list[str]]]:
-    """(number, name, statements) of every migration for this database: PostgreSQL's are translated
-    (``storage.dialect.ddl_for_postgres``) unless ``migrations/postgresql/`` holds its own file of that name."""
-    if dialect == SQLITE:
-        return [(number, name, _split_sql(sql)) for number, name, sql in migrations()]
-    own = resources.files("storage.migrations").joinpath("postgresql")
-    found = []
-    for number, name, sql in migrations():
-        override = own.joinpath(name)
-        if override.is_file():
-            found.append((number, name, _split_sql(override.read_text(encoding="utf-8"), functions=True)))
-        else:
-            found.append((number, name, [ddl_for_postgres(statement) for statement in _split_sql(sql)]))
-    return found
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) of every migration shipped in storage/migrations, in order."""
-    found = []
-    for entry in resources.files("storage.migrations").iterdir():
-        match = MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if len(set(numbers)) != len(numbers):
-        raise RuntimeError(f"two migrations share a number: {numbers}")
-    return found
-
-
-SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
-
-
-def pending_migrations(path: str | Path) -> list[str]:
-    """The names of the shipped migrations a database has not had yet (all of them for a new one), read without
-    changing it. ``path`` may be a PostgreSQL URL (then not from inside a running event loop)."""
-    if is_postgres(str(path)):
-        from storage.pg import applied_numbers
-
-        applied = asyncio.run(applied_numbers(str(path)))
-        return [name for number, name, _ in migrations() if number not in applied]
-    path = Path(sqlite_path(path))
-    if not path.exists() or path.stat().st_size == 0:
-        return [name for _, name, _ in migrations()]
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        known = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-        applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")} if known.fetchone() \
-            else set()
-    return [name for number, name, _ in migrations() if number not in applied]
-
-
 FILE_MODE = 0o600   # names and phone numbers: the bot's own user only
 FOLDER_MODE = 0o700
-
-
-class DatabaseUnusable(Exception):
-    """The database cannot be used at all: ``reason`` is ``not_a_database``, ``damaged``, ``read_only``,
-    ``migration_failed`` or ``unavailable``; ``detail`` is SQLite's own words (no personal data in them)."""
-
-    def __init__(self, path: str, reason: str, detail: str = "") -> None:
-        super().__init__(f"{path}: {reason} {detail}".strip())
-        self.path, self.reason, self.detail = path, reason, detail
 
 
 class AlwaysLeader:
@@ -111,10 +48,6 @@ class AlwaysLeader:
 
     async def close(self) -> None:
         return None
-
-
-class DatabaseBusy(Exception):
-    """Another process held SQLite's write lock longer than the busy timeout: nothing was done; try again."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -309,7 +242,7 @@ class Database:
         if self.path == ":memory:":
             async with self.reading() as conn:
                 return await work(conn)
-        return await asyncio.to_thread(_in_snapshot, self.path, work)
+        return await asyncio.to_thread(read_sqlite_snapshot, self.path, work)
 
     worker = None  # one process does everything on SQLite
 
@@ -339,39 +272,7 @@ class Database:
                 await conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
 
 
-def read_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """``work(conn, *args)`` on a private read-only connection in one read transaction, with an event loop of its
-    own (the connection never suspends, so ``work`` runs straight through). For a worker thread or process.
-    ``path`` may be a PostgreSQL URL (``Database.path`` of either database)."""
-    if is_postgres(path):
-        from storage.pg import read_snapshot as read_postgres
-
-        return read_postgres(path, work, *args)
-    return _in_snapshot(path, work, *args)
-
-
-def is_postgres(target: str) -> bool:
-    return str(target).startswith(("postgresql://", "postgres://"))
-
-
-def sqlite_path(target: str | Path) -> str:
-    """The file of a SQLite target: a path, or ``sqlite:///relative`` / ``sqlite:////absolute``."""
-    text = str(target)
-    return text[len("sqlite:///"):] if text.startswith("sqlite:///") else text
-
-
-def database_at(target: str | Path, *, files: str | Path | None = None) -> Any:
-    """The database a config names: ``Database`` for a SQLite file (a path or ``sqlite:///path``), ``PgDatabase``
-    for ``postgresql://...``; both have the same face. ``files``: the folder for the files kept beside the data
-    (kept media); a SQLite database keeps them next to its file."""
-    if is_postgres(str(target)):
-        from storage.pg import PgDatabase
-
-        return PgDatabase(str(target), files=files)
-    return Database(sqlite_path(target))
-
-
-def _in_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+def read_sqlite_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:
     conn = LoopConnection.open(f"file:{path}?mode=ro", HOT_BUSY_TIMEOUT_MS * 500, uri=True, read_only=True)
     try:
         conn.raw.execute("BEGIN")
@@ -395,21 +296,3 @@ def _commit_with(conn: sqlite3.Connection, statements: list[Statement]) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def _split_sql(script: str, *, functions: bool = False) -> list[str]:
-    """Split a migration into statements (executescript would commit our transaction). With ``functions``, a
-    PostgreSQL function's body between ``$$`` marks stays whole."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    statements: list[str] = []
-    pending = ""
-    for piece in "\n".join(lines).split(";"):
-        pending = f"{pending};{piece}" if pending else piece
-        if TRIGGER.match(pending.strip()) and not TRIGGER_END.search(pending) and not functions:
-            continue
-        if functions and pending.count("$$") % 2:
-            continue  # a trigger's body has statements of its own: it ends at its END
-        if pending.strip():
-            statements.append(pending.strip())
-        pending = ""
-    return statements

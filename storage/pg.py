@@ -28,6 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from storage.dialect import POSTGRESQL, returns_rows, to_postgres
+from storage.errors import DatabaseUnusable
+from storage.schema import SCHEMA_TABLE, migration_statements
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -182,8 +184,6 @@ class PgDatabase:
         self._lock = asyncio.Lock()
 
     async def open(self) -> PgDatabase:
-        from storage.db import DatabaseUnusable  # one exception for both databases
-
         if self._pool is not None:
             return self
         try:
@@ -281,8 +281,6 @@ class PgDatabase:
 
     async def _migrate(self) -> None:
         """Every shipped migration not yet recorded, in order, in one transaction, by one process at a time."""
-        from storage.db import SCHEMA_TABLE, DatabaseUnusable, migration_statements
-
         raw = self.conn.raw
         await raw.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database
-from storage.db import migrations
+from storage.schema import migrations
 
 BOTH_BACKENDS = True  # conftest: each test that takes `settings` runs on SQLite and on PostgreSQL
 

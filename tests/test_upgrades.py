@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-import storage.db
+import storage.schema
 from bot.cli import main
 from bot.core.config import load_settings
 from bot.core.logs import setup_logging
@@ -42,8 +42,8 @@ async def a_household(path: Path) -> None:
 
 def with_broken_migration(monkeypatch: pytest.MonkeyPatch) -> None:
     """A release whose newest migration fails half-way (its first statement works, its second cannot)."""
-    shipped = storage.db.migrations()
-    monkeypatch.setattr(storage.db, "migrations", lambda: [*shipped, BROKEN])
+    shipped = storage.schema.migrations()
+    monkeypatch.setattr(storage.schema, "migrations", lambda: [*shipped, BROKEN])
 
 
 async def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path,

@@ -22,8 +22,8 @@ import click
 
 from bot.core.i18n import LANGUAGES, t
 from storage import database_at, pending_migrations
+from storage.backends import is_postgres, sqlite_path
 from storage.copy import BATCH, CopyFailed, CopyRefused, Counted, Plan, Progress, copy_rows, counts, plan
-from storage.db import is_postgres, sqlite_path
 from storage.pg import redacted
 
 

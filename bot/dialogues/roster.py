@@ -42,8 +42,8 @@ from bot.core.workers import in_process
 from bot.dialogues.service import DialogueError, require
 from storage import Connection, Database
 from storage import dialogues as repo
+from storage.backends import database_at, is_postgres, read_snapshot
 from storage.connection import LoopConnection
-from storage.db import database_at, is_postgres, read_snapshot
 from storage.dialogues import RosterEntry
 
 MAX_BYTES = 20 * 1024 * 1024

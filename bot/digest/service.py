@@ -46,7 +46,7 @@ from bot.reports.report_xlsx import Sheet, write_workbook
 from bot.staff import roles
 from storage import Connection, Database, digests, jobs, people, submissions
 from storage import staff as staff_repo
-from storage.db import read_snapshot
+from storage.backends import read_snapshot
 from storage.digests import Entry
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from bot.dialogues.service import DialogueError
 from bot.reports.report_data import Progress, ReportData, load_from, load_report, no_progress
 from bot.reports.working_papers import matching_agency
 from storage import Database
-from storage.db import read_snapshot
+from storage.backends import read_snapshot
 
 FORMATS = ("docx", "xlsx", "csv")
 Writer = Callable[[ReportData, Path, Progress], Path]
