@@ -238,19 +238,11 @@ class PgDatabase:
                    ) -> AsyncIterator[tuple[PgConnection, T, list[Statement]]]:
         """A chat turn: ``load`` (which takes the speaker's locks), the turn, then the statements left for the
         end, and ``COMMIT``: one transaction."""
-        async with self._lock:
-            conn = self.conn
-            await conn.raw.execute("BEGIN")
+        async with self.transaction() as conn:
             at_commit: list[Statement] = []
-            try:
-                loaded = await load(conn)
-                yield conn, loaded, at_commit
-                for sql, params in at_commit:
-                    await conn.execute(sql, params)
-            except BaseException:
-                await conn.raw.execute("ROLLBACK")
-                raise
-            await conn.raw.execute("COMMIT")
+            yield conn, await load(conn), at_commit
+            for sql, params in at_commit:
+                await conn.execute(sql, params)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PgConnection]:

@@ -15,18 +15,19 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def migration_statements(dialect: str) -> list[tuple[int, str, list[str]]]:
-    """(number, name, statements) of every migration for this database: PostgreSQL's are translated
-    (``storage.dialect.ddl_for_postgres``) unless ``migrations/postgresql/`` holds its own file of that name."""
+    """(number, name, statements) of every migration for this database. PostgreSQL's are translated
+    (``storage.dialect.ddl_for_postgres``); SQLite's triggers cannot be, so a file of the same name in
+    ``migrations/postgresql/`` holds PostgreSQL's own, which take their place."""
     if dialect == SQLITE:
         return [(number, name, split_sql(sql)) for number, name, sql in migrations()]
     own = resources.files("storage.migrations").joinpath("postgresql")
     found = []
     for number, name, sql in migrations():
+        statements = [ddl_for_postgres(s) for s in split_sql(sql) if not TRIGGER.match(s)]
         override = own.joinpath(name)
         if override.is_file():
-            found.append((number, name, split_sql(override.read_text(encoding="utf-8"), functions=True)))
-        else:
-            found.append((number, name, [ddl_for_postgres(statement) for statement in split_sql(sql)]))
+            statements += split_sql(override.read_text(encoding="utf-8"), functions=True)
+        found.append((number, name, statements))
     return found
 
 
