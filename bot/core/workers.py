@@ -12,6 +12,8 @@ import asyncio
 import atexit
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -19,13 +21,28 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
 WORKER_NICENESS = 10  # background work yields the CPU to the bot's event loop when both want it (2 cores)
+ORPHAN_CHECK_SECONDS = 1.0  # how often the worker looks whether the bot that started it is still there
+
+
+def _start_worker(parent: int) -> None:
+    """The worker process's start: lower priority, and a watch that ends it when the bot is gone. A bot killed with
+    SIGKILL (or by the out-of-memory killer) cannot shut its pool down: without the watch the worker, and
+    multiprocessing's resource tracker that waits for it, would be left running for ever."""
+    os.nice(WORKER_NICENESS)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="orphan-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=os.nice, initargs=(WORKER_NICENESS,))
+                                    initializer=_start_worker, initargs=(os.getpid(),))
         atexit.register(shutdown)
     return _pool
 
