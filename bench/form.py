@@ -12,6 +12,10 @@ small SQLite persistence committed after every update), with the same prompts, k
 ratios ``peer_pickle_ratio`` and ``peer_sqlite_ratio`` are our updates/s over theirs. The very same updates also go
 through a bare echo application (``ratio``). At the end the submissions are counted, ours in the database and the
 peers' in their user data: a benchmark that did not do the work is worthless.
+
+Every contender runs ``--rounds`` times (3), interleaved (ours, the peers, the echo, then again), and is judged by
+its best round: this machine's speed drifts by a third within minutes, and a slow spell should not fall on one
+contender only.
 """
 
 from __future__ import annotations
@@ -357,6 +361,7 @@ def cpu_model() -> str:
 
 async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
     households: int = args.households
+    rounds: int = getattr(args, "rounds", 1)
     quiet: bool = getattr(args, "json", False)
 
     def progress(line: str) -> None:
@@ -364,23 +369,34 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  … {line}", flush=True)
 
     load_before = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-    with tempfile.TemporaryDirectory(prefix="doithoai-bench-", dir=args.db_dir) as tmp:
-        db_path = Path(tmp) / "bench.sqlite3"
-        settings = bench_settings(Path(args.config), db_path)
-        driver = getattr(args, "turn_driver", "both")
-        async with Database(db_path, hot_turn=driver != "aiosqlite") as db:
-            form, updates, calls = await run_form(settings, db, households, progress)
-        rows = count_rows(db_path)
-        other = await run_other_driver(settings, households, Path(tmp), progress) if driver == "both" else None
-        pickle, pickle_stored, pickle_calls = await run_peer("pickle", settings, households, Path(tmp), progress)
-        sqlite, sqlite_stored, sqlite_calls = await run_peer("sqlite", settings, households, Path(tmp), progress)
-    base, base_calls = await run_baseline(updates, progress)
+    driver = getattr(args, "turn_driver", "both")
+    runs: dict[str, list[Any]] = {"ours": [], "other": [], "pickle": [], "sqlite": [], "echo": []}
+    for number in range(1, rounds + 1):  # interleaved: a slow spell of the machine falls on every contender alike
+        if rounds > 1:
+            progress(f"round {number} of {rounds}")
+        with tempfile.TemporaryDirectory(prefix="doithoai-bench-", dir=args.db_dir) as tmp:
+            db_path = Path(tmp) / "bench.sqlite3"
+            settings = bench_settings(Path(args.config), db_path)
+            async with Database(db_path, hot_turn=driver != "aiosqlite") as db:
+                form, updates, calls = await run_form(settings, db, households, progress)
+            runs["ours"].append((form, updates, calls, count_rows(db_path)))
+            if driver == "both":
+                runs["other"].append(await run_other_driver(settings, households, Path(tmp), progress))
+            runs["pickle"].append(await run_peer("pickle", settings, households, Path(tmp), progress))
+            runs["sqlite"].append(await run_peer("sqlite", settings, households, Path(tmp), progress))
+        runs["echo"].append(await run_baseline(updates, progress))
+    form, updates, calls, rows = _best(runs["ours"])
+    other = _best(runs["other"]) if runs["other"] else None
+    pickle, pickle_stored, pickle_calls = _best(runs["pickle"])
+    sqlite, sqlite_stored, sqlite_calls = _best(runs["sqlite"])
+    base, base_calls = _best(runs["echo"])
     postgres = await _on_postgres(args, households, form, progress) if getattr(args, "db", "") else {}
     ratio = form.updates_per_s / base.updates_per_s if base.updates_per_s else 0.0
     pickle_ratio = form.updates_per_s / pickle.updates_per_s if pickle.updates_per_s else 0.0
     sqlite_ratio = form.updates_per_s / sqlite.updates_per_s if sqlite.updates_per_s else 0.0
     return {
         "households": households,
+        "rounds": rounds,
         "turn_driver": "aiosqlite" if driver == "aiosqlite" else "loop",
         **_other_driver_figures(form, other),
         "updates": form.updates,
@@ -413,8 +429,8 @@ async def bench_form(args: argparse.Namespace) -> dict[str, Any]:
         "baseline_cpu_us_per_update": round(base.cpu_us_per_update, 1),
         "submissions_stored": rows["submissions"],
         "persons_stored": rows["persons"],
-        "work_done": rows["submissions"] == households == pickle_stored == sqlite_stored
-        and (other is None or other[1] == households),
+        "work_done": all(run[3]["submissions"] == households for run in runs["ours"])
+        and all(run[1] == households for run in runs["pickle"] + runs["sqlite"] + runs["other"]),
         "bot_api_calls": dict(sorted(calls.items())),
         "baseline_bot_api_calls": base_calls,
         "goals": {key: _goal_met(key, value) for key, value in (
@@ -471,6 +487,12 @@ def _other_driver_figures(form: Timing, other: tuple[Timing, int] | None) -> dic
     }
 
 
+def _best(runs: list[Any]) -> Any:
+    """The run (a tuple whose first item is its ``Timing``) with the most updates/s: each contender is judged by its
+    best round, as ``timeit`` takes the best of its repeats (the machine only ever slows a run down)."""
+    return max(runs, key=lambda run: run[0].updates_per_s)
+
+
 def _goal_met(key: str, value: float) -> bool:
     return value <= GOALS[key] if key.endswith("_ms") else value >= GOALS[key]
 
@@ -485,7 +507,8 @@ def report(result: dict[str, Any]) -> str:
     goals = result["goals"]
     calls = ", ".join(f"{name} {count:,}" for name, count in result["bot_api_calls"].items())
     lines = [
-        f"form benchmark: {result['households']:,} households, {result['updates']:,} updates "
+        f"form benchmark: {result['households']:,} households, {result['updates']:,} updates, best of"
+        f" {result.get('rounds', 1)} interleaved rounds "
         f"(Python {result['python']}, python-telegram-bot {result['ptb_version']}, "
         f"{result['nproc']} CPU, {result['cpu']})",
         "",
@@ -534,6 +557,8 @@ def _aiosqlite_line(result: dict[str, Any]) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--households", type=_positive, default=1000, help="simulated households (default 1000)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="the config to use (default: the example)")
+    parser.add_argument("--rounds", type=_positive, default=3,
+                        help="rounds of every contender, interleaved; each is judged by its best (default 3)")
     parser.add_argument("--db", default="", help="postgresql://... : also run the form on PostgreSQL (a scratch"
                         " database is created there and dropped), by --workers processes")
     parser.add_argument("--workers", default="1", help="with --db: worker processes, one count or a list (1,2,4)")
