@@ -26,6 +26,10 @@ BOT_USER: dict[str, Any] = {
 }
 
 JSONDict = dict[str, Any]
+# The Bot API's method names are case-insensitive: a call is counted under its canonical name.
+CANONICAL = {name.lower(): name for name in (
+    "getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery", "setMyCommands",
+    "deleteWebhook", "getUpdates")}
 
 
 def _ok(result: object) -> tuple[int, bytes]:
@@ -70,7 +74,8 @@ class FakeRequest(BaseRequest):
         connect_timeout: object = None,
         pool_timeout: object = None,
     ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
+        called = url.rsplit("/", 1)[-1]
+        api_method = CANONICAL.get(called.lower(), called)
         self.calls[api_method] += 1
         params: JSONDict = dict(request_data.parameters) if request_data is not None else {}
         answer = getattr(self, f"_api_{api_method}", None)

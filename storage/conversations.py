@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from storage.db import Connection
@@ -46,8 +48,21 @@ async def first_delivery(conn: Connection, channel: str, event_id: str, now: str
     return cur.rowcount == 1
 
 
-async def forget_events_before(conn: Connection, before: str) -> int:
-    cur = await conn.execute("DELETE FROM processed_events WHERE at < ?", (before,))
+async def events_handled_before(conn: Connection, before: str) -> list[tuple[str, str]]:
+    """The keys of the updates handled before ``before``. A scan: ``processed_events`` has no index on ``at``, so
+    that every turn writes one page for it, not two. Read it in a snapshot (``Database.snapshot``), never under the
+    write lock."""
+    rows = await conn.execute_fetchall("SELECT channel, event_id FROM processed_events WHERE at < ?", (before,))
+    return [(str(row[0]), str(row[1])) for row in rows]
+
+
+async def forget_events(conn: Connection, keys: Sequence[tuple[str, str]]) -> int:
+    """Forget these handled updates (found by ``events_handled_before``): a few hundred at a time, by key."""
+    if not keys:
+        return 0
+    rows = ", ".join("(?, ?)" for _ in keys)
+    cur = await conn.execute(f"DELETE FROM processed_events WHERE (channel, event_id) IN (VALUES {rows})",
+                             tuple(chain.from_iterable(keys)))
     return cur.rowcount
 
 
@@ -63,6 +78,7 @@ def _session(channel: str, row: sqlite3.Row | tuple) -> Session:
     )
 
 
+_STATE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps would per call
 _SAVE = (
     "INSERT INTO conversations (person_id, step, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT(person_id) DO UPDATE SET step = excluded.step, data = excluded.data,"
@@ -72,5 +88,5 @@ _SAVE = (
 
 def save_state_statement(person_id: int, step: str, data: dict[str, Any], version: int, now: str,
                          ) -> tuple[str, tuple[Any, ...]]:
-    return _SAVE, (person_id, step, json.dumps(data, ensure_ascii=False, separators=(",", ":")), version, now)
+    return _SAVE, (person_id, step, _STATE_JSON.encode(data), version, now)
 

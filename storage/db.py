@@ -176,52 +176,34 @@ class Database:
     async def turn(self, load: Callable[[Any], Awaitable[T]],
                    ) -> AsyncIterator[tuple[Any, T, list[Statement]]]:
         """The hot path of a chat turn: ``BEGIN IMMEDIATE`` then ``await load(conn)``; statements appended to the
-        yielded list run just before ``COMMIT``. On a file database this makes no hop at all (``_hot_turn``)."""
+        yielded list run just before ``COMMIT``.
+
+        On a file database the turn's SQL (tens of µs) runs on the event loop's own connection, whose calls never
+        suspend: no hop to a thread at all. Another process holding the write lock (an export, a backup) is waited
+        for asynchronously, a few ms at a time (``_begin_hot``). The turn yields to the loop once before it starts, so
+        that turns one after the other never starve it (a roster import's task, the answer to a tapped button)."""
         hot = self._hot if self.hot_turn else None
-        if hot is not None:
-            await asyncio.sleep(0)  # a turn makes no hop: let the loop run others between turns (fairness)
+        await asyncio.sleep(0)
         async with self._lock:
+            conn: Any = hot if hot is not None else self.conn
             if hot is not None:
-                async with self._hot_turn(hot, load) as inside:
-                    yield inside
-                return
-            conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+                await _begin_hot(hot.raw)
+            else:
+                await conn.execute("BEGIN IMMEDIATE")
             at_commit: list[Statement] = []
             try:
                 loaded = await load(conn)
                 yield conn, loaded, at_commit
-                for sql, params in at_commit:
-                    await conn.execute(sql, params)
+                if hot is None:
+                    for sql, params in at_commit:
+                        await conn.execute(sql, params)
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await _rollback(conn, hot)
                 raise
-            await conn.execute("COMMIT")
-
-    @asynccontextmanager
-    async def _hot_turn(self, hot: LoopConnection, load: Callable[[Any], Awaitable[T]],
-                        ) -> AsyncIterator[tuple[Any, T, list[Statement]]]:
-        """The turn with no hop at all: its SQL (tens of µs) runs on the event loop's own connection, whose calls
-        never suspend, so ``load`` runs straight through. Another process holding the write lock (an export, a
-        backup) is waited for asynchronously, a few ms at a time."""
-        for delay in (*HOT_BUSY_BACKOFF, None):
-            try:
-                hot.raw.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise
-                if delay is None:
-                    raise DatabaseBusy(str(exc)) from exc
-                await asyncio.sleep(delay)
-        at_commit: list[Statement] = []
-        try:
-            loaded = await load(hot)
-            yield hot, loaded, at_commit
-        except BaseException:
-            hot.raw.execute("ROLLBACK")
-            raise
-        _commit_with(hot.raw, at_commit)
+            if hot is not None:
+                _commit_with(hot.raw, at_commit)
+            else:
+                await conn.execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
@@ -286,6 +268,27 @@ def read_sqlite_snapshot(path: str, work: Callable[..., Awaitable[T]], *args: An
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+async def _begin_hot(raw: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE`` on the loop's connection: its busy timeout is 2 ms; past it, back off asynchronously."""
+    for delay in (*HOT_BUSY_BACKOFF, None):
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            if delay is None:
+                raise DatabaseBusy(str(exc)) from exc
+            await asyncio.sleep(delay)
+
+
+async def _rollback(conn: Any, hot: LoopConnection | None) -> None:
+    if hot is not None:
+        hot.raw.execute("ROLLBACK")
+    else:
+        await conn.execute("ROLLBACK")
 
 
 def _commit_with(conn: sqlite3.Connection, statements: list[Statement]) -> None:

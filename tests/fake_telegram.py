@@ -61,6 +61,12 @@ MAX_CALLBACK_DATA = 64
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TRACK_GROUP = 1_000_000  # after every handler group of the application under test
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVoice"})
+# Telegram's method names are case-insensitive ("All methods in the Bot API are case-insensitive"): a call is recorded
+# under the canonical name, whatever case the client used.
+KNOWN_METHODS = ("getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "setMyCommands", "getFile",
+                 "sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendChatAction", "editMessageText",
+                 "editMessageReplyMarkup", "answerCallbackQuery", "close", "logOut")
+CANONICAL = {name.lower(): name for name in KNOWN_METHODS}
 CHAT_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendChatAction", "editMessageText",
                           "editMessageReplyMarkup", "sendVoice"})
 STRING_PARAMS = frozenset({
@@ -595,7 +601,7 @@ class FakeTelegram:
     # ---- the HTTP side -------------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
+        method = CANONICAL.get(request.match_info["method"].lower(), request.match_info["method"])
         if request.match_info["token"] != self.token:
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
         params = await _read_params(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -77,15 +78,19 @@ async def _in_transaction(db: Database, work, *args):
 
 
 async def test_a_redelivered_update_is_handled_once_and_old_ids_are_forgotten(tmp_path: Path) -> None:
-    from storage.conversations import first_delivery, forget_events_before
+    from storage.conversations import events_handled_before, first_delivery, forget_events
 
     async with Database(tmp_path / "e.sqlite3") as db:
         first = await _in_transaction(db, first_delivery, "telegram", "700", "2023-06-01T00:00:00+00:00")
         again = await _in_transaction(db, first_delivery, "telegram", "700", "2023-06-01T00:00:05+00:00")
         other_channel = await _in_transaction(db, first_delivery, "zalo", "700", "2023-06-01T00:00:05+00:00")
         assert (first, again, other_channel) == (True, False, True)
+        late = await _in_transaction(db, first_delivery, "telegram", "701", "2023-06-09T00:00:00+00:00")
+        old = await db.snapshot(partial(events_handled_before, before="2023-06-08T00:00:00+00:00"))
+        assert late and sorted(old) == [("telegram", "700"), ("zalo", "700")]
         async with db.transaction() as conn:
-            assert await forget_events_before(conn, "2023-06-08T00:00:00+00:00") == 2
+            assert await forget_events(conn, old) == 2
+        assert await _in_transaction(db, first_delivery, "telegram", "701", "2023-06-09T00:00:05+00:00") is False
 
 
 async def test_an_update_handled_before_a_crash_is_not_handled_again(settings, tmp_path: Path) -> None:

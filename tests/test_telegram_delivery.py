@@ -6,7 +6,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
-from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
@@ -52,16 +51,16 @@ def test_contact_request_is_a_reply_keyboard_with_the_choices_as_text_buttons() 
     reply = Message("Số điện thoại?", (Choice("skip", "Bỏ qua"), Choice("back", "⬅️ Quay lại")), version=3,
                   ask_contact=True, contact_label="📱 Gửi số điện thoại")
     [out] = render(reply)
-    assert isinstance(out.markup, ReplyKeyboardMarkup)
-    assert out.markup.resize_keyboard and out.markup.one_time_keyboard
-    rows = [[(b.text, b.request_contact) for b in row] for row in out.markup.keyboard]
+    assert isinstance(out.markup, dict) and "keyboard" in out.markup
+    assert out.markup["resize_keyboard"] and out.markup["one_time_keyboard"]
+    rows = [[(b["text"], b.get("request_contact")) for b in row] for row in out.markup["keyboard"]]
     assert rows == [[("📱 Gửi số điện thoại", True)], [("Bỏ qua", None)], [("⬅️ Quay lại", None)]]
 
 
 def test_removing_the_reply_keyboard_and_showing_buttons_takes_two_steps() -> None:
     [out] = render(Message("Hộ của ông/bà thuộc loại nào?", (Choice("c:poor", "Hộ nghèo"),), version=5,
                          remove_keyboard=True))
-    assert isinstance(out.markup, ReplyKeyboardRemove)
+    assert out.markup == {"remove_keyboard": True}
     assert out.then_inline is not None and out.then_inline["inline_keyboard"][0][0]["callback_data"] == "5:c:poor"
 
 
@@ -71,7 +70,7 @@ def test_long_text_is_split_on_lines_with_the_keyboard_on_the_last_part() -> Non
     assert len(parts) == 3
     assert all(utf16_len(p.text) <= 4096 for p in parts)
     assert "\n".join(p.text for p in parts) == text  # cut between lines only
-    assert isinstance(parts[0].markup, ReplyKeyboardRemove)
+    assert parts[0].markup == {"remove_keyboard": True}
     assert parts[1].markup is None
     assert isinstance(parts[-1].markup, dict) and "inline_keyboard" in parts[-1].markup
 

@@ -87,7 +87,8 @@ class Engine:
 
     async def _handle_once(self, msg: Incoming) -> list[Message]:
         now = self.clock()
-        load = partial(_load, msg=msg, now=iso(now))
+        stamp = iso(now)
+        load = partial(_load, msg=msg, now=stamp)
         async with self.db.turn(load) as (conn, (first, loaded), at_commit):
             if not first:
                 return []  # this very update was handled before the process was killed: never twice
@@ -100,7 +101,7 @@ class Engine:
                 if turn.dirty or session.is_new:
                     session.version += 1
                     at_commit.append(save_state_statement(session.person.id, session.step, session.data,
-                                                          session.version, iso(now)))
+                                                          session.version, stamp))
                 step = self._step(session)
                 replies = turn.finish(await step.prompt(turn) if turn.show_prompt else None, free_text=step.free_text)
         for work in turn.after_commit:  # slow work (a file download, an import) never holds the database lock

