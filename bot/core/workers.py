@@ -12,6 +12,7 @@ import asyncio
 import atexit
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +36,7 @@ def _start_worker(parent: int) -> None:
 def _exit_when_orphaned(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(ORPHAN_CHECK_SECONDS)
-    os._exit(0)
+    os.kill(os.getpid(), signal.SIGTERM)  # the worker keeps SIGTERM's default: the process ends
 
 
 def _executor() -> ProcessPoolExecutor:
