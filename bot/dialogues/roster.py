@@ -518,16 +518,23 @@ async def import_roster(
 Refused = tuple[str, tuple[Any, ...], dict[str, Any]]  # a RosterError across the process boundary
 
 
-def _read_and_plan(raw: bytes, name: str, limits: tuple[int, int], hamlets: HamletIndex,
-                   existing: dict[str, RosterEntry], lang: str) -> tuple[int, _Plan] | Refused:
-    """In the worker process: read the file and plan the writes; a refusal comes back as plain values (an
-    exception with its own constructor does not survive pickling)."""
+def _read_or_refuse(raw: bytes, name: str, limits: tuple[int, int]) -> list[Record] | Refused:
+    """The file's records; a refusal as plain values (an exception with its own constructor does not survive
+    pickling)."""
     try:
-        records = read_records(raw, name, None, max_rows=limits[0], max_unzipped_mb=limits[1])
+        return read_records(raw, name, None, max_rows=limits[0], max_unzipped_mb=limits[1])
     except MissingColumns as exc:
         return "missing", (exc.missing, exc.found, exc.line), {}
     except RosterError as exc:
         return "error", (exc.key,), dict(exc.values)
+
+
+def _read_and_plan(raw: bytes, name: str, limits: tuple[int, int], hamlets: HamletIndex,
+                   existing: dict[str, RosterEntry], lang: str) -> tuple[int, _Plan] | Refused:
+    """In the worker process: read the file and plan the writes (a refusal as ``_read_or_refuse`` gives it)."""
+    records = _read_or_refuse(raw, name, limits)
+    if isinstance(records, tuple):
+        return records
     return len(records), _plan(records, hamlets, existing, lang)
 
 
@@ -537,12 +544,9 @@ def _import_in_worker(path: str, dialogue_id: str, raw: bytes, name: str, limits
     write on the worker's own connection in short paced transactions. Only the report comes back: neither the
     200,000 rows nor the roster cross the process boundary, the event loop never unpickles them, and no write holds
     the bot's turn lock (a turn waits for SQLite's lock a few milliseconds at most, see ``_write_paced``)."""
-    try:
-        records = read_records(raw, name, None, max_rows=limits[0], max_unzipped_mb=limits[1])
-    except MissingColumns as exc:
-        return "missing", (exc.missing, exc.found, exc.line), {}
-    except RosterError as exc:
-        return "error", (exc.key,), dict(exc.values)
+    records = _read_or_refuse(raw, name, limits)
+    if isinstance(records, tuple):
+        return records
     plan = _plan(records, hamlets, read_snapshot(path, _whole_roster, dialogue_id), lang)
     try:
         asyncio.run(_write_paced(path, dialogue_id, plan.writes, at))
