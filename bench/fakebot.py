@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+MESSAGES_KEPT = 8  # per chat: the messages a household can still tap or see edited
 BOT_ID = 7_000_000_001
 BOT_USER: dict[str, Any] = {
     "id": BOT_ID,
@@ -49,7 +50,11 @@ class FakeRequest(BaseRequest):
         self.last_reply_keyboard: dict[int, JSONDict] = {}  # chat id → the last ReplyKeyboardMarkup sent
         self.sent_texts: dict[int, list[str]] = {}     # chat id → texts sent, only when ``keep_texts``
         self.keep_texts = False
+        # Telegram's memory of the messages, which lives on Telegram's servers, not in the bot: only the last few
+        # per chat (what a household can still tap or see edited), so that the bench's process does not grow by
+        # every message sent and the bot's garbage collections do not walk them
         self._messages: dict[tuple[int, int], JSONDict] = {}
+        self._recent: dict[int, deque[int]] = {}
         self._next_message_id = 1
 
     # -- BaseRequest ------------------------------------------------------------------------------------------------
@@ -100,7 +105,13 @@ class FakeRequest(BaseRequest):
         markup = message.get("reply_markup")
         if markup and "inline_keyboard" in markup:
             self.last_keyboard[chat_id] = message
-        self._messages[(chat_id, message["message_id"])] = message
+        key = (chat_id, message["message_id"])
+        if key not in self._messages:
+            recent = self._recent.setdefault(chat_id, deque())
+            recent.append(key[1])
+            if len(recent) > MESSAGES_KEPT:
+                self._messages.pop((chat_id, recent.popleft()), None)
+        self._messages[key] = message
 
     # -- the methods ------------------------------------------------------------------------------------------------
 

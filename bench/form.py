@@ -39,6 +39,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from bench.fakebot import FakeRequest
 from bench.form_peers import peer_submissions, pickle_peer, sqlite_peer
+from bot.cli.settle import settle
 from bot.cli.wiring import build_engine
 from bot.core.config import DatabaseSection, Settings, TelegramSection, load_settings
 from bot.core.i18n import t
@@ -247,11 +248,13 @@ def bench_settings(config: Path, db_path: Path) -> Settings:
 
 async def app_under_test(settings: Settings, db: Database, fake: FakeRequest) -> Application:
     """The bot's application, prepared as ``doithoai run`` prepares it and given an engine built from what it
-    learned; its handlers are registered but nothing polls: the bench hands it the updates."""
+    learned, then settled as ``doithoai run`` settles once it serves (``bot.cli.settle``); its handlers are
+    registered but nothing polls: the bench hands it the updates."""
     channel = TelegramChannel(settings, request=fake, get_updates_request=FakeRequest())
     facts = await channel.prepare()
     engine = build_engine(settings, db, **engine_options([(channel.name, facts)]))
     TelegramConversation(settings, engine, channel.replies).register(channel.app)
+    await settle()
     return channel.app
 
 

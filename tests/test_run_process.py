@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 import tomllib
@@ -69,4 +70,5 @@ async def test_run_sends_a_missed_reminder_at_start_and_serves_households(tmp_pa
             await process.wait()
     logs = (await process.stderr.read()).decode()
     assert fake_telegram.token not in logs and fake_telegram.token.split(":")[1] not in logs
+    assert re.search(r"worker process \d+ ready", logs), "the worker process is started once the bot serves"
     assert sum(t.startswith("🔔") for t in fake_telegram.texts(1001)) == 1

@@ -95,6 +95,7 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
     from contextlib import AsyncExitStack
 
     from bot.cli.runtime import Services
+    from bot.cli.settle import settle
     from bot.cli.upgrade import backup_before_upgrade
     from handlers.base import ChannelUnavailable, engine_options
 
@@ -133,6 +134,7 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
         await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
         if not webhooks:  # households first: the desk's web stack loads once the channels serve
             await services.start_web([], states)
+        await settle()
         await stop.wait()
 
 

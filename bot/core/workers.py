@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()  # warm_up() creates the pool from a thread while the loop may ask for it
 WORKER_NICENESS = 10  # background work yields the CPU to the bot's event loop when both want it (2 cores)
 ORPHAN_CHECK_SECONDS = 1.0  # how often the worker looks whether the bot that started it is still there
 
@@ -41,11 +42,25 @@ def _exit_when_orphaned(parent: int) -> None:
 
 def _executor() -> ProcessPoolExecutor:
     global _pool
-    if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_start_worker, initargs=(os.getpid(),))
-        atexit.register(shutdown)
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_worker, initargs=(os.getpid(),))
+            atexit.register(shutdown)
+        return _pool
+
+
+def worker_pid() -> int:
+    """The worker process's id (run in it)."""
+    return os.getpid()
+
+
+async def warm_up() -> int:
+    """Start the worker process now, from a thread, and wait until it answers; returns its process id.
+
+    Started on first use instead, a new interpreter's start costs the event loop's thread tens of milliseconds, at
+    the worst moment: the first roster import or report of a busy evening, with households in the form."""
+    return await asyncio.to_thread(lambda: _executor().submit(worker_pid).result())
 
 
 async def in_process(fn: Callable[..., T], *args: Any) -> T:
