@@ -20,6 +20,7 @@ from storage import Database, people
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKER_READY = re.compile(r"worker process \d+ ready")
 
 
 def write_config(tmp_path: Path, fake: FakeTelegram) -> Path:
@@ -47,6 +48,17 @@ async def register_household_for_a_dialogue_in_an_hour(config: Path) -> None:
         await dialogues.register(conn, dialogue, person.id, "tan-hau", now)
 
 
+async def read_until(stream: asyncio.StreamReader, pattern: re.Pattern[str]) -> str:
+    """The process's log up to and with the first line that matches ``pattern``."""
+    lines: list[str] = []
+    while not lines or not pattern.search(lines[-1]):
+        line = await stream.readline()
+        if not line:
+            break
+        lines.append(line.decode())
+    return "".join(lines)
+
+
 async def test_run_sends_a_missed_reminder_at_start_and_serves_households(tmp_path: Path,
                                                                           fake_telegram: FakeTelegram) -> None:
     config = write_config(tmp_path, fake_telegram)
@@ -62,13 +74,14 @@ async def test_run_sends_a_missed_reminder_at_start_and_serves_households(tmp_pa
         user = fake_telegram.user(1002, "Hoa", "Trần Thị")
         fake_telegram.send_command(user, "start")
         await fake_telegram.wait_for(lambda: fake_telegram.texts(1002), 10, "the welcome")
+        early = await asyncio.wait_for(read_until(process.stderr, WORKER_READY), 30)  # settled beside the households
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 20) == 0
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    logs = (await process.stderr.read()).decode()
+    logs = early + (await process.stderr.read()).decode()
     assert fake_telegram.token not in logs and fake_telegram.token.split(":")[1] not in logs
-    assert re.search(r"worker process \d+ ready", logs), "the worker process is started once the bot serves"
+    assert WORKER_READY.search(logs), "the worker process is started once the bot serves"
     assert sum(t.startswith("🔔") for t in fake_telegram.texts(1001)) == 1

@@ -134,7 +134,8 @@ async def serve(settings: Settings, pending: list[str] | None = None) -> None:
         await services.start({c.name: c.transport for c in channels}, {c.name: c.limits for c in channels})
         if not webhooks:  # households first: the desk's web stack loads once the channels serve
             await services.start_web([], states)
-        await settle()
+        settling = asyncio.create_task(settle(), name="settle")  # beside the households: a stop need not wait
+        stack.callback(settling.cancel)
         await stop.wait()
 
 

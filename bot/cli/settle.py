@@ -33,9 +33,10 @@ async def settle() -> None:
     await asyncio.to_thread(_import_slow_work)
     try:
         pid = await workers.warm_up()
-    except Exception:  # the bot serves without it; the first job starts it (or says why it cannot)
-        log.warning("the worker process could not be started ahead: the first slow job will start it",
-                    exc_info=True)
+    except Exception as exc:  # the bot serves without it; the first job starts a new one (or says why it cannot)
+        workers.shutdown()
+        log.warning("the worker process could not be started ahead (%s): the first slow job will start it",
+                    type(exc).__name__)
     else:
         log.info("worker process %d ready", pid)
     gc.collect()

@@ -23,6 +23,7 @@ T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()  # warm_up() creates the pool from a thread while the loop may ask for it
 WORKER_NICENESS = 10  # background work yields the CPU to the bot's event loop when both want it (2 cores)
+WARM_UP_TIMEOUT_S = 60.0  # a worker that cannot start says so in the log instead of holding the bot's start
 ORPHAN_CHECK_SECONDS = 1.0  # how often the worker looks whether the bot that started it is still there
 
 
@@ -60,7 +61,7 @@ async def warm_up() -> int:
 
     Started on first use instead, a new interpreter's start costs the event loop's thread tens of milliseconds, at
     the worst moment: the first roster import or report of a busy evening, with households in the form."""
-    return await asyncio.to_thread(lambda: _executor().submit(worker_pid).result())
+    return await asyncio.to_thread(lambda: _executor().submit(worker_pid).result(timeout=WARM_UP_TIMEOUT_S))
 
 
 async def in_process(fn: Callable[..., T], *args: Any) -> T:
