@@ -47,3 +47,14 @@ def test_console_resumes_after_a_restart(tmp_path: Path) -> None:
     out = console(config, "/start\nTân Dân\n")
     assert "Ông/bà đang điền dở phiếu" in out
     assert "Hộ của ông/bà thuộc loại nào?" in out
+
+
+def test_household_that_types_the_words_instead_of_numbers_goes_through_the_form(tmp_path: Path) -> None:
+    words = ["/start", "đồng ý", "bỏ qua", "Nguyễn Văn Bình", "tan hau", "hộ nghèo", "bỏ qua", "câu hỏi", "giam ngheo",
+             "phúc tra", "Khi nào phúc tra hộ nghèo năm nay?", "gửi phiếu"]
+    out = console(config_in(tmp_path), "\n".join(words) + "\n")
+    assert "Bước này không bỏ qua được: cần họ tên để nhận phiếu." in out
+    assert "Mã phiếu: DT-0001" in out
+    with sqlite3.connect(tmp_path / "console.sqlite3") as db:
+        assert db.execute("SELECT topic_id, hamlet_id FROM submissions").fetchall() == [("phuc-tra", "tan-hau")]
+        assert db.execute("SELECT full_name FROM persons").fetchall() == [("Nguyễn Văn Bình",)]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.choices import match_choice
-from bot.core.i18n import LANGUAGES, catalogue, placeholders
+from bot.core.i18n import LANGUAGES, catalogue, placeholders, t
 from bot.core.phone import normalize_phone
 from bot.core.text import clean, fold
 from bot.core.types import Choice, decode_callback, encode_callback
@@ -53,6 +53,19 @@ def test_typed_choice_by_number_words_or_unique_part() -> None:
     assert match_choice("tan", choices, loose=True) is None
     assert match_choice("tan hau", choices, loose=False) is None
     assert match_choice("9", choices, loose=True) is None
+
+
+@pytest.mark.parametrize(("lang", "typed", "expected"), [
+    ("vi", "đồng ý", "yes"), ("vi", "dong y", "yes"), ("vi", "Đồng ý!", "yes"), ("vi", "tôi đồng ý", "yes"),
+    ("vi", "không đồng ý", "no"), ("vi", "khong dong y", "no"), ("vi", "ko dong y", None), ("vi", "chi tiết", "more"),
+    ("en", "agree", "yes"), ("en", "do not agree", "no"), ("en", "not agree", "no"),
+])
+def test_typed_consent_words_pick_the_choice_they_mean(lang: str, typed: str, expected: str | None) -> None:
+    """"đồng ý" is in both "Tôi đồng ý" and "Không đồng ý": without a "not" of its own it means yes."""
+    choices = [Choice("yes", t("form.consent_yes", lang)), Choice("no", t("form.consent_no", lang)),
+               Choice("more", t("form.consent_more", lang))]
+    picked = match_choice(typed, choices, loose=True)
+    assert (picked.value if picked else None) == expected
 
 
 def test_callback_data_round_trips_and_rejects_forgeries() -> None:

@@ -7,12 +7,18 @@ were, so a keyboard drawn before an upgrade keeps working.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.core.text import fold
 from bot.core.types import Choice
 
 SEPARATOR = ":"
+NEGATION_LABEL = frozenset({"không", "chưa", "chẳng", "chớ", "đừng", "not", "no", "don't", "never"})
+# typed without accents a "not" folds into words that mean other things too ("chua": chưa or chữa): a typed answer
+# with any of these is never read as the positive choice
+NEGATION_TYPED = frozenset({"khong", "chua", "chang", "cho", "dung", "ko", "k", "hong", "hok", "not", "no", "dont",
+                            "never"})
 
 
 def tag(kind: str, ref: object) -> str:
@@ -42,4 +48,12 @@ def match_choice(text: str, choices: Sequence[Choice], *, loose: bool) -> Choice
         return None
     padded = f" {key} "
     partial = [c for c in choices if padded in f" {fold(c.label)} "]
+    if len(partial) > 1 and not set(key.split()) & NEGATION_TYPED:
+        partial = [c for c in partial if not _negative(c.label)]
     return partial[0] if len(partial) == 1 else None
+
+
+def _negative(label: str) -> bool:
+    """A label that says "not" ("❌ Không đồng ý", "I do not agree"): typed "đồng ý" (or "agree") without a "not"
+    of its own means the other one, "Tôi đồng ý", though both labels contain it."""
+    return bool(set(re.findall(r"\w+", label.casefold())) & NEGATION_LABEL)

@@ -6,9 +6,10 @@ import unicodedata
 
 from bot.core.choices import tag, untag
 from bot.core.config import Unit
+from bot.core.i18n import LANGUAGES, t
 from bot.core.phone import display_phone, normalize_phone
 from bot.core.steps import nav
-from bot.core.text import one_line, shorten
+from bot.core.text import fold, one_line, shorten
 from bot.core.turn import Turn
 from bot.core.types import Choice, Message
 from bot.form.flow import FormStepBase, after_profile_step, go_menu
@@ -51,6 +52,9 @@ class Name(FormStepBase):
 
     async def on_text(self, turn: Turn, text: str) -> None:
         name = one_line(text)
+        if fold(name) in {fold(t("form.skip", lang)) for lang in LANGUAGES}:  # "bỏ qua" is not a name
+            turn.say("form.name_required")
+            return
         letters = [ch for ch in name if ch.isalpha()]
         allowed = all(ch.isalpha() or ch in NAME_MARKS or unicodedata.combining(ch) for ch in name)
         if not 2 <= len(name) <= 80 or len(letters) < 2 or not allowed:
