@@ -30,7 +30,10 @@ def _import_slow_work() -> None:
 
 async def settle() -> None:
     """Import the slow work's modules, start the worker process, then freeze what start-up allocated."""
-    await asyncio.to_thread(_import_slow_work)
+    try:
+        await asyncio.to_thread(_import_slow_work)
+    except Exception as exc:  # a broken install: the job that needs the module says so when it runs
+        log.warning("the slow work's modules could not be imported ahead (%s)", type(exc).__name__)
     try:
         pid = await workers.warm_up()
     except Exception as exc:  # the bot serves without it; the first job starts a new one (or says why it cannot)
