@@ -228,6 +228,8 @@ def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
     ``[BLANK_TEXT]``.
     """
     measure = utf16_len if utf16 else len
+    if measure(text) <= limit:  # nearly every message: one part, as the loop below would give it
+        return [text.strip("\n")] if text.strip() else [BLANK_TEXT]
     parts: list[str] = []
     lines: list[str] = []
     size = 0
@@ -248,7 +250,7 @@ def _cut_line(line: str, limit: int, utf16: bool) -> list[str]:
     while (utf16_len(line) if utf16 else len(line)) > limit:
         end = _prefix_within(line, limit, utf16)
         space = line.rfind(" ", 0, end + 1)
-        cut = space if space > 0 else end
+        cut = space if space > 0 else max(end, 1)  # one character wider than the limit still moves on
         pieces.append(line[:cut])
         line = line[cut:].lstrip(" ")
     pieces.append(line)

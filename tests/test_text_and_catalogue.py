@@ -89,3 +89,8 @@ def test_a_superscript_digit_is_not_read_as_a_choice_number() -> None:
     choices = [Choice("a", "Một"), Choice("b", "Hai")]
     assert match_choice("²", choices, loose=True) is None
     assert match_choice("２", choices, loose=True) == choices[1]  # a full-width 2 is a number
+
+
+def test_a_limit_narrower_than_one_character_still_ends() -> None:
+    """An emoji is two UTF-16 units: with a limit of one, each goes alone rather than the split never ending."""
+    assert split_text("😀😀 a", 1, utf16=True) == ["😀", "😀", "a"]
