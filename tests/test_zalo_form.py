@@ -132,6 +132,19 @@ async def test_registering_on_zalo_gives_the_check_in_code_as_text(
     assert fake_zalo.calls_to("sendPhoto") == []
 
 
+async def test_words_the_bot_does_not_understand_are_answered_once_then_the_list_again(
+    zalo_channel: ZaloChannel, fake_zalo: FakeZalo,
+) -> None:
+    chat = fake_zalo.chat_with(fake_zalo.user("c0ffee"))
+    for text in ("/start", "1", "Nguyễn Thị Bình"):
+        await chat.say(text)
+    replies = await chat.say("nhà tôi ở gần chợ")
+    shown = "\n".join(replies)
+    assert t("form.not_understood_number") in shown
+    assert shown.count(t("form.choose_number")) == 1  # the list's own hint, not the same sentence twice
+    assert "4. Ấp Tân Hậu" in chat.last
+
+
 def test_the_terminal_and_zalo_show_a_screen_the_same_way() -> None:
     reply = Message("Ông/bà ở ấp nào?", (Choice("u:tan-dan", "Ấp Tân Dân"), Choice("u:tan-hau", "Ấp Tân Hậu")))
     shown = console_render(reply, "vi")

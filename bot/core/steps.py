@@ -63,7 +63,8 @@ class Step(ABC):
         else the step asks for a choice again."""
         if self.role is None and await turn.offer_idle():
             return
-        turn.say("form.choose_please" if turn.has_buttons else "form.choose_number")
+        # without buttons the list that follows ends with "type its number": first say something else
+        turn.say("form.choose_please" if turn.has_buttons else "form.not_understood_number")
 
     async def on_media(self, turn: Turn) -> None:
         if self.role is None and await turn.offer_idle():
