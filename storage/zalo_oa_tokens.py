@@ -28,6 +28,13 @@ async def load(conn: Connection) -> TokenPair | None:
     return TokenPair(row[0], row[1], row[2], row[3]) if row else None
 
 
+async def renewal(conn: Connection) -> tuple[str, str] | None:
+    """When the kept access token expires and when the pair was last renewed (the doctor's check), or None."""
+    async with conn.execute("SELECT expires_at, updated_at FROM zalo_oa_tokens WHERE id = 1") as cur:
+        row = await cur.fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
 async def store(conn: Connection, pair: TokenPair, now: str) -> None:
     await conn.execute(
         "INSERT INTO zalo_oa_tokens (id, access_token, refresh_token, expires_at, seeded_from, updated_at)"

@@ -162,18 +162,25 @@ def check_zalo_oa(settings: Settings) -> Iterator[Finding]:
     if missing:
         yield Finding(FAIL, "oa_missing", {"names": ", ".join(missing)})
         return
-    path = Path(settings.database.path)
-    row = None
-    if path.exists():
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                row = conn.execute("SELECT expires_at, updated_at FROM zalo_oa_tokens WHERE id = 1").fetchone()
-        except sqlite3.DatabaseError:
-            row = None
-    if row is None:
+    renewal = _oa_renewal(settings)
+    if renewal is None:
         yield Finding(WARN, "oa_no_tokens", {})
     else:
-        yield Finding(OK, "oa_ok", {"expires": row[0], "renewed": row[1]})
+        yield Finding(OK, "oa_ok", {"expires": renewal[0], "renewed": renewal[1]})
+
+
+def _oa_renewal(settings: Settings) -> tuple[str, str] | None:
+    """The kept token pair's times, read from whichever database the config names (never created nor migrated
+    here: a database that is missing or cannot be read has its own finding above)."""
+    from storage import read_snapshot
+    from storage.zalo_oa_tokens import renewal
+
+    if not settings.database.is_postgres and not Path(settings.database.path).exists():
+        return None
+    try:
+        return read_snapshot(settings.database.target, renewal)
+    except Exception:  # unreachable, damaged, or not migrated yet (no such table): check_database says which
+        return None
 
 
 def check_disk(settings: Settings) -> Iterator[Finding]:
@@ -186,15 +193,20 @@ def check_disk(settings: Settings) -> Iterator[Finding]:
 
 
 def check_backups(settings: Settings) -> Iterator[Finding]:
+    """SQLite's backups are ``doithoai backup --nightly``'s; PostgreSQL's are pg_dump's ``.dump`` files, which the
+    guide's nightly job writes into the same folder."""
     from bot.datacare.backups import latest
 
-    newest = latest(settings.backup.folder)
+    postgres = settings.database.is_postgres
+    kind = "_pg" if postgres else ""
+    newest = latest(settings.backup.folder, ".dump" if postgres else ".sqlite3")
     if newest is None:
-        yield Finding(WARN, "backup_none", {"folder": settings.backup.folder})
+        yield Finding(WARN, f"backup_none{kind}", {"folder": settings.backup.folder})
         return
     days = (time.time() - newest.stat().st_mtime) / 86400
     level = WARN if days > BACKUP_WARN_DAYS else OK
-    yield Finding(level, "backup_old" if level == WARN else "backup_ok", {"path": newest, "days": f"{days:.1f}"})
+    key = f"backup_old{kind}" if level == WARN else "backup_ok"
+    yield Finding(level, key, {"path": newest, "days": f"{days:.1f}"})
 
 
 CHECKS: list[Check] = [check_config, check_database, check_telegram, check_zalo, check_zalo_oa, check_disk,

@@ -50,10 +50,11 @@ async def before_upgrade(db_path: str | Path, folder: str | Path, first_pending:
     return target
 
 
-def latest(folder: str | Path) -> Path | None:
-    """The newest backup in the folder (nightly or before an upgrade), by modification time."""
+def latest(folder: str | Path, suffix: str = ".sqlite3") -> Path | None:
+    """The newest backup in the folder (nightly or before an upgrade), by modification time. ``suffix``: ".dump"
+    for PostgreSQL's, which pg_dump writes there (docs/van-hanh.md)."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix == ".sqlite3"]
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix == suffix]
     return max(files, key=lambda p: p.stat().st_mtime, default=None)
