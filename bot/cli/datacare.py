@@ -6,8 +6,10 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -23,18 +25,21 @@ from bot.datacare.person_document import person_document
 from bot.staff import audit
 from storage import database_at
 
+T = TypeVar("T")
+
 
 @click.command()
 @CONFIG_OPTION
 @click.argument("target", type=click.Path(path_type=Path), required=False)
 @click.option("--force", is_flag=True, help="Create missing folders and replace an existing file.")
 @click.option("--nightly", is_flag=True,
-              help="Into the backup folder as doithoai-<date>-<time>.sqlite3, pruning those older than keep_days.")
+              help="Into the backup folder as doithoai-<date>-<time>.sqlite3 (.dump on PostgreSQL), pruning those "
+                   "older than keep_days.")
 def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -> None:
-    """Copy the database to TARGET while the bot keeps running (SQLite online backup; owner-only file)."""
+    """Copy the database to TARGET while the bot keeps running (SQLite's online backup, or pg_dump's custom format
+    on PostgreSQL; an owner-only file)."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    pg_dump_instead(settings, "backup")
     if nightly:
         _nightly(settings)
         return
@@ -47,33 +52,59 @@ def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -
         sys.exit(2)
 
     async def go() -> int:
-        size = await datacare.backup(settings.database.path, target)
+        size = await _copy(settings, target)
         async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "backup", target.name, size=size)
         return size
 
-    size = asyncio.run(go())
+    size = _dumping(settings, go)
     click.echo(t("cli.backup_done", lang, path=target, size=f"{size / 1024:,.0f}"))
 
 
-def pg_dump_instead(settings: Settings, act: str) -> None:
-    """On PostgreSQL, backups are pg_dump's and restores pg_restore's: say how (docs/van-hanh.md), exit 2."""
+async def _copy(settings: Settings, target: Path) -> int:
     if settings.database.is_postgres:
-        click.echo(t(f"cli.{act}_postgres", settings.bot.language, url=settings.database.url), err=True)
+        from bot.datacare.pg_dump import dump
+
+        return await dump(settings.database.url, target)
+    return await datacare.backup(settings.database.path, target)
+
+
+def _dumping(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run a backup; pg_dump missing or failing is said plainly (exit 2 and 1), never as a traceback."""
+    from bot.datacare.pg_dump import DumpFailed, DumpUnavailable
+
+    try:
+        return asyncio.run(work())
+    except DumpUnavailable:
+        click.echo(t("cli.pg_dump_missing", settings.bot.language), err=True)
+        sys.exit(2)
+    except DumpFailed as exc:
+        click.echo(t("cli.pg_dump_failed", settings.bot.language, detail=exc), err=True)
+        sys.exit(1)
+
+
+def pg_restore_instead(settings: Settings) -> None:
+    """On PostgreSQL, restores are pg_restore's, with every worker stopped: say how (docs/van-hanh.md), exit 2."""
+    if settings.database.is_postgres:
+        click.echo(t("cli.restore_postgres", settings.bot.language, url=settings.database.url), err=True)
         sys.exit(2)
 
 
 def _nightly(settings: Settings) -> None:
-    from bot.datacare.backups import nightly
+    from bot.datacare.backups import nightly, nightly_dump
 
     async def go() -> tuple[Path, list[Path]]:
-        made = await nightly(settings.database.path, settings.backup.folder, system_clock(), settings.tz,
-                             settings.backup.keep_days)
+        if settings.database.is_postgres:
+            made = await nightly_dump(settings.database.url, settings.backup.folder, system_clock(), settings.tz,
+                                      settings.backup.keep_days)
+        else:
+            made = await nightly(settings.database.path, settings.backup.folder, system_clock(), settings.tz,
+                                 settings.backup.keep_days)
         async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "backup", made[0].name, nightly=True, pruned=len(made[1]))
         return made
 
-    made, removed = asyncio.run(go())
+    made, removed = _dumping(settings, go)
     click.echo(t("cli.backup_nightly_done", settings.bot.language, path=made, pruned=len(removed),
                  days=settings.backup.keep_days))
 
@@ -86,7 +117,7 @@ def restore(config_path: Path, backup_file: Path, yes: bool) -> None:
     """Replace the database with BACKUP_FILE. Stop the bot first; the current file is kept aside."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    pg_dump_instead(settings, "restore")
+    pg_restore_instead(settings)
     problems = datacare.check_backup(backup_file, lang)
     if problems:
         click.echo(t("cli.restore_bad", lang, problems="; ".join(problems)), err=True)

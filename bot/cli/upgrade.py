@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def to_protect(settings: Settings) -> list[str]:
     """The pending migrations of an existing, non-empty SQLite database (empty: nothing to copy first). PostgreSQL
-    changes its schema in one transaction too; its copy before an upgrade is pg_dump's (docs/van-hanh.md)."""
+    changes its schema in one transaction too; a copy before an upgrade is `doithoai backup FILE.dump` (pg_dump)."""
     if settings.database.is_postgres:
         return []
     path = Path(settings.database.path)

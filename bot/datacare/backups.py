@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.datacare.pg_dump import dump
 from bot.datacare.service import backup
 
-NIGHTLY = re.compile(r"^doithoai-(\d{4}-\d{2}-\d{2}-\d{4})\.sqlite3$")
+NIGHTLY = re.compile(r"^doithoai-(\d{4}-\d{2}-\d{2}-\d{4})\.(?:sqlite3|dump)$")  # SQLite's copies, pg_dump's files
 FOLDER_MODE = 0o700
 
 
@@ -27,6 +28,16 @@ async def nightly(db_path: str | Path, folder: str | Path, now: datetime, tz: Zo
     local = now.astimezone(tz)
     target = _folder(folder) / f"doithoai-{local:%Y-%m-%d-%H%M}.sqlite3"
     await backup(db_path, target)
+    return target, prune(target.parent, now, tz, keep_days, keep=target)
+
+
+async def nightly_dump(url: str, folder: str | Path, now: datetime, tz: ZoneInfo,
+                       keep_days: int) -> tuple[Path, list[Path]]:
+    """PostgreSQL's nightly: ``doithoai-<local date>-<HHMM>.dump`` by pg_dump into ``folder``, then the same
+    pruning. Returns (the new file, removed)."""
+    local = now.astimezone(tz)
+    target = _folder(folder) / f"doithoai-{local:%Y-%m-%d-%H%M}.dump"
+    await dump(url, target)
     return target, prune(target.parent, now, tz, keep_days, keep=target)
 
 
