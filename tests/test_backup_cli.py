@@ -52,6 +52,19 @@ def test_an_existing_backup_is_never_overwritten_without_force(config: Path, tmp
     assert datacare.check_backup(target) == []
 
 
+def test_a_backup_folder_that_cannot_be_made_is_named_without_a_traceback(config: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the backup folder should be", encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[backup]\nfolder = "{blocker / "backups"}"\n',
+                      encoding="utf-8")
+
+    code, output = backup(config, "--nightly")
+
+    assert code == 1
+    assert "Không ghi được bản sao lưu" in output and str(blocker / "backups") in output
+    assert "Traceback" not in output
+
+
 def test_a_folder_as_target_asks_for_a_file_name(config: Path, tmp_path: Path) -> None:
     code, output = backup(config, str(tmp_path), "--force")
     assert code == 2 and "là một thư mục" in output

@@ -70,7 +70,8 @@ async def _copy(settings: Settings, target: Path) -> int:
 
 
 def _dumping(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Run a backup; pg_dump missing or failing is said plainly (exit 2 and 1), never as a traceback."""
+    """Run a backup; pg_dump missing or failing, or a folder that cannot be written, is said plainly (exit 2, 1, 1),
+    never as a traceback."""
     from bot.datacare.pg_dump import DumpFailed, DumpUnavailable
 
     try:
@@ -80,6 +81,10 @@ def _dumping(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         sys.exit(2)
     except DumpFailed as exc:
         click.echo(t("cli.pg_dump_failed", settings.bot.language, detail=exc), err=True)
+        sys.exit(1)
+    except OSError as exc:  # the backup folder cannot be made or written (a path through a file, a full disk)
+        detail = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+        click.echo(t("cli.backup_unwritable", settings.bot.language, detail=detail), err=True)
         sys.exit(1)
 
 
