@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import storage.schema
 from bot.cli import main
 from bot.cli.doctor import OK, check_backups
 from bot.core.config import load_settings
@@ -22,6 +23,7 @@ from tests.conftest import EXAMPLE_CONFIG
 
 QUESTION = "Xin hỏi điều kiện vay vốn hộ nghèo để nuôi bò sinh sản?"
 NOW = "2023-06-15T02:00:00+00:00"
+LATER = (9999, "9999_later_feature.sql", "CREATE TABLE later_feature (id INTEGER PRIMARY KEY);\n")
 
 
 def pg_config(tmp_path: Path, url: str) -> Path:
@@ -110,3 +112,33 @@ def test_without_pg_dump_the_backup_says_how_to_install_it(tmp_path: Path, pg_ur
     assert result.exit_code == 2
     assert "sudo apt install postgresql-client" in result.output
     assert not list(tmp_path.glob("backups/*"))
+
+
+def test_migrate_on_postgresql_keeps_a_pg_dump_copy_first(tmp_path: Path, pg_url: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    config = pg_config(tmp_path, pg_url)
+    asyncio.run(a_household_asks(pg_url))  # at this version's schema, a household's question in it
+    shipped = storage.schema.migrations()
+    monkeypatch.setattr(storage.schema, "migrations", lambda: [*shipped, LATER])  # the next release adds one
+
+    result = CliRunner().invoke(main, ["migrate", "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    [copy] = (tmp_path / "backups").glob("before-9999_later_feature-*.dump")
+    assert str(copy) in result.output and stat.S_IMODE(copy.stat().st_mode) == 0o600
+    taken = restored_sql(copy)
+    assert QUESTION in taken and "later_feature" not in taken  # the copy is of the database before the upgrade
+    assert "đã ở phiên bản mới nhất" in CliRunner().invoke(main, ["migrate", "--check", "--config", str(config)]).output
+
+
+def test_migrate_on_postgresql_without_pg_dump_changes_nothing(tmp_path: Path, pg_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(pg_dump_module, "DEBIAN_BINARIES", tmp_path / "no-postgresql")
+    config = pg_config(tmp_path, pg_url)
+
+    result = CliRunner().invoke(main, ["migrate", "--config", str(config)])
+
+    assert result.exit_code == 2 and "sudo apt install postgresql-client" in result.output
+    monkeypatch.undo()
+    assert CliRunner().invoke(main, ["migrate", "--check", "--config", str(config)]).exit_code == 1  # still pending

@@ -57,7 +57,7 @@ def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -
             await audit.record_cli(db, "backup", target.name, size=size)
         return size
 
-    size = _backing_up(settings, go)
+    size = backing_up(settings, go)
     click.echo(t("cli.backup_done", lang, path=target, size=f"{size / 1024:,.0f}"))
 
 
@@ -69,7 +69,7 @@ async def _copy(settings: Settings, target: Path) -> int:
     return await datacare.backup(settings.database.path, target)
 
 
-def _backing_up(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+def backing_up(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run a backup; pg_dump missing or failing, or a folder that cannot be written, is said plainly (exit 2, 1, 1),
     never as a traceback."""
     from bot.datacare.pg_dump import DumpFailed, DumpUnavailable
@@ -109,7 +109,7 @@ def _nightly(settings: Settings) -> None:
             await audit.record_cli(db, "backup", made[0].name, nightly=True, pruned=len(made[1]))
         return made
 
-    made, removed = _backing_up(settings, go)
+    made, removed = backing_up(settings, go)
     click.echo(t("cli.backup_nightly_done", settings.bot.language, path=made, pruned=len(removed),
                  days=settings.backup.keep_days))
 

@@ -8,7 +8,6 @@ and the bot stops with exit status 2 and a line saying which migration failed an
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import CONFIG_OPTION, database_unusable, load_or_exit
+from bot.cli.datacare import backing_up
 from bot.core.clock import system_clock
 from bot.core.config import Settings
 from bot.core.i18n import t
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def to_protect(settings: Settings) -> list[str]:
     """The pending migrations of an existing, non-empty SQLite database (empty: nothing to copy first). PostgreSQL
-    changes its schema in one transaction too; a copy before an upgrade is `doithoai backup FILE.dump` (pg_dump)."""
+    changes its schema in one transaction too; ``doithoai migrate`` dumps it first (``_dump_before_upgrade``)."""
     if settings.database.is_postgres:
         return []
     path = Path(settings.database.path)
@@ -44,6 +44,17 @@ async def backup_before_upgrade(settings: Settings, pending: list[str]) -> Path 
     copy = await before_upgrade(settings.database.path, settings.backup.folder, pending[0], system_clock(),
                                 settings.tz)
     log.info("%d migration(s) to apply; the database was copied to %s first", len(pending), copy)
+    return copy
+
+
+async def _dump_before_upgrade(settings: Settings, pending: list[str]) -> Path:
+    """``doithoai migrate`` on PostgreSQL: pg_dump's copy first, as SQLite's file is copied. (``doithoai run``'s own
+    migrations on PostgreSQL take none: several workers start at once, and the guide says to back up first.)"""
+    from bot.datacare.backups import before_upgrade_dump
+
+    copy = await before_upgrade_dump(settings.database.url, settings.backup.folder, pending[0], system_clock(),
+                                     settings.tz)
+    log.info("%d migration(s) to apply; the database was dumped to %s first", len(pending), copy)
     return copy
 
 
@@ -65,13 +76,14 @@ def migrate(config_path: Path, check: bool) -> None:
     protect = to_protect(settings)
 
     async def go() -> Path | None:
-        copy = await backup_before_upgrade(settings, protect)
+        copy = await _dump_before_upgrade(settings, pending) if settings.database.is_postgres \
+            else await backup_before_upgrade(settings, protect)
         async with database_at(settings.database.target, files=settings.database.files):
             pass
         return copy
 
     try:
-        copy = asyncio.run(go())
+        copy = backing_up(settings, go)  # no pg_dump, or a failing one: said plainly, and nothing is migrated
     except DatabaseUnusable as exc:
         database_unusable(exc)
     click.echo(t("cli.migrate_done", lang, count=len(pending), copy=copy or "—"))

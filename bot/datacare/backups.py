@@ -61,6 +61,15 @@ async def before_upgrade(db_path: str | Path, folder: str | Path, first_pending:
     return target
 
 
+async def before_upgrade_dump(url: str, folder: str | Path, first_pending: str, now: datetime,
+                              tz: ZoneInfo) -> Path:
+    """PostgreSQL's copy before migrations run, by pg_dump (``before-0015_web-2027-06-20-1530.dump``); never pruned."""
+    stem = first_pending.removesuffix(".sql")
+    target = _folder(folder) / f"before-{stem}-{now.astimezone(tz):%Y-%m-%d-%H%M%S}.dump"
+    await dump(url, target)
+    return target
+
+
 def latest(folder: str | Path, suffix: str = ".sqlite3") -> Path | None:
     """The newest backup in the folder (nightly or before an upgrade), by modification time. ``suffix``: ".dump"
     for PostgreSQL's, which pg_dump writes there (docs/van-hanh.md)."""
