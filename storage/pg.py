@@ -330,14 +330,18 @@ class PgLeadership:
 
 
 async def applied_numbers(url: str) -> set[int]:
-    """The migrations a PostgreSQL database has had (none when it is new), read without changing it."""
-    raw = await asyncpg.connect(url)
+    """The migrations a PostgreSQL database has had (none when it is new), read without changing it. A server that
+    cannot be reached (down, a wrong address or password) is ``DatabaseUnusable`` ("unavailable"), as on opening."""
     try:
-        if not await raw.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
-            return set()
-        return {row[0] for row in await raw.fetch("SELECT number FROM schema_migrations")}
-    finally:
-        await raw.close()
+        raw = await asyncpg.connect(url)
+        try:
+            if not await raw.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+                return set()
+            return {row[0] for row in await raw.fetch("SELECT number FROM schema_migrations")}
+        finally:
+            await raw.close()
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        raise DatabaseUnusable(redacted(url), "unavailable", _first_line(exc)) from exc
 
 
 def read_snapshot(url: str, work: Callable[..., Awaitable[T]], *args: Any) -> T:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,3 +140,20 @@ def test_json_log_lines_carry_no_token(tmp_path: Path, capsys: pytest.CaptureFix
     entry = json.loads(line)
     assert entry["level"] == "INFO" and entry["logger"] == "doithoai.test"
     assert token not in line and entry["message"].endswith("/bot***/getMe")
+
+
+@pytest.mark.parametrize("args", [["migrate", "--check"], ["migrate"]])
+def test_migrate_against_a_postgresql_that_does_not_answer_says_so_in_one_line(tmp_path: Path, args: list[str]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.toml"
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "doithoai.sqlite3"', 'path = "doithoai.sqlite3"\n'
+                                   f'url = "postgresql://doithoai@127.0.0.1:{port}/doithoai"', 1), encoding="utf-8")
+
+    result = CliRunner().invoke(main, [*args, "--config", str(config)])
+
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"Không mở được cơ sở dữ liệu postgresql://doithoai@127.0.0.1:{port}/doithoai" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

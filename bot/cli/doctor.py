@@ -89,13 +89,14 @@ def check_database(settings: Settings) -> Iterator[Finding]:
 
 def _check_postgres(url: str) -> Iterator[Finding]:
     """PostgreSQL: it answers (with the password from the environment), and its pending migrations."""
-    from storage import pending_migrations
+    from storage import DatabaseUnusable, pending_migrations
     from storage.pg import redacted
 
     try:
         pending = pending_migrations(url)
     except Exception as exc:  # any failure to connect (refused, no such database, password) is the finding
-        yield Finding(FAIL, "db_unreadable", {"path": redacted(url), "detail": str(exc).splitlines()[0]})
+        detail = exc.detail if isinstance(exc, DatabaseUnusable) else str(exc).splitlines()[0]
+        yield Finding(FAIL, "db_unreadable", {"path": redacted(url), "detail": detail})
         return
     yield Finding(OK, "db_ok", {"path": redacted(url)})
     if pending:

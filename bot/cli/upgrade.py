@@ -65,7 +65,10 @@ def migrate(config_path: Path, check: bool) -> None:
     """Bring the database to this version's schema (a copy is kept in the backup folder first)."""
     settings = load_or_exit(config_path)
     lang = settings.bot.language
-    pending = pending_migrations(settings.database.target)
+    try:
+        pending = pending_migrations(settings.database.target)
+    except DatabaseUnusable as exc:  # PostgreSQL down, or a wrong address or password: one clear line
+        database_unusable(exc)
     if check or not pending:
         if pending:
             click.echo(t("cli.migrate_pending", lang, count=len(pending), names=", ".join(pending)))
