@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storage import schema
-from storage.db import Database, read_sqlite_snapshot
+from storage.db import Database, read_sqlite_snapshot, unusable
 
 T = TypeVar("T")
 
@@ -27,10 +27,13 @@ def pending_migrations(path: str | Path) -> list[str]:
     path = Path(sqlite_path(path))
     if not path.exists() or path.stat().st_size == 0:
         return [name for _, name, _ in schema.migrations()]
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        known = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-        applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")} if known.fetchone() \
-            else set()
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            known = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+            applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")} \
+                if known.fetchone() else set()
+    except sqlite3.DatabaseError as exc:  # not a database, damaged, unreadable: one line, as on opening
+        raise unusable(path, exc) from exc
     return [name for number, name, _ in schema.migrations() if number not in applied]
 
 

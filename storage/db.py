@@ -61,6 +61,11 @@ def _reason(exc: BaseException) -> str:
     return "unavailable"
 
 
+def unusable(path: str | Path, exc: BaseException) -> DatabaseUnusable:
+    """SQLite's error about a file as the one error every command tells in one line (``bot.cli.database_unusable``)."""
+    return DatabaseUnusable(str(path), _reason(exc), str(exc))
+
+
 def loose_permissions(path: str | Path) -> list[str]:
     """The database's files and folder that others than the bot's user may read (empty when all is private)."""
     path = Path(path)
@@ -114,7 +119,7 @@ class Database:
                 await conn.close()
             if isinstance(exc, DatabaseUnusable):
                 raise
-            raise DatabaseUnusable(self.path, _reason(exc), str(exc)) from exc
+            raise unusable(self.path, exc) from exc
         if self.path != ":memory:":
             self._warn_if_loose()
         return self

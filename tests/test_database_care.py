@@ -19,11 +19,13 @@ from storage.db import _reason
 from tests.conftest import EXAMPLE_CONFIG
 
 
-def config_for(tmp_path: Path, db_path: Path) -> Path:
+def config_for(tmp_path: Path, db_path: Path, token: str = "") -> Path:
     import tomllib
 
     data = tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     data["database"]["path"] = str(db_path)
+    if token:
+        data["telegram"]["token"] = token
     path = tmp_path / "config.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
@@ -35,15 +37,20 @@ def doithoai(*args: str) -> subprocess.CompletedProcess[str]:
                           input="", env=env, check=False)
 
 
-@pytest.mark.parametrize("command", [("staff", "list"), ("audit",), ("console",), ("purge", "--before", "1/1/2024")])
+@pytest.mark.parametrize("command", [("staff", "list"), ("audit",), ("console",), ("purge", "--before", "1/1/2024"),
+                                     ("run",), ("migrate",), ("migrate", "--check"), ("backup", "--nightly"),
+                                     ("backup", "copy.sqlite3")])
 def test_a_file_that_is_not_a_database_ends_every_command_with_one_line(tmp_path: Path, command: tuple) -> None:
     db_path = tmp_path / "doithoai.sqlite3"
     db_path.write_text("Danh sách hộ nghèo năm 2026\n" * 50, encoding="utf-8")
-    result = doithoai(*command, "--config", str(config_for(tmp_path, db_path)))
+    config = config_for(tmp_path, db_path, token="123:not-used")  # run gets as far as the database
+    args = [str(tmp_path / arg) if arg.endswith(".sqlite3") else arg for arg in command]
+    result = doithoai(*args, "--config", str(config))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"Tệp {db_path} không phải cơ sở dữ liệu của bot")
     assert "doithoai restore --config" in result.stderr
+    assert not list(tmp_path.rglob("*.partial")) and not (tmp_path / "copy.sqlite3").exists()  # no half copy
 
 
 def test_a_damaged_database_is_refused_with_the_restore_command(tmp_path: Path) -> None:

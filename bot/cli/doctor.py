@@ -60,7 +60,7 @@ def check_config(settings: Settings) -> Iterator[Finding]:
 
 
 def check_database(settings: Settings) -> Iterator[Finding]:
-    from storage import pending_migrations
+    from storage import DatabaseUnusable, pending_migrations
     from storage.db import loose_permissions
 
     if settings.database.is_postgres:
@@ -74,8 +74,9 @@ def check_database(settings: Settings) -> Iterator[Finding]:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
         pending = pending_migrations(path)
-    except sqlite3.DatabaseError as exc:
-        yield Finding(FAIL, "db_unreadable", {"path": path, "detail": exc})
+    except (sqlite3.DatabaseError, DatabaseUnusable) as exc:
+        detail = exc.detail if isinstance(exc, DatabaseUnusable) else exc
+        yield Finding(FAIL, "db_unreadable", {"path": path, "detail": detail})
         return
     if verdict != "ok":
         yield Finding(FAIL, "db_damaged", {"path": path, "detail": verdict})

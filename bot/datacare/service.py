@@ -20,6 +20,7 @@ from bot.core.i18n import t
 from bot.datacare import media
 from storage import Connection, Database
 from storage import datacare as repo
+from storage.db import unusable
 
 
 class PurgeRefused(Exception):
@@ -114,8 +115,12 @@ def _backup_sync(source: str, target: Path) -> None:
     partial.unlink(missing_ok=True)
     fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)  # owner-only from the first byte
     os.close(fd)
-    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
-        src.backup(dst, pages=1024)
+    try:
+        with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
+            src.backup(dst, pages=1024)
+    except sqlite3.DatabaseError as exc:  # the database itself cannot be read: no half copy is left behind
+        partial.unlink(missing_ok=True)
+        raise unusable(source, exc) from exc
     os.replace(partial, target)
 
 
