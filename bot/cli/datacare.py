@@ -21,6 +21,7 @@ from bot.core.i18n import t
 from bot.core.phone import normalize_phone
 from bot.core.vntime import parse_vn_datetime
 from bot.datacare import service as datacare
+from bot.datacare.backups import copy_to
 from bot.datacare.person_document import person_document
 from bot.staff import audit
 from storage import database_at
@@ -52,21 +53,13 @@ def backup(config_path: Path, target: Path | None, force: bool, nightly: bool) -
         sys.exit(2)
 
     async def go() -> int:
-        size = await _copy(settings, target)
+        size = await copy_to(settings.database.target, target)
         async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "backup", target.name, size=size)
         return size
 
     size = backing_up(settings, go)
     click.echo(t("cli.backup_done", lang, path=target, size=f"{size / 1024:,.0f}"))
-
-
-async def _copy(settings: Settings, target: Path) -> int:
-    if settings.database.is_postgres:
-        from bot.datacare.pg_dump import dump
-
-        return await dump(settings.database.url, target)
-    return await datacare.backup(settings.database.path, target)
 
 
 def backing_up(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
@@ -96,15 +89,11 @@ def pg_restore_instead(settings: Settings) -> None:
 
 
 def _nightly(settings: Settings) -> None:
-    from bot.datacare.backups import nightly, nightly_dump
+    from bot.datacare.backups import nightly
 
     async def go() -> tuple[Path, list[Path]]:
-        if settings.database.is_postgres:
-            made = await nightly_dump(settings.database.url, settings.backup.folder, system_clock(), settings.tz,
-                                      settings.backup.keep_days)
-        else:
-            made = await nightly(settings.database.path, settings.backup.folder, system_clock(), settings.tz,
-                                 settings.backup.keep_days)
+        made = await nightly(settings.database.target, settings.backup.folder, system_clock(), settings.tz,
+                             settings.backup.keep_days)
         async with database_at(settings.database.target, files=settings.database.files) as db:
             await audit.record_cli(db, "backup", made[0].name, nightly=True, pruned=len(made[1]))
         return made

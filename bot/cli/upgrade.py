@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 def to_protect(settings: Settings) -> list[str]:
     """The pending migrations of an existing, non-empty SQLite database (empty: nothing to copy first). PostgreSQL
-    changes its schema in one transaction too; ``doithoai migrate`` dumps it first (``_dump_before_upgrade``)."""
+    changes its schema in one transaction too; ``doithoai run`` takes no copy of it (several workers start at once),
+    ``doithoai migrate`` dumps it first."""
     if settings.database.is_postgres:
         return []
     path = Path(settings.database.path)
@@ -41,20 +42,9 @@ async def backup_before_upgrade(settings: Settings, pending: list[str]) -> Path 
 
     if not pending:
         return None
-    copy = await before_upgrade(settings.database.path, settings.backup.folder, pending[0], system_clock(),
+    copy = await before_upgrade(settings.database.target, settings.backup.folder, pending[0], system_clock(),
                                 settings.tz)
     log.info("%d migration(s) to apply; the database was copied to %s first", len(pending), copy)
-    return copy
-
-
-async def _dump_before_upgrade(settings: Settings, pending: list[str]) -> Path:
-    """``doithoai migrate`` on PostgreSQL: pg_dump's copy first, as SQLite's file is copied. (``doithoai run``'s own
-    migrations on PostgreSQL take none: several workers start at once, and the guide says to back up first.)"""
-    from bot.datacare.backups import before_upgrade_dump
-
-    copy = await before_upgrade_dump(settings.database.url, settings.backup.folder, pending[0], system_clock(),
-                                     settings.tz)
-    log.info("%d migration(s) to apply; the database was dumped to %s first", len(pending), copy)
     return copy
 
 
@@ -76,11 +66,10 @@ def migrate(config_path: Path, check: bool) -> None:
         click.echo(t("cli.migrate_none", lang, path=settings.database.path))
         return
 
-    protect = to_protect(settings)
+    protect = pending if settings.database.is_postgres else to_protect(settings)  # pg_dump's copy, here only
 
     async def go() -> Path | None:
-        copy = await _dump_before_upgrade(settings, pending) if settings.database.is_postgres \
-            else await backup_before_upgrade(settings, protect)
+        copy = await backup_before_upgrade(settings, protect)
         async with database_at(settings.database.target, files=settings.database.files):
             pass
         return copy

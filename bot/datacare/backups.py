@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.datacare.pg_dump import dump
 from bot.datacare.service import backup
+from storage.backends import is_postgres
 
 NIGHTLY = re.compile(r"^doithoai-(\d{4}-\d{2}-\d{2}-\d{4})\.(?:sqlite3|dump)$")  # SQLite's copies, pg_dump's files
 FOLDER_MODE = 0o700
@@ -21,23 +22,26 @@ def _folder(path: str | Path) -> Path:
     return folder
 
 
-async def nightly(db_path: str | Path, folder: str | Path, now: datetime, tz: ZoneInfo,
+async def copy_to(source: str | Path, target: Path) -> int:
+    """Copy the database ``source`` names to ``target``, owner-only, never half-written; returns its size in bytes.
+    A SQLite file by SQLite's online backup, a PostgreSQL URL by pg_dump (its custom format)."""
+    if is_postgres(str(source)):
+        return await dump(str(source), target)
+    return await backup(source, target)
+
+
+def _suffix(source: str | Path) -> str:
+    return ".dump" if is_postgres(str(source)) else ".sqlite3"
+
+
+async def nightly(source: str | Path, folder: str | Path, now: datetime, tz: ZoneInfo,
                   keep_days: int) -> tuple[Path, list[Path]]:
-    """Write ``doithoai-<local date>-<HHMM>.sqlite3`` into ``folder``, then remove the nightly backups older than
-    ``keep_days`` (never the one just made, never a file of another name). Returns (the new file, removed)."""
+    """Write ``doithoai-<local date>-<HHMM>.sqlite3`` (``.dump`` for PostgreSQL) into ``folder``, then remove the
+    nightly backups older than ``keep_days`` (never the one just made, never a file of another name). Returns (the
+    new file, removed)."""
     local = now.astimezone(tz)
-    target = _folder(folder) / f"doithoai-{local:%Y-%m-%d-%H%M}.sqlite3"
-    await backup(db_path, target)
-    return target, prune(target.parent, now, tz, keep_days, keep=target)
-
-
-async def nightly_dump(url: str, folder: str | Path, now: datetime, tz: ZoneInfo,
-                       keep_days: int) -> tuple[Path, list[Path]]:
-    """PostgreSQL's nightly: ``doithoai-<local date>-<HHMM>.dump`` by pg_dump into ``folder``, then the same
-    pruning. Returns (the new file, removed)."""
-    local = now.astimezone(tz)
-    target = _folder(folder) / f"doithoai-{local:%Y-%m-%d-%H%M}.dump"
-    await dump(url, target)
+    target = _folder(folder) / f"doithoai-{local:%Y-%m-%d-%H%M}{_suffix(source)}"
+    await copy_to(source, target)
     return target, prune(target.parent, now, tz, keep_days, keep=target)
 
 
@@ -52,21 +56,13 @@ def prune(folder: Path, now: datetime, tz: ZoneInfo, keep_days: int, *, keep: Pa
     return removed
 
 
-async def before_upgrade(db_path: str | Path, folder: str | Path, first_pending: str, now: datetime,
+async def before_upgrade(source: str | Path, folder: str | Path, first_pending: str, now: datetime,
                          tz: ZoneInfo) -> Path:
-    """A copy taken before migrations run (``before-0015_web-2027-06-20-1530.sqlite3``); never pruned."""
+    """A copy taken before migrations run (``before-0015_web-2027-06-20-1530.sqlite3``, ``.dump`` for PostgreSQL);
+    never pruned."""
     stem = first_pending.removesuffix(".sql")
-    target = _folder(folder) / f"before-{stem}-{now.astimezone(tz):%Y-%m-%d-%H%M%S}.sqlite3"
-    await backup(db_path, target)
-    return target
-
-
-async def before_upgrade_dump(url: str, folder: str | Path, first_pending: str, now: datetime,
-                              tz: ZoneInfo) -> Path:
-    """PostgreSQL's copy before migrations run, by pg_dump (``before-0015_web-2027-06-20-1530.dump``); never pruned."""
-    stem = first_pending.removesuffix(".sql")
-    target = _folder(folder) / f"before-{stem}-{now.astimezone(tz):%Y-%m-%d-%H%M%S}.dump"
-    await dump(url, target)
+    target = _folder(folder) / f"before-{stem}-{now.astimezone(tz):%Y-%m-%d-%H%M%S}{_suffix(source)}"
+    await copy_to(source, target)
     return target
 
 
